@@ -1,0 +1,115 @@
+/**
+ * Typed readers for environment variables, built on zod. Each returns a schema for one variable:
+ * an unset or empty variable takes its default (or is reported missing), anything else is
+ * validated and converted.
+ */
+import { z } from "zod";
+import { isLogLevel, type LogLevel } from "../log/mod.ts";
+
+function fromEnv<T extends z.ZodType>(schema: T, fallback?: string) {
+  return z.preprocess((value) => (value === undefined || value === "" ? fallback : value), schema);
+}
+
+function checked(predicate: (text: string) => boolean, expectation: string) {
+  return z.string().superRefine((text, ctx) => {
+    if (!predicate(text)) {
+      ctx.addIssue({ code: "custom", message: `${expectation} (got "${text}")` });
+    }
+  });
+}
+
+/** A comma-separated list of `host:port` addresses. */
+export function brokerList(fallback?: string) {
+  return fromEnv(
+    z.string().transform((text, ctx) => {
+      const brokers = text.split(",").map((part) => part.trim());
+      for (const broker of brokers) {
+        if (!/^[^\s:,]+:\d{1,5}$/.test(broker)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be host:port[,host:port…] (got "${text}")`,
+          });
+          return z.NEVER;
+        }
+      }
+      return brokers;
+    }),
+    fallback,
+  );
+}
+
+/** A URL whose scheme is one of `protocols` (e.g. `["postgres:", "postgresql:"]`). */
+export function urlOf(protocols: readonly string[], fallback?: string) {
+  return fromEnv(
+    checked(
+      (text) => URL.canParse(text) && protocols.includes(new URL(text).protocol),
+      `must be a ${protocols.join(" or ")}// URL`,
+    ),
+    fallback,
+  );
+}
+
+/** An integer in `[min, max]`. */
+export function integer(options: { min: number; max: number; fallback?: number }) {
+  const { min, max, fallback } = options;
+  return fromEnv(
+    z.string().transform((text, ctx) => {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be an integer from ${min} to ${max} (got "${text}")`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    }),
+    fallback === undefined ? undefined : String(fallback),
+  );
+}
+
+/** A duration such as `500ms`, `30s`, `2m` or a bare number of milliseconds; yields milliseconds. */
+export function duration(fallback?: string) {
+  return fromEnv(
+    z.string().transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a duration like 500ms, 30s or 2m (got "${text}")`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+    fallback,
+  );
+}
+
+/** Parses `500ms`, `30s`, `2m`, `1h` or a bare number of milliseconds; undefined when invalid. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as "ms" ?? "ms"];
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** A log level name. */
+export function logLevel(fallback: LogLevel = "info") {
+  return fromEnv(
+    checked(isLogLevel, "must be one of debug, info, warn, error").transform((text) =>
+      text as LogLevel
+    ),
+    fallback,
+  );
+}
+
+/** Free text; optional unless a fallback is given. */
+export function text(fallback?: string) {
+  return fromEnv(z.string(), fallback);
+}
+
+/** Free text that may stay unset (then `undefined`). */
+export function optionalText() {
+  return z.preprocess((value) => (value === "" ? undefined : value), z.string().optional());
+}
