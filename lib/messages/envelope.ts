@@ -13,6 +13,8 @@ export const Metadata = z.object({
   eventId: z.uuid(),
   sagaId: z.uuid().optional(),
   orderId: z.uuid(),
+  /** The `eventId` of the command a reply answers (an extension; absent on other records). */
+  causationId: z.uuid().optional(),
   timestamp: z.iso.datetime({ offset: true }),
 });
 /** The `metadata` header, validated. */
@@ -36,6 +38,8 @@ export interface OutgoingMessage<T extends EventType = EventType> {
   eventType: T;
   body: BodyOf<T>;
   sagaId?: string;
+  /** The command this message answers, when it is a reply. */
+  causationId?: string;
   eventId?: string;
   timestamp?: Date;
 }
@@ -48,6 +52,7 @@ export function encodeMessage<T extends EventType>(message: OutgoingMessage<T>):
     eventId: message.eventId ?? crypto.randomUUID(),
     ...(message.sagaId === undefined ? {} : { sagaId: message.sagaId }),
     orderId: body.orderId,
+    ...(message.causationId === undefined ? {} : { causationId: message.causationId }),
     timestamp: (message.timestamp ?? new Date()).toISOString(),
   };
   return {

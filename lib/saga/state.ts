@@ -1,0 +1,88 @@
+/** The execution state of one saga: small, serialisable, and all the engine needs to decide. */
+
+/** Every saga status of DESIGN §4. */
+export const SAGA_STATUSES = [
+  "STARTED",
+  "IN_PROGRESS",
+  "COMPLETED",
+  "COMPENSATING",
+  "COMPENSATED",
+  "FAILED",
+  "COMPENSATION_FAILED",
+  "CANCELLED",
+] as const;
+
+/** A saga status. */
+export type SagaStatus = typeof SAGA_STATUSES[number];
+
+/** Statuses after which nothing happens without an operator. */
+export const FINAL_STATUSES: ReadonlySet<SagaStatus> = new Set([
+  "COMPLETED",
+  "COMPENSATED",
+  "FAILED",
+  "CANCELLED",
+  "COMPENSATION_FAILED",
+]);
+
+/** Whether the awaited command runs a step forward or undoes it. */
+export type Phase = "forward" | "compensation";
+
+/** The command the saga is waiting on. */
+export interface PendingCommand {
+  step: number;
+  phase: Phase;
+  /** `eventId` of the command sent; its reply carries it as `causationId`. */
+  commandId: string;
+  /** When the reply is overdue. */
+  deadlineAt: Date;
+}
+
+/** Why the saga left the happy path. */
+export interface SagaFailure {
+  step: number;
+  code: string;
+  reason: string;
+}
+
+/** The whole execution state of a saga. */
+export interface SagaState {
+  sagaId: string;
+  orderId: string;
+  status: SagaStatus;
+  /** How many forward steps took effect, counted from the first. */
+  completedSteps: number;
+  /** Steps still to undo, the next one first. */
+  compensations: number[];
+  pending: PendingCommand | null;
+  /** Failed attempts of the compensation at the head of `compensations`. */
+  retryCount: number;
+  nextRetryAt: Date | null;
+  failure: SagaFailure | null;
+}
+
+/** A new saga, before its first command. */
+export function newSagaState(sagaId: string, orderId: string): SagaState {
+  return {
+    sagaId,
+    orderId,
+    status: "STARTED",
+    completedSteps: 0,
+    compensations: [],
+    pending: null,
+    retryCount: 0,
+    nextRetryAt: null,
+    failure: null,
+  };
+}
+
+/** The order status that follows a saga status (DESIGN §4). */
+export function orderStatusOf(status: SagaStatus): "PENDING" | "CONFIRMED" | "CANCELLED" {
+  if (status === "COMPLETED") return "CONFIRMED";
+  if (status === "COMPENSATED" || status === "FAILED" || status === "CANCELLED") return "CANCELLED";
+  return "PENDING";
+}
+
+/** The step the saga is on: the awaited one, else the next to undo, else the next to run. */
+export function currentStep(state: SagaState): number {
+  return state.pending?.step ?? state.compensations[0] ?? state.completedSteps;
+}

@@ -1,0 +1,325 @@
+/**
+ * The saga engine's only decision point: a pure function from (state, event) to the next state
+ * and the commands to send. It knows steps only through the definition, never by name.
+ */
+import type { EventType, Topic } from "../messages/mod.ts";
+import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
+import type { CommandDefinition, SagaDefinition } from "./definition.ts";
+import { FINAL_STATUSES, type Phase, type SagaState } from "./state.ts";
+
+/** Something that happened to a saga. */
+export type SagaEvent =
+  | { type: "START" }
+  | {
+    type: "REPLY";
+    eventType: EventType;
+    eventId: string;
+    /** The command this reply answers, when the participant said so. */
+    causationId?: string;
+    /** Failure replies carry `{ reason, code }`. */
+    body: { reason?: string; code?: string };
+  }
+  | { type: "DEADLINE_PASSED" }
+  | { type: "RETRY_DUE" }
+  | { type: "OPERATOR_RETRY"; actor: string };
+
+/** Timings and limits of the engine. */
+export interface SagaPolicy {
+  /** How long a step may wait for its reply (default 30 s). */
+  stepTimeoutMs: number;
+  /** Failed compensation attempts retried before COMPENSATION_FAILED (default 3). */
+  maxCompensationRetries: number;
+  backoff: BackoffPolicy;
+}
+
+/** What a transition needs besides state and event: all inputs explicit, so it stays pure. */
+export interface TransitionContext<D> {
+  definition: SagaDefinition<D>;
+  /** The saga's business data, used to build command bodies. */
+  data: D;
+  policy: SagaPolicy;
+  now: Date;
+  /** The `eventId` to give the command this transition sends, if any. */
+  commandId: string;
+  /** A random sample in [-1, 1] for backoff jitter. */
+  jitter: number;
+}
+
+/** A command to send, fully built. */
+export interface OutgoingCommand {
+  eventType: EventType;
+  topic: Topic;
+  eventId: string;
+  body: unknown;
+}
+
+/** The alert raised when a compensation keeps failing. */
+export interface CompensationFailedAlert {
+  step: string;
+  attempts: number;
+  reason: string;
+  code: string;
+}
+
+/** The result of a transition. */
+export interface Transition {
+  state: SagaState;
+  /** At most one command: the next forward step or the next compensation. */
+  commands: OutgoingCommand[];
+  alert: CompensationFailedAlert | null;
+  /** `ignored` when the event changed nothing (late, duplicate or unexpected). */
+  outcome: "applied" | "ignored";
+  /** Name of the step concerned, for the history. */
+  step: string | null;
+  /** One human sentence for the timeline. */
+  note: string;
+}
+
+/** Applies `event` to `state` and returns the new state and the commands to send. */
+export function transition<D>(
+  state: SagaState,
+  event: SagaEvent,
+  context: TransitionContext<D>,
+): Transition {
+  switch (event.type) {
+    case "START":
+      return start(state, context);
+    case "REPLY":
+      return onReply(state, event, context);
+    case "DEADLINE_PASSED":
+      return onDeadline(state, context);
+    case "RETRY_DUE":
+      return onRetryDue(state, context);
+    case "OPERATOR_RETRY":
+      return onOperatorRetry(state, event.actor, context);
+  }
+}
+
+function start<D>(state: SagaState, context: TransitionContext<D>): Transition {
+  if (state.status !== "STARTED") return ignored(state, `Saga already ${state.status}`);
+  if (context.definition.steps.length === 0) {
+    return applied({ ...state, status: "COMPLETED" }, null, "Saga has no steps");
+  }
+  return sendForward({ ...state, status: "IN_PROGRESS" }, 0, context, "Saga started");
+}
+
+function onReply<D>(
+  state: SagaState,
+  event: Extract<SagaEvent, { type: "REPLY" }>,
+  context: TransitionContext<D>,
+): Transition {
+  const pending = state.pending;
+  if (pending === null || FINAL_STATUSES.has(state.status)) {
+    return ignored(state, `${event.eventType} arrived while no command is pending`);
+  }
+  if (event.causationId !== undefined && event.causationId !== pending.commandId) {
+    return ignored(state, `${event.eventType} answers an earlier command, not the pending one`);
+  }
+  const { replies, name } = stepPart(context.definition, pending.step, pending.phase);
+  const failure = {
+    code: event.body.code ?? "unknown",
+    reason: event.body.reason ?? event.eventType,
+  };
+  if (pending.phase === "forward") {
+    if (event.eventType === replies.success) return forwardSucceeded(state, pending.step, context);
+    if (event.eventType === replies.failure) {
+      return startCompensating(state, { step: pending.step, ...failure }, null, context);
+    }
+  } else {
+    if (event.eventType === replies.success) return compensationSucceeded(state, context);
+    if (event.eventType === replies.failure) return compensationFailed(state, failure, context);
+  }
+  return ignored(state, `${event.eventType} does not answer ${name}, which is pending`);
+}
+
+function onDeadline<D>(state: SagaState, context: TransitionContext<D>): Transition {
+  const pending = state.pending;
+  if (pending === null || pending.deadlineAt > context.now) {
+    return ignored(state, "No pending command is overdue");
+  }
+  const { command } = stepPart(context.definition, pending.step, pending.phase);
+  const failure = {
+    code: "step_timeout",
+    reason: `No reply to ${command.eventType} within ${context.policy.stepTimeoutMs} ms`,
+  };
+  if (pending.phase === "compensation") return compensationFailed(state, failure, context);
+  // The step may have taken effect: it is in doubt, so its own compensation runs too.
+  return startCompensating(state, { step: pending.step, ...failure }, pending.step, context);
+}
+
+function onRetryDue<D>(state: SagaState, context: TransitionContext<D>): Transition {
+  const head = state.compensations[0];
+  const due = state.nextRetryAt !== null && state.nextRetryAt <= context.now;
+  if (state.status !== "COMPENSATING" || state.pending !== null || head === undefined || !due) {
+    return ignored(state, "No compensation retry is due");
+  }
+  return sendCompensation(
+    { ...state, nextRetryAt: null },
+    head,
+    context,
+    `Retry ${state.retryCount} of ${stepPart(context.definition, head, "compensation").name}`,
+  );
+}
+
+function onOperatorRetry<D>(
+  state: SagaState,
+  actor: string,
+  context: TransitionContext<D>,
+): Transition {
+  const head = state.compensations[0];
+  if (state.status !== "COMPENSATION_FAILED" || head === undefined) {
+    return ignored(
+      state,
+      `Only a COMPENSATION_FAILED saga can be retried; this one is ${state.status}`,
+    );
+  }
+  return sendCompensation(
+    { ...state, status: "COMPENSATING", retryCount: 0, nextRetryAt: null },
+    head,
+    context,
+    `Operator ${actor} retried the compensation`,
+  );
+}
+
+function forwardSucceeded<D>(
+  state: SagaState,
+  step: number,
+  context: TransitionContext<D>,
+): Transition {
+  const next = { ...state, completedSteps: step + 1, pending: null };
+  const name = context.definition.steps[step]?.name ?? `step ${step}`;
+  if (step + 1 < context.definition.steps.length) {
+    return sendForward(next, step + 1, context, `${name} succeeded`);
+  }
+  return applied({ ...next, status: "COMPLETED" }, name, `${name} succeeded; saga completed`);
+}
+
+function startCompensating<D>(
+  state: SagaState,
+  failure: { step: number; code: string; reason: string },
+  inDoubtStep: number | null,
+  context: TransitionContext<D>,
+): Transition {
+  const name = context.definition.steps[failure.step]?.name ?? `step ${failure.step}`;
+  const plan = compensationPlan(context.definition, state.completedSteps, inDoubtStep);
+  const failed = { ...state, failure, pending: null, compensations: plan, retryCount: 0 };
+  const why = `${name} failed (${failure.code}): ${failure.reason}`;
+  const head = plan[0];
+  if (head === undefined) {
+    return applied({ ...failed, status: "FAILED" }, name, `${why}; nothing to undo`);
+  }
+  return sendCompensation({ ...failed, status: "COMPENSATING" }, head, context, why);
+}
+
+function compensationSucceeded<D>(state: SagaState, context: TransitionContext<D>): Transition {
+  const [done, ...rest] = state.compensations;
+  const name = stepPart(context.definition, done ?? 0, "compensation").name;
+  const next = { ...state, compensations: rest, pending: null, retryCount: 0, nextRetryAt: null };
+  const head = rest[0];
+  if (head === undefined) {
+    return applied({ ...next, status: "COMPENSATED" }, name, `${name} succeeded; saga compensated`);
+  }
+  return sendCompensation(next, head, context, `${name} succeeded`);
+}
+
+function compensationFailed<D>(
+  state: SagaState,
+  failure: { code: string; reason: string },
+  context: TransitionContext<D>,
+): Transition {
+  const head = state.compensations[0] ?? 0;
+  const name = stepPart(context.definition, head, "compensation").name;
+  const retryCount = state.retryCount + 1;
+  const { maxCompensationRetries, backoff } = context.policy;
+  if (retryCount > maxCompensationRetries) {
+    const alert = { step: name, attempts: retryCount, ...failure };
+    return {
+      ...applied(
+        { ...state, status: "COMPENSATION_FAILED", pending: null, retryCount, nextRetryAt: null },
+        name,
+        `${name} failed ${retryCount} times (${failure.code}): ${failure.reason}; operator needed`,
+      ),
+      alert,
+    };
+  }
+  const delayMs = backoffDelayMs(retryCount, context.jitter, backoff);
+  const nextRetryAt = new Date(context.now.getTime() + delayMs);
+  return applied(
+    { ...state, pending: null, retryCount, nextRetryAt },
+    name,
+    `${name} failed (${failure.code}): ${failure.reason}; retry ${retryCount} in ${delayMs} ms`,
+  );
+}
+
+/** Steps to undo, next first: the in-doubt step (if any), then completed ones in reverse order. */
+export function compensationPlan<D>(
+  definition: SagaDefinition<D>,
+  completedSteps: number,
+  inDoubtStep: number | null,
+): number[] {
+  const candidates = [
+    ...(inDoubtStep === null ? [] : [inDoubtStep]),
+    ...Array.from({ length: completedSteps }, (_, i) => completedSteps - 1 - i),
+  ];
+  return candidates.filter((step) => definition.steps[step]?.compensation !== undefined);
+}
+
+function sendForward<D>(
+  state: SagaState,
+  step: number,
+  context: TransitionContext<D>,
+  note: string,
+): Transition {
+  return send(state, step, "forward", context, note);
+}
+
+function sendCompensation<D>(
+  state: SagaState,
+  step: number,
+  context: TransitionContext<D>,
+  note: string,
+): Transition {
+  return send(state, step, "compensation", context, note);
+}
+
+function send<D>(
+  state: SagaState,
+  step: number,
+  phase: Phase,
+  context: TransitionContext<D>,
+  note: string,
+): Transition {
+  const { name, command } = stepPart(context.definition, step, phase);
+  const deadlineAt = new Date(context.now.getTime() + context.policy.stepTimeoutMs);
+  const pending = { step, phase, commandId: context.commandId, deadlineAt };
+  return {
+    ...applied({ ...state, pending }, name, `${note}; sent ${command.eventType}`),
+    commands: [{
+      eventType: command.eventType,
+      topic: command.topic,
+      eventId: context.commandId,
+      body: command.body(context.data),
+    }],
+  };
+}
+
+function stepPart<D>(definition: SagaDefinition<D>, step: number, phase: Phase) {
+  const forward = definition.steps[step];
+  const part = phase === "forward" ? forward : forward?.compensation;
+  if (part === undefined) {
+    throw new RangeError(`Saga "${definition.name}" has no ${phase} part for step ${step}`);
+  }
+  return part as {
+    name: string;
+    command: CommandDefinition<D>;
+    replies: { success: EventType; failure: EventType };
+  };
+}
+
+function applied(state: SagaState, step: string | null, note: string): Transition {
+  return { state, commands: [], alert: null, outcome: "applied", step, note };
+}
+
+function ignored(state: SagaState, note: string): Transition {
+  return { state, commands: [], alert: null, outcome: "ignored", step: null, note };
+}

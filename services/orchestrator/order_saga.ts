@@ -1,0 +1,78 @@
+/**
+ * The order saga of DESIGN §4, as data. Top to bottom: reserve stock, charge the card, tell the
+ * customer. A failing step rolls back the ones before it, newest first.
+ */
+import { type OrderCreated, TOPICS } from "../../lib/messages/mod.ts";
+import type { SagaDefinition } from "../../lib/saga/mod.ts";
+
+/** Total of an order in cents. */
+export function orderTotalCents(order: OrderCreated): number {
+  return order.items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
+}
+
+/** The order saga: ReserveInventory → ProcessPayment → SendNotification. */
+export const ORDER_SAGA: SagaDefinition<OrderCreated> = {
+  name: "order",
+  steps: [
+    {
+      name: "ReserveInventory",
+      command: {
+        eventType: "RESERVE_INVENTORY",
+        topic: TOPICS.inventoryCommands,
+        body: (order) => ({
+          orderId: order.orderId,
+          items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
+        }),
+      },
+      replies: { success: "INVENTORY_RESERVED", failure: "INVENTORY_RESERVATION_FAILED" },
+      compensation: {
+        name: "ReleaseInventory",
+        command: {
+          eventType: "RELEASE_INVENTORY",
+          topic: TOPICS.inventoryCommands,
+          body: (order) => ({ orderId: order.orderId }),
+        },
+        replies: { success: "INVENTORY_RELEASED", failure: "INVENTORY_RELEASE_FAILED" },
+      },
+    },
+    {
+      name: "ProcessPayment",
+      command: {
+        eventType: "PROCESS_PAYMENT",
+        topic: TOPICS.paymentCommands,
+        body: (order) => ({
+          orderId: order.orderId,
+          customerId: order.customerId,
+          amountCents: orderTotalCents(order),
+          currency: order.currency,
+          paymentMethod: order.paymentMethod,
+        }),
+      },
+      replies: { success: "PAYMENT_PROCESSED", failure: "PAYMENT_FAILED" },
+      compensation: {
+        name: "RefundPayment",
+        command: {
+          eventType: "REFUND_PAYMENT",
+          topic: TOPICS.paymentCommands,
+          body: (order) => ({ orderId: order.orderId }),
+        },
+        replies: { success: "PAYMENT_REFUNDED", failure: "REFUND_FAILED" },
+      },
+    },
+    {
+      name: "SendNotification",
+      command: {
+        eventType: "SEND_NOTIFICATION",
+        topic: TOPICS.notificationCommands,
+        body: (order) => ({
+          orderId: order.orderId,
+          customerEmail: order.customerEmail,
+          currency: order.currency,
+          totalCents: orderTotalCents(order),
+          items: order.items,
+        }),
+      },
+      replies: { success: "NOTIFICATION_SENT", failure: "NOTIFICATION_FAILED" },
+    },
+  ],
+};
