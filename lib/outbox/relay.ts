@@ -1,0 +1,103 @@
+/**
+ * The outbox relay: publishes a service's outbox rows to Kafka in id order, then marks them
+ * published. It wakes on `NOTIFY` from `writeOutbox` and also polls, so nothing waits long if a
+ * notification is missed. One relay per schema publishes at a time (a transaction-scoped
+ * advisory lock), which keeps per-order ordering with several replicas running.
+ */
+import type { Producer } from "kafkajs";
+import { sleep } from "../async/mod.ts";
+import type { Sql } from "../db/mod.ts";
+import { errorMessage } from "../errors/mod.ts";
+import { publish } from "../kafka/producer.ts";
+import type { Logger } from "../log/mod.ts";
+import type { WireRecord } from "../messages/mod.ts";
+import { outboxChannel } from "./write.ts";
+
+/** Options of `startOutboxRelay`. */
+export interface OutboxRelayOptions {
+  sql: Sql;
+  schema: string;
+  producer: Producer;
+  log: Logger;
+  /** Rows per Kafka batch (default 200). */
+  batchSize?: number;
+  /** Poll interval when no notification comes (default 1 s). */
+  pollIntervalMs?: number;
+  /** Called with the number of records published by each batch (metrics). */
+  onPublished?: (count: number) => void;
+}
+
+/** A running relay. */
+export interface OutboxRelay {
+  /** Publishes everything pending now; resolves with how many records went out. */
+  flush(): Promise<number>;
+  /** Publishes what is pending, then stops. */
+  stop(): Promise<void>;
+}
+
+/** Starts relaying `<schema>.outbox` to Kafka. */
+export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
+  const { sql, schema, log } = options;
+  const stopping = new AbortController();
+  let wake: (() => void) | null = null;
+  const subscription = await sql.listen(outboxChannel(schema), () => wake?.());
+
+  async function publishBatch(): Promise<number> {
+    return await sql.begin(async (tx) => {
+      const [lock] =
+        await tx`select pg_try_advisory_xact_lock(hashtext(${`outbox:${schema}`})) as ok`;
+      if (!lock?.ok) return 0;
+      const rows = await tx<Array<WireRecord & { id: string }>>`
+        select id, topic, key, value, headers from ${tx(`${schema}.outbox`)}
+        where published_at is null order by id limit ${options.batchSize ?? 200}`;
+      if (rows.length === 0) return 0;
+      await publish(options.producer, rows);
+      await tx`update ${tx(`${schema}.outbox`)} set published_at = now()
+        where id in ${tx(rows.map((row) => row.id))}`;
+      return rows.length;
+    }) as number;
+  }
+
+  async function flush(): Promise<number> {
+    let total = 0;
+    for (let count = await publishBatch(); count > 0; count = await publishBatch()) {
+      options.onPublished?.(count);
+      total += count;
+    }
+    return total;
+  }
+
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      try {
+        await flush();
+      } catch (error) {
+        log.warn("Outbox relay could not publish; will retry", {
+          schema,
+          error: errorMessage(error),
+        });
+      }
+      await Promise.race([woken, sleep(options.pollIntervalMs ?? 1_000, stopping.signal)])
+        .catch(() => {});
+    }
+  })();
+
+  return {
+    flush,
+    async stop() {
+      stopping.abort();
+      wake?.();
+      await loop;
+      await subscription.unlisten();
+      try {
+        await flush();
+      } catch (error) {
+        log.warn("Outbox relay stopped with records unpublished", {
+          schema,
+          error: errorMessage(error),
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * Redis access shared by the services: one configured ioredis client.
+ *
+ * @module
+ */
+export * from "./client.ts";

@@ -1,0 +1,52 @@
+/**
+ * `deno task db:migrate`: creates the database when missing, then applies the SQL migrations.
+ *
+ * Environment: `DATABASE_URL` (default: the local one), `MIGRATIONS_DIR` (default: the repo's
+ * `migrations/`). Prints each file applied; on error prints one line and exits 1.
+ */
+import { fileURLToPath } from "node:url";
+import { DEFAULT_DATABASE_URL } from "../lib/config/defaults.ts";
+import { closeDb, connectDb, ensureDatabase, runMigrations } from "../lib/db/mod.ts";
+
+/** Runs the migrations named by the environment against its database. */
+export async function main(): Promise<void> {
+  const databaseUrl = Deno.env.get("DATABASE_URL") || DEFAULT_DATABASE_URL;
+  const directory = Deno.env.get("MIGRATIONS_DIR") ||
+    fileURLToPath(new URL("../migrations/", import.meta.url));
+  const target = redact(databaseUrl);
+  try {
+    if (await ensureDatabase(databaseUrl)) console.log(`Created database ${target}`);
+    const sql = connectDb(databaseUrl, { max: 1, applicationName: "sagas-migrate" });
+    try {
+      const { applied, skipped } = await runMigrations(sql, directory);
+      for (const fileName of applied) console.log(`Applied ${fileName}`);
+      console.log(
+        `Migrations of ${target}: ${applied.length} applied, ${skipped} already applied`,
+      );
+    } finally {
+      await closeDb(sql);
+    }
+  } catch (error) {
+    const raw = error instanceof Error ? error.message || String(error) : String(error);
+    const message = raw.replace(/\s*\n\s*/g, " ");
+    // Errors of the runner already say what was being done; others get it said for them.
+    console.error(
+      message.startsWith("Cannot ")
+        ? `${message} (database ${target})`
+        : `Cannot migrate ${target}: ${message}`,
+    );
+    Deno.exit(1);
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.href;
+  } catch {
+    return "(unparseable DATABASE_URL)";
+  }
+}
+
+if (import.meta.main) await main();
