@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import type { Kafka, Producer } from "kafkajs";
+import { waitFor } from "../async/mod.ts";
+import { DEFAULT_TOPIC_PARTITIONS } from "../config/defaults.ts";
+import { InfrastructureError, MalformedMessageError } from "../errors/mod.ts";
+import { createLogger } from "../log/mod.ts";
+import { ALL_TOPICS, decodeMetadata, encodeMessage, TOPICS } from "../messages/mod.ts";
+import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../testing/kafka.ts";
+import { type RecordHandler, type RecordOutcome, startConsumer } from "./consumer.ts";
+import { DLQ_HEADERS } from "./dlq.ts";
+import { connectProducer } from "./producer.ts";
+import type { ConsumedRecord } from "./records.ts";
+import { ensureTopics } from "./topics.ts";
+
+const quietLog = createLogger("test", { level: "error" });
+const fastRetry = { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 50 };
+
+interface Fixture {
+  kafka: Kafka;
+  producer: Producer;
+  topic: string;
+  groupId: string;
+  outcomes: RecordOutcome[];
+  consume(handler: RecordHandler): ReturnType<typeof startConsumer>;
+}
+
+async function withFixture(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
+  const kafka = await testKafka("consumer-test");
+  await ensureTopics(kafka, { topics: ALL_TOPICS, partitions: DEFAULT_TOPIC_PARTITIONS });
+  const [topic] = await createTestTopics(kafka, ["consumer"]);
+  const producer = await connectProducer(kafka);
+  const outcomes: RecordOutcome[] = [];
+  const groupId = `test-group-${crypto.randomUUID()}`;
+  const fixture: Fixture = {
+    kafka,
+    producer,
+    topic: topic!,
+    groupId,
+    outcomes,
+    consume: (handler) =>
+      startConsumer(kafka, {
+        groupId,
+        topics: [topic!],
+        handler,
+        producer,
+        log: quietLog,
+        retry: fastRetry,
+        onOutcome: (_topic, outcome) => outcomes.push(outcome),
+      }),
+  };
+  try {
+    await fn(fixture);
+  } finally {
+    await producer.disconnect();
+    await deleteTestTopics(kafka, [topic!]);
+  }
+}
+
+function orderRecord() {
+  return encodeMessage({
+    eventType: "ORDER_CREATED",
+    body: {
+      orderId: crypto.randomUUID(),
+      customerId: crypto.randomUUID(),
+      customerEmail: "grace@example.com",
+      currency: "eur",
+      paymentMethod: "pm_card_visa",
+      items: [{ productId: crypto.randomUUID(), quantity: 1, unitPriceCents: 500 }],
+    },
+  });
+}
+
+Deno.test("startConsumer() delivers key, value and every metadata field as produced", async () => {
+  await withFixture(async ({ producer, topic, consume }) => {
+    const sent = orderRecord();
+    await producer.send({
+      topic,
+      messages: [{ key: sent.key, value: sent.value, headers: sent.headers }],
+    });
+    const received: ConsumedRecord[] = [];
+    const consumer = await consume((record) => {
+      received.push(record);
+      return Promise.resolve();
+    });
+    try {
+      await waitFor(() => received.length === 1, { description: "the record" });
+    } finally {
+      await consumer.stop();
+    }
+    const [record] = received;
+    assert.equal(record?.key, sent.key);
+    assert.equal(record?.value, sent.value);
+    assert.deepEqual(decodeMetadata(record?.headers.metadata), JSON.parse(sent.headers.metadata!));
+  });
+});
+
+Deno.test("startConsumer() dead-letters invalid JSON and a missing header, then keeps consuming", async () => {
+  await withFixture(async ({ kafka, producer, topic, outcomes, consume }) => {
+    const good = orderRecord();
+    const badJsonKey = crypto.randomUUID();
+    const noHeaderKey = crypto.randomUUID();
+    await producer.send({
+      topic,
+      messages: [
+        { key: badJsonKey, value: "{not json", headers: good.headers },
+        { key: noHeaderKey, value: good.value },
+        { key: good.key, value: good.value, headers: good.headers },
+      ],
+    });
+    const handled: string[] = [];
+    const consumer = await consume((record) => {
+      if (record.headers.metadata === undefined) {
+        throw new MalformedMessageError("Missing header metadata");
+      }
+      JSON.parse(record.value ?? "");
+      handled.push(record.key ?? "");
+      return Promise.resolve();
+    });
+    try {
+      await waitFor(() => handled.includes(good.key!), { description: "the good record" });
+    } finally {
+      await consumer.stop();
+    }
+    const letters = await readRecords(kafka, TOPICS.ordersDlq, {
+      count: 2,
+      select: (r) => r.key === badJsonKey || r.key === noHeaderKey,
+    });
+    const byKey = new Map(letters.map((r) => [r.key, r]));
+    const badJson = byKey.get(badJsonKey)!;
+    assert.equal(badJson.value, "{not json");
+    assert.equal(badJson.headers[DLQ_HEADERS.sourceTopic], topic);
+    assert.equal(badJson.headers[DLQ_HEADERS.sourcePartition], "0");
+    assert.equal(badJson.headers[DLQ_HEADERS.sourceOffset], "0");
+    assert.match(badJson.headers[DLQ_HEADERS.error] ?? "", /Failed after 3 attempts: SyntaxError/);
+    assert.equal(badJson.headers.metadata, good.headers.metadata, "original headers are kept");
+    const noHeader = byKey.get(noHeaderKey)!;
+    assert.equal(noHeader.headers[DLQ_HEADERS.error], "Missing header metadata");
+    assert.equal(noHeader.headers[DLQ_HEADERS.sourceOffset], "1");
+    assert.deepEqual(handled, [good.key]);
+    assert.deepEqual(outcomes, ["retried", "retried", "dlq", "dlq", "handled"]);
+  });
+});
+
+Deno.test("startConsumer() retries a transient fault until the handler succeeds", async () => {
+  await withFixture(async ({ producer, topic, outcomes, consume }) => {
+    const sent = orderRecord();
+    await producer.send({
+      topic,
+      messages: [{ key: sent.key, value: sent.value, headers: sent.headers }],
+    });
+    let attempts = 0;
+    const consumer = await consume(() => {
+      attempts++;
+      // More failures than maxAttempts: infrastructure faults are never dead-lettered.
+      if (attempts <= 5) throw new InfrastructureError("Database is restarting");
+      return Promise.resolve();
+    });
+    try {
+      await waitFor(() => outcomes.includes("handled"), { description: "the handled record" });
+    } finally {
+      await consumer.stop();
+    }
+    assert.equal(attempts, 6);
+    assert.deepEqual(outcomes, ["retried", "retried", "retried", "retried", "retried", "handled"]);
+  });
+});
+
+Deno.test("startConsumer() does not commit a record whose handling failed: a restart redelivers it", async () => {
+  await withFixture(async ({ producer, topic, consume }) => {
+    const first = orderRecord();
+    const second = orderRecord();
+    await producer.send({
+      topic,
+      messages: [first, second].map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+    });
+    const seen: string[] = [];
+    const failing = await consume((record) => {
+      seen.push(record.key ?? "");
+      if (record.key === second.key) throw new InfrastructureError("Database is down");
+      return Promise.resolve();
+    });
+    await waitFor(() => seen.filter((k) => k === second.key).length >= 2, {
+      description: "retries of the second record",
+    });
+    await failing.stop();
+
+    const redelivered: string[] = [];
+    const healthy = await consume((record) => {
+      redelivered.push(record.key ?? "");
+      return Promise.resolve();
+    });
+    try {
+      await waitFor(() => redelivered.length >= 1, { description: "redelivery" });
+    } finally {
+      await healthy.stop();
+    }
+    assert.deepEqual(redelivered, [second.key], "only the unhandled record comes back");
+  });
+});

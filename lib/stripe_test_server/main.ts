@@ -1,0 +1,65 @@
+/**
+ * Runs the Stripe-compatible test server on its own (`deno task stripe:test-server`) so the
+ * payment service and the demo can point the real `stripe` SDK at it.
+ *
+ * Configuration: `STRIPE_TEST_SERVER_PORT` (default 12111, `0` = any free port) and `LOG_LEVEL`,
+ * from the environment or `.env`. Listens on 127.0.0.1 only. Everything is kept in memory: a
+ * restart forgets every PaymentIntent, Charge, Refund, idempotency key and fault.
+ *
+ * @module
+ */
+import { integer, loadConfig, logLevel, withDotEnv } from "../config/mod.ts";
+import { ConfigError } from "../errors/mod.ts";
+import { createLogger } from "../log/mod.ts";
+import { serveStripeTestServer } from "./serve.ts";
+
+/** Port of the standalone test server when `STRIPE_TEST_SERVER_PORT` is unset. */
+export const DEFAULT_STRIPE_TEST_SERVER_PORT = 12111;
+
+/** Starts the server and serves until SIGINT or SIGTERM; a second signal exits at once. */
+export async function main(): Promise<void> {
+  const config = loadConfig({
+    STRIPE_TEST_SERVER_PORT: integer({
+      min: 0,
+      max: 65_535,
+      fallback: DEFAULT_STRIPE_TEST_SERVER_PORT,
+    }),
+    LOG_LEVEL: logLevel("info"),
+  }, withDotEnv(Deno.env.toObject()));
+  const log = createLogger("stripe-test-server", { level: config.LOG_LEVEL });
+  const served = serveStripeTestServer({ port: config.STRIPE_TEST_SERVER_PORT });
+  log.info("Stripe test server listening", {
+    url: served.url,
+    sdk: { host: served.hostname, port: served.port, protocol: "http" },
+    controls: `${served.url}/_test/`,
+  });
+  try {
+    await shutdownSignal();
+    log.info("Stripe test server stopping; its in-memory records are discarded");
+  } finally {
+    await served.close();
+  }
+}
+
+function shutdownSignal(): Promise<Deno.Signal> {
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  return new Promise((resolve) => {
+    let received = false;
+    function onSignal(signal: Deno.Signal): void {
+      if (received) Deno.exit(130);
+      received = true;
+      resolve(signal);
+    }
+    for (const signal of signals) Deno.addSignalListener(signal, () => onSignal(signal));
+  });
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A local Stripe-compatible test server, so the real `stripe` SDK (v23) runs in tests and in
+ * the demo without reaching Stripe.
+ *
+ * - `createStripeTestServer()` builds a web-standard `(Request) => Promise<Response>` handler
+ *   with accessors for its records and ledger and controls for injected faults;
+ *   `serveStripeTestServer()` binds it with `Deno.serve`; `main.ts` runs it standalone.
+ * - Point the SDK at it with
+ *   `new Stripe("sk_test_…", { host: "127.0.0.1", port, protocol: "http" })`.
+ * - API: `POST /v1/payment_intents` (and `/:id/confirm`), `GET /v1/payment_intents[/:id]`,
+ *   `GET /v1/charges[/:id]`, `POST /v1/refunds`, `GET /v1/refunds[/:id]`, with Stripe's JSON
+ *   objects, form-encoded parameters and error bodies. Any `sk_test_…` key is accepted.
+ * - Test PaymentMethods: see `TEST_CARDS`. `pm_card_refundFail` charges, and every refund of it
+ *   is answered at once as a refund object with `status: "failed"` and `failure_reason:
+ *   "expired_or_canceled_card"` (real Stripe first says `succeeded` and fails it later by
+ *   webhook; answering synchronously lets the caller see the failure in the reply).
+ * - `Idempotency-Key` on POSTs: a repeat with the same endpoint and parameters replays the first
+ *   answer byte for byte with `Idempotent-Replayed: true`; other parameters answer 400
+ *   `idempotency_error`; requests with one key run one at a time. Like Stripe, only answers
+ *   that executed (2xx and card declines) are saved, not parameter-validation errors.
+ * - Controls (no auth): `POST /_test/faults` `{ mode: "ok" | "error500" | "stall", stallMs?,
+ *   count? }`, `GET /_test/faults`, `POST /_test/reset` (faults only), `GET /_test/ledger`,
+ *   `GET /_test/records`. `error500` answers before the API runs (nothing happens, nothing is
+ *   saved under the key); `stall` lets the request take effect and then holds its response back.
+ * - Everything is in memory; a restart starts from an empty account.
+ *
+ * @module
+ */
+export { TEST_CARDS, type TestCard } from "./cards.ts";
+export type { ApiResult, StripeErrorObject, StripeErrorType } from "./errors.ts";
+export { type FormParams, type FormValue, parseForm } from "./form.ts";
+export {
+  createStripeTestServer,
+  DEFAULT_STRIPE_VERSION,
+  type FaultConfig,
+  type FaultMode,
+  type FaultState,
+  type StripeTestServer,
+  type StripeTestServerOptions,
+} from "./server.ts";
+export {
+  type ServedStripeTestServer,
+  serveStripeTestServer,
+  type ServeStripeTestServerOptions,
+} from "./serve.ts";
+export type { LedgerEntry, StripeLedger, StripeTestRecords } from "./store.ts";

@@ -1,0 +1,512 @@
+/**
+ * Brings up, stops, wipes or shows the logs of the local infrastructure (DESIGN §9).
+ *
+ *   deno run -A scripts/infra.ts up      Kafka + PostgreSQL + Redis answering, database and topics made
+ *   deno run -A scripts/infra.ts down    stop the broker (data kept)
+ *   deno run -A scripts/infra.ts reset   stop the broker and wipe its data
+ *   deno run -A scripts/infra.ts logs    last lines of the broker log (`-f` to follow)
+ *
+ * With a Docker engine that answers (`docker info`), Docker Compose runs everything from
+ * docker-compose.yml. Otherwise a real Apache Kafka broker runs from Maven Central jars
+ * (scripts/kafka_local.sh) beside the machine's PostgreSQL and Redis, which are started when
+ * installed but stopped. Either way the script then waits on a real Kafka client call, creates
+ * the database named in DATABASE_URL and the topics of lib/messages, and is a quick no-op when
+ * everything is up already. Reads KAFKA_BROKERS, DATABASE_URL, REDIS_URL and
+ * KAFKA_TOPIC_PARTITIONS from the environment, then `.env`, then lib/config/defaults.ts.
+ */
+import kafkajs from "kafkajs";
+import type { Kafka } from "kafkajs";
+import postgres from "postgres";
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_KAFKA_BROKERS,
+  DEFAULT_REDIS_URL,
+  DEFAULT_TOPIC_PARTITIONS,
+} from "../lib/config/defaults.ts";
+import { withDotEnv } from "../lib/config/dotenv.ts";
+import { createKafka, parseBrokers } from "../lib/kafka/client.ts";
+import { ensureTopics, waitForKafka } from "../lib/kafka/topics.ts";
+import { ALL_TOPICS } from "../lib/messages/topics.ts";
+
+const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+const KAFKA_LOCAL = `${ROOT}/scripts/kafka_local.sh`;
+const KAFKA_LIB_DIR = `${ROOT}/.cache/kafka/lib`;
+const KAFKA_PID_FILE = `${ROOT}/.data/kafka/broker.pid`;
+const KAFKA_BROKER_LOG = `${ROOT}/.data/kafka/broker.log`;
+const KAFKA_WAIT_MS = 90_000;
+const SERVICE_WAIT_MS = 30_000;
+
+interface Settings {
+  brokers: string[];
+  databaseUrl: URL;
+  redisUrl: URL;
+  partitions: number;
+}
+
+/** Runs one subcommand; exits non-zero with one line on failure. */
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "up":
+      await up(readSettings(withDotEnv(Deno.env.toObject(), `${ROOT}/.env`)));
+      return 0;
+    case "down":
+    case "reset":
+      await downOrReset(command);
+      return 0;
+    case "logs":
+      return await logs(rest);
+    default:
+      throw new Error(`Unknown command "${command ?? ""}": use up, down, reset or logs`);
+  }
+}
+
+function readSettings(env: Record<string, string | undefined>): Settings {
+  const brokers = parseBrokers(env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS);
+  if (brokers.length === 0) throw new Error("KAFKA_BROKERS is empty: give host:port[,host:port]");
+  const databaseUrl = parseUrl("DATABASE_URL", env.DATABASE_URL ?? DEFAULT_DATABASE_URL, [
+    "postgres:",
+    "postgresql:",
+  ]);
+  if (databaseName(databaseUrl) === "") {
+    throw new Error(`DATABASE_URL names no database: "${databaseUrl}"`);
+  }
+  const redisUrl = parseUrl("REDIS_URL", env.REDIS_URL ?? DEFAULT_REDIS_URL, ["redis:", "rediss:"]);
+  const rawPartitions = env.KAFKA_TOPIC_PARTITIONS ?? String(DEFAULT_TOPIC_PARTITIONS);
+  const partitions = Number(rawPartitions);
+  if (!/^\d+$/.test(rawPartitions) || partitions < 1 || partitions > 1000) {
+    throw new Error(
+      `KAFKA_TOPIC_PARTITIONS must be an integer from 1 to 1000, got "${rawPartitions}"`,
+    );
+  }
+  return { brokers, databaseUrl, redisUrl, partitions };
+}
+
+function parseUrl(variable: string, value: string, protocols: string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${variable} is not a URL: "${value}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    const schemes = protocols.map((protocol) => `${protocol}//`).join(" or ");
+    throw new Error(`${variable} must start with ${schemes}, got "${value}"`);
+  }
+  return url;
+}
+
+async function up(settings: Settings): Promise<void> {
+  const started = performance.now();
+  const docker = await dockerAnswers();
+  let brokerExited: AbortSignal | undefined;
+  if (docker) {
+    say("a Docker engine answers: docker compose up -d --wait");
+    await run("docker", ["compose", "up", "-d", "--wait"], "Cannot start the Compose services");
+  } else {
+    await run("bash", [KAFKA_LOCAL, "up"], "Cannot start the local Kafka broker");
+    brokerExited = watchLocalBroker();
+    const [pg, redis] = await Promise.all([
+      ensureService(postgresService(settings.databaseUrl)),
+      ensureService(redisService(settings.redisUrl)),
+    ]);
+    const missing = [pg, redis].filter((s): s is MissingService => s !== undefined);
+    if (missing.length > 0) {
+      throw new Error(
+        `${missing.map((s) => s.name).join(" and ")} not installed: ` +
+          `apt-get install ${missing.map((s) => s.aptPackage).join(" ")}`,
+      );
+    }
+  }
+
+  const kafka = createKafka({
+    brokers: settings.brokers,
+    clientId: "infra",
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const cluster = await waitForKafka(kafka, { timeoutMs: KAFKA_WAIT_MS, signal: brokerExited })
+    .catch((error) => {
+      throw new Error(
+        `Kafka did not come up at ${settings.brokers.join(",")}: ${messageOf(error)} ` +
+          `(see "deno task infra:logs")`,
+      );
+    });
+  const version = docker ? await composeKafkaVersion() : await localKafkaVersion();
+  say(
+    `Kafka ${version} answers at ${settings.brokers.join(",")} (cluster ${cluster.clusterId}, ` +
+      `${cluster.brokers.length} broker(s), controller ${cluster.controller ?? "unknown"})`,
+  );
+
+  const created = await ensureDatabase(settings.databaseUrl);
+  say(`database "${databaseName(settings.databaseUrl)}" ${created ? "created" : "exists"}`);
+
+  const newTopics = await ensureTopics(kafka, {
+    topics: ALL_TOPICS,
+    partitions: settings.partitions,
+  });
+  say(
+    newTopics.length === 0
+      ? `topics: all ${ALL_TOPICS.length} exist`
+      : `topics: created ${newTopics.join(", ")} (${settings.partitions} partitions each)`,
+  );
+  await warnOnPartitionCounts(kafka, settings.partitions);
+  say(`up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Topics made elsewhere (a test, an older run) may have another partition count: say so. */
+async function warnOnPartitionCounts(kafka: Kafka, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [...ALL_TOPICS] });
+    const byCount = new Map<number, string[]>();
+    for (const topic of topics) {
+      if (topic.partitions.length === partitions) continue;
+      byCount.set(topic.partitions.length, [
+        ...(byCount.get(topic.partitions.length) ?? []),
+        topic.name,
+      ]);
+    }
+    for (const [count, names] of byCount) {
+      say(
+        `warning: ${names.sort().join(", ")} ha${names.length === 1 ? "s" : "ve"} ${count} ` +
+          `partition(s), not ${partitions} (made elsewhere; "deno task infra:reset" then ` +
+          `"deno task infra:up" recreates them)`,
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function downOrReset(command: "down" | "reset"): Promise<void> {
+  const started = performance.now();
+  const docker = await dockerAnswers();
+  if (docker) {
+    const args = command === "reset" ? ["compose", "down", "-v"] : ["compose", "down"];
+    await run("docker", args, `Cannot ${command} the Compose services`);
+  }
+  // The local broker too when one was started here, even where Docker answers.
+  if (!docker || await exists(KAFKA_PID_FILE)) {
+    await run("bash", [KAFKA_LOCAL, command], `Cannot ${command} the local Kafka broker`);
+  }
+  say(`${command} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function logs(args: string[]): Promise<number> {
+  if (await dockerAnswers()) {
+    const follow = args.includes("-f") || args.includes("--follow");
+    return await status("docker", ["compose", "logs", "--tail", "100", ...(follow ? ["-f"] : [])]);
+  }
+  return await status("bash", [KAFKA_LOCAL, "logs", ...args]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka
+
+/** Aborts when the local broker process disappears, so start-up failures surface at once. */
+function watchLocalBroker(): AbortSignal {
+  const controller = new AbortController();
+  let pid: string;
+  try {
+    pid = Deno.readTextFileSync(KAFKA_PID_FILE).trim();
+  } catch {
+    controller.abort(new Error(`no pid file at ${relative(KAFKA_PID_FILE)}`));
+    return controller.signal;
+  }
+  const timer = setInterval(() => {
+    try {
+      Deno.statSync(`/proc/${pid}`);
+    } catch {
+      clearInterval(timer);
+      const reason = lastBrokerError();
+      controller.abort(
+        new Error(`the broker process ${pid} exited${reason === undefined ? "" : `: ${reason}`}`),
+      );
+    }
+  }, 250);
+  Deno.unrefTimer(timer);
+  return controller.signal;
+}
+
+/** The last error the local broker logged, e.g. `ConfigException: Invalid value ...`. */
+function lastBrokerError(): string | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(KAFKA_BROKER_LOG).slice(-65_536);
+  } catch {
+    return undefined;
+  }
+  const lines = text.split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const logged = /^\[[^\]]+\] (?:ERROR|FATAL) (.*)$/.exec(lines[i]!);
+    if (!logged) continue;
+    const exception = /^(?:[\w$]+\.)*([\w$]+(?:Exception|Error)\b.*)$/.exec(lines[i + 1] ?? "");
+    return exception?.[1] ?? logged[1];
+  }
+  return undefined;
+}
+
+async function localKafkaVersion(): Promise<string> {
+  try {
+    for await (const entry of Deno.readDir(KAFKA_LIB_DIR)) {
+      const match = /^kafka_2\.13-(.+)\.jar$/.exec(entry.name);
+      if (match) return match[1]!;
+    }
+  } catch {
+    // No jars: the version stays unknown.
+  }
+  return "(version unknown)";
+}
+
+async function composeKafkaVersion(): Promise<string> {
+  const output = await capture("docker", ["compose", "logs", "--no-log-prefix", "kafka"]);
+  const versions = [...output.matchAll(/Kafka version: (\S+)/g)].map((m) => m[1]);
+  return versions.at(-1) ?? "(version unknown)";
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL and Redis
+
+interface LocalService {
+  name: string;
+  address: string;
+  variable: string;
+  aptPackage: string;
+  /** Starts the installed service, or resolves false when it is not installed. */
+  start: () => Promise<boolean>;
+}
+
+type MissingService = Pick<LocalService, "name" | "aptPackage">;
+
+function postgresService(url: URL): LocalService {
+  const address = `${url.hostname}:${url.port || 5432}`;
+  return {
+    name: "PostgreSQL",
+    address,
+    variable: "DATABASE_URL",
+    aptPackage: "postgresql",
+    async start() {
+      const versions = await postgresVersions();
+      if (versions.length === 0 || !(await onPath("pg_ctlcluster"))) return false;
+      const version = versions.at(-1)!;
+      say(`PostgreSQL ${version} is stopped: starting it`);
+      await run(
+        "pg_ctlcluster",
+        ["--skip-systemctl-redirect", version, "main", "start"],
+        `Cannot start PostgreSQL ${version}`,
+      );
+      return true;
+    },
+  };
+}
+
+function redisService(url: URL): LocalService {
+  const port = url.port || "6379";
+  return {
+    name: "Redis",
+    address: `${url.hostname}:${port}`,
+    variable: "REDIS_URL",
+    aptPackage: "redis-server",
+    async start() {
+      if (!(await onPath("redis-server"))) return false;
+      say("Redis is stopped: starting it");
+      await run(
+        "redis-server",
+        [
+          "--daemonize",
+          "yes",
+          "--bind",
+          "127.0.0.1",
+          "-::1",
+          "--port",
+          port,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+        ],
+        "Cannot start Redis",
+      );
+      return true;
+    },
+  };
+}
+
+/** Makes sure the service answers; resolves with it when it is missing from this machine. */
+async function ensureService(service: LocalService): Promise<MissingService | undefined> {
+  if (await tcpAnswers(service.address)) {
+    say(`${service.name} answers at ${service.address}`);
+    return undefined;
+  }
+  const host = service.address.slice(0, service.address.lastIndexOf(":"));
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) {
+    throw new Error(
+      `${service.name} does not answer at ${service.address} (from ${service.variable}) ` +
+        `and is not local, so it cannot be started here`,
+    );
+  }
+  if (!(await service.start())) return service;
+  const deadline = Date.now() + SERVICE_WAIT_MS;
+  while (!(await tcpAnswers(service.address))) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${service.name} was started but does not answer at ${service.address} ` +
+          `after ${SERVICE_WAIT_MS / 1000} s`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  say(`${service.name} answers at ${service.address}`);
+  return undefined;
+}
+
+async function postgresVersions(): Promise<string[]> {
+  const versions: string[] = [];
+  try {
+    for await (const entry of Deno.readDir("/etc/postgresql")) {
+      if (entry.isDirectory && /^\d+$/.test(entry.name)) versions.push(entry.name);
+    }
+  } catch {
+    return [];
+  }
+  return versions.sort((a, b) => Number(a) - Number(b));
+}
+
+function databaseName(url: URL): string {
+  return decodeURIComponent(url.pathname.replace(/^\//, ""));
+}
+
+/** Creates the database of `url` when missing (connecting to `postgres`); true when created. */
+async function ensureDatabase(url: URL): Promise<boolean> {
+  const name = databaseName(url);
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const sql = postgres(maintenance.toString(), {
+    max: 1,
+    connect_timeout: 10,
+    onnotice: () => {},
+  });
+  try {
+    const rows = await sql`select 1 from pg_database where datname = ${name}`;
+    if (rows.length > 0) return false;
+    try {
+      await sql`create database ${sql(name)}`;
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === "42P04") return false; // created meanwhile
+      throw error;
+    }
+  } catch (error) {
+    throw new Error(`Cannot create database "${name}" at ${url.host}: ${messageOf(error)}`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes and probes
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    const child = new Deno.Command("docker", {
+      args: ["info"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const { success } = await child.status;
+    clearTimeout(timer);
+    return success;
+  } catch {
+    return false; // no docker binary
+  }
+}
+
+/** Runs a command with inherited output; throws `failure` with its exit code when it fails. */
+async function run(command: string, args: string[], failure: string): Promise<void> {
+  const code = await status(command, args).catch((error) => {
+    throw new Error(`${failure}: ${messageOf(error)}`);
+  });
+  if (code !== 0) throw new Error(`${failure}: ${command} exited with ${code}`);
+}
+
+async function status(command: string, args: string[]): Promise<number> {
+  const { code } = await new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return code;
+}
+
+async function capture(command: string, args: string[]): Promise<string> {
+  const { stdout } = await new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(stdout);
+}
+
+async function onPath(name: string): Promise<boolean> {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin"]);
+  for (const dir of dirs) {
+    if (dir !== "" && await exists(`${dir}/${name}`)) return true;
+  }
+  return false;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function tcpAnswers(address: string, timeoutMs = 2_000): Promise<boolean> {
+  const index = address.lastIndexOf(":");
+  const hostname = address.slice(0, index).replace(/^\[|\]$/g, "");
+  const port = Number(address.slice(index + 1));
+  try {
+    const connection = await Deno.connect({
+      hostname,
+      port,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function relative(path: string): string {
+  return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function say(line: string): void {
+  console.log(`infra: ${line}`);
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    console.error(`infra: ${messageOf(error)}`);
+    code = 1;
+  }
+  Deno.exit(code);
+}
