@@ -25,6 +25,8 @@ begin
       create table %I.processed_messages (
         event_id     uuid primary key,
         event_type   text        not null,
+        -- sha-256 of event type and body: the same id with another body is refused
+        fingerprint  text        not null,
         processed_at timestamptz not null default now()
       )$sql$, service);
   end loop;
