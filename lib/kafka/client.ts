@@ -51,11 +51,6 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   });
 }
 
-/** Splits a `KAFKA_BROKERS` value (`host:port,host:port`) into broker addresses. */
-export function parseBrokers(value: string): string[] {
-  return value.split(",").map((b) => b.trim()).filter((b) => b.length > 0);
-}
-
 let negativeTimeoutWarningSilenced = false;
 
 /**

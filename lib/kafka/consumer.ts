@@ -37,6 +37,8 @@ export interface ConsumerOptions {
 
 /** A running consumer. */
 export interface RunningConsumer {
+  /** Resolves once the group is joined and the first fetch is done: positions are set. */
+  ready: Promise<void>;
   /** Stops fetching, lets the record in hand finish (or abandons its retries), commits, leaves. */
   stop(): Promise<void>;
 }
@@ -46,8 +48,21 @@ export async function startConsumer(
   kafka: Kafka,
   options: ConsumerOptions,
 ): Promise<RunningConsumer> {
-  const consumer: Consumer = kafka.consumer({ groupId: options.groupId });
+  // A short fetch wait keeps shutdown quick: disconnect waits for the fetch in flight.
+  const consumer: Consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 250 });
   const stopping = new AbortController();
+  const ready = new Promise<void>((resolve) => {
+    const removeListener = consumer.on(consumer.events.FETCH, () => {
+      removeListener();
+      resolve();
+    });
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    options.log.info("Consumer joined its group", {
+      groupId: options.groupId,
+      assignment: payload.memberAssignment,
+    });
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({
@@ -63,6 +78,7 @@ export async function startConsumer(
     throw error;
   }
   return {
+    ready,
     async stop() {
       stopping.abort();
       await consumer.disconnect();

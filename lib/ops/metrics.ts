@@ -24,8 +24,14 @@ export interface ServiceMetrics {
   outboxBacklog: Gauge;
 }
 
+/** Options of {@linkcode createMetrics}. */
+export interface CreateMetricsOptions {
+  /** Measures the outbox backlog when `/metrics` is scraped. */
+  outboxBacklog?: () => Promise<number>;
+}
+
 /** Creates the registry of `service` with default process metrics and the shared metrics. */
-export function createMetrics(service: string): ServiceMetrics {
+export function createMetrics(service: string, options: CreateMetricsOptions = {}): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
@@ -53,6 +59,9 @@ export function createMetrics(service: string): ServiceMetrics {
       name: "outbox_backlog",
       help: "Outbox rows waiting to be published",
       registers,
+      async collect() {
+        if (options.outboxBacklog !== undefined) this.set(await options.outboxBacklog());
+      },
     }),
   };
 }

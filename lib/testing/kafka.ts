@@ -43,17 +43,38 @@ export async function deleteTestTopics(kafka: Kafka, topics: readonly string[]):
   }
 }
 
+/** The current end offset of each partition of `topic`. */
+export type TopicPosition = Array<{ partition: number; offset: string }>;
+
+/** Where `topic` ends now: read from here to see only what is produced later. */
+export async function topicEnd(kafka: Kafka, topic: string): Promise<TopicPosition> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.map(({ partition, offset }) => ({ partition, offset }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
- * Reads `topic` from the start in a fresh consumer group until `count` records match `select`
- * (or the deadline passes) and returns those records.
+ * Reads `topic` in a fresh consumer group, from `from` (default: the start), until `count`
+ * records match `select` (or the deadline passes) and returns those records.
  */
 export async function readRecords(
   kafka: Kafka,
   topic: string,
-  options: { count: number; select?: (record: ConsumedRecord) => boolean; timeoutMs?: number },
+  options: {
+    count: number;
+    select?: (record: ConsumedRecord) => boolean;
+    timeoutMs?: number;
+    from?: TopicPosition;
+  },
 ): Promise<ConsumedRecord[]> {
   const found: ConsumedRecord[] = [];
-  const consumer = kafka.consumer({ groupId: `test-reader-${crypto.randomUUID()}` });
+  const groupId = `test-reader-${crypto.randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -65,6 +86,10 @@ export async function readRecords(
         return Promise.resolve();
       },
     });
+    // Seeks queued after run() apply before the first fetch of each partition.
+    for (const { partition, offset } of options.from ?? []) {
+      consumer.seek({ topic, partition, offset });
+    }
     await waitFor(() => found.length >= options.count, {
       timeoutMs: options.timeoutMs ?? 20_000,
       description: `${options.count} record(s) on ${topic} (saw ${found.length})`,

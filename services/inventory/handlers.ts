@@ -1,0 +1,47 @@
+/** The inventory service's command handlers: load under lock, decide, apply, reply. */
+import type { CommandHandler } from "../../lib/participant/mod.ts";
+import type { ReserveInventory } from "../../lib/messages/mod.ts";
+import { decideRelease, decideReserve, mergeLines } from "./decide.ts";
+import { lockReservation, lockStock, release, reserve, writeTombstone } from "./store.ts";
+
+/** `RESERVE_INVENTORY`: all items or none. */
+export const reserveInventory: CommandHandler = async function reserveInventory(tx, message, log) {
+  const { orderId, items } = message.body as ReserveInventory;
+  const existing = await lockReservation(tx, orderId);
+  const stock = await lockStock(tx, mergeLines(items).map((line) => line.productId));
+  const decision = decideReserve(orderId, existing, stock, items);
+  switch (decision.kind) {
+    case "reserve":
+      await reserve(tx, orderId, decision.lines);
+      log.info("Stock reserved", { lines: decision.lines.length });
+      return { eventType: "INVENTORY_RESERVED", body: { orderId } };
+    case "already-reserved":
+      return { eventType: "INVENTORY_RESERVED", body: { orderId } };
+    case "refuse":
+      log.info("Reservation refused", { code: decision.code, reason: decision.reason });
+      return {
+        eventType: "INVENTORY_RESERVATION_FAILED",
+        body: { orderId, code: decision.code, reason: decision.reason },
+      };
+  }
+};
+
+/** `RELEASE_INVENTORY`: undo the reservation, or leave a tombstone when there is none yet. */
+export const releaseInventory: CommandHandler = async function releaseInventory(tx, message, log) {
+  const { orderId } = message.body as { orderId: string };
+  const decision = decideRelease(await lockReservation(tx, orderId));
+  if (decision.kind === "release") {
+    await release(tx, orderId, decision.lines);
+    log.info("Stock released", { lines: decision.lines.length });
+  } else if (decision.kind === "tombstone") {
+    await writeTombstone(tx, orderId);
+    log.info("Release before reservation: tombstone written");
+  }
+  return { eventType: "INVENTORY_RELEASED", body: { orderId } };
+};
+
+/** The inventory service's commands. */
+export const INVENTORY_COMMANDS = {
+  RESERVE_INVENTORY: reserveInventory,
+  RELEASE_INVENTORY: releaseInventory,
+};

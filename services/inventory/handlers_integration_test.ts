@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { DEMO_CATALOG, seedCatalog } from "../../lib/catalog/mod.ts";
+import { TOPICS } from "../../lib/messages/mod.ts";
+import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
+import type { ParticipantHarness } from "../../lib/testing/participant.ts";
+import { INVENTORY_COMMANDS } from "./handlers.ts";
+
+const [mug, tee, , soldOut] = DEMO_CATALOG.map((p) => p.productId) as [
+  string,
+  string,
+  string,
+  string,
+];
+
+function withInventory(fn: (harness: ParticipantHarness) => Promise<void>) {
+  return withParticipant({
+    name: "inventory",
+    schema: "inventory",
+    commandTopic: TOPICS.inventoryCommands,
+    replyTopic: TOPICS.inventoryReplies,
+    commands: INVENTORY_COMMANDS,
+  }, async (harness) => {
+    await seedCatalog(harness.runtime.sql);
+    await fn(harness);
+  });
+}
+
+async function stock(harness: ParticipantHarness, productId: string) {
+  const [row] = await harness.runtime.sql<{ available: number; total_stock: number }[]>`
+    select available, total_stock from inventory.products where product_id = ${productId}`;
+  const [held] = await harness.runtime.sql<{ n: number }[]>`
+    select coalesce(sum(i.quantity), 0)::int as n from inventory.reservation_items i
+    join inventory.reservations r using (order_id)
+    where r.status = 'RESERVED' and i.product_id = ${productId}`;
+  return { available: row!.available, reserved: held!.n, total: row!.total_stock };
+}
+
+Deno.test("inventory replies INVENTORY_RESERVED once to a command delivered 5 times, and reserves once", async () => {
+  await withInventory(async (harness) => {
+    const before = await stock(harness, mug);
+    const orderId = crypto.randomUUID();
+    const eventId = crypto.randomUUID();
+    const sagaId = crypto.randomUUID();
+    const body = {
+      orderId,
+      items: [{ productId: mug, quantity: 3 }, { productId: tee, quantity: 1 }],
+    };
+    for (let i = 0; i < 5; i++) {
+      await harness.send({ eventType: "RESERVE_INVENTORY", body, eventId, sagaId });
+    }
+    // A release afterwards proves the five were handled: replies come in order per order id.
+    const releaseId = await harness.send({
+      eventType: "RELEASE_INVENTORY",
+      body: { orderId },
+      sagaId,
+    });
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["INVENTORY_RESERVED", "INVENTORY_RELEASED"]);
+    const [reserved, released] = replies.map((r) => JSON.parse(r.headers.metadata!));
+    assert.equal(reserved.causationId, eventId);
+    assert.equal(reserved.sagaId, sagaId);
+    assert.equal(released.causationId, releaseId);
+    const after = await stock(harness, mug);
+    assert.deepEqual(after, before, "reserved 3 once, released 3 once");
+    const [{ n }] = await harness.runtime
+      .sql`select count(*)::int as n from inventory.processed_messages` as unknown as [
+        { n: number },
+      ];
+    assert.equal(n, 2, "two distinct commands recorded");
+  });
+});
+
+Deno.test("inventory refuses a whole order when one product is out of stock, and keeps stock", async () => {
+  await withInventory(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const before = await stock(harness, mug);
+    await harness.send({
+      eventType: "RESERVE_INVENTORY",
+      body: {
+        orderId,
+        items: [{ productId: mug, quantity: 1 }, { productId: soldOut, quantity: 1 }],
+      },
+    });
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["INVENTORY_RESERVATION_FAILED"]);
+    const body = JSON.parse(reply!.value!);
+    assert.equal(body.code, "insufficient_stock");
+    assert.match(body.reason, new RegExp(`product "${soldOut}" has 0 left`));
+    assert.deepEqual(await stock(harness, mug), before);
+  });
+});
+
+Deno.test("inventory refuses an unknown product as a business failure, not a poison message", async () => {
+  await withInventory(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send({
+      eventType: "RESERVE_INVENTORY",
+      body: { orderId, items: [{ productId: crypto.randomUUID(), quantity: 1 }] },
+    });
+    const [reply] = await harness.replies(orderId, 1);
+    assert.equal(JSON.parse(reply!.value!).code, "unknown_product");
+  });
+});
+
+Deno.test("inventory leaves a tombstone for a release that comes first, so the late reservation fails", async () => {
+  await withInventory(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const before = await stock(harness, tee);
+    await harness.send({ eventType: "RELEASE_INVENTORY", body: { orderId } });
+    await harness.send({
+      eventType: "RESERVE_INVENTORY",
+      body: { orderId, items: [{ productId: tee, quantity: 2 }] },
+    });
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["INVENTORY_RELEASED", "INVENTORY_RESERVATION_FAILED"]);
+    assert.equal(JSON.parse(replies[1]!.value!).code, "reservation_released");
+    assert.deepEqual(await stock(harness, tee), before, "no reservation after the release");
+  });
+});
+
+Deno.test("inventory never oversells when concurrent orders compete for the last units", async () => {
+  await withInventory(async (harness) => {
+    const productId = crypto.randomUUID();
+    await seedCatalog(harness.runtime.sql, [{
+      productId,
+      sku: `T-${productId}`,
+      name: "Scarce",
+      priceCents: 100,
+      stock: 5,
+    }]);
+    const orders = Array.from({ length: 8 }, () => crypto.randomUUID());
+    await Promise.all(
+      orders.map((orderId) =>
+        harness.send({
+          eventType: "RESERVE_INVENTORY",
+          body: { orderId, items: [{ productId, quantity: 1 }] },
+        })
+      ),
+    );
+    const outcomes = await Promise.all(
+      orders.map(async (orderId) => replyTypes(await harness.replies(orderId, 1))[0]),
+    );
+    assert.equal(outcomes.filter((t) => t === "INVENTORY_RESERVED").length, 5);
+    assert.equal(outcomes.filter((t) => t === "INVENTORY_RESERVATION_FAILED").length, 3);
+    assert.deepEqual(await stock(harness, productId), { available: 0, reserved: 5, total: 5 });
+  });
+});

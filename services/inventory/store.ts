@@ -1,0 +1,66 @@
+/** The inventory service's SQL: loading and changing reservations and stock, under row locks. */
+import type { TransactionSql } from "../../lib/db/mod.ts";
+import type { Reservation, ReservationLine } from "./decide.ts";
+
+/** The order's reservation, locked for the rest of the transaction; null when there is none. */
+export async function lockReservation(
+  tx: TransactionSql,
+  orderId: string,
+): Promise<Reservation | null> {
+  const [row] = await tx<{ status: Reservation["status"] }[]>`
+    select status from inventory.reservations where order_id = ${orderId} for update`;
+  if (row === undefined) return null;
+  const lines = await tx<ReservationLine[]>`
+    select product_id as "productId", quantity from inventory.reservation_items
+    where order_id = ${orderId} order by product_id`;
+  return { status: row.status, lines: [...lines] };
+}
+
+/** Available stock of the products, locked in id order (so concurrent orders cannot deadlock). */
+export async function lockStock(
+  tx: TransactionSql,
+  productIds: readonly string[],
+): Promise<Map<string, number>> {
+  if (productIds.length === 0) return new Map();
+  const rows = await tx<{ product_id: string; available: number }[]>`
+    select product_id, available from inventory.products
+    where product_id in ${tx(productIds)} order by product_id for update`;
+  return new Map(rows.map((row) => [row.product_id, row.available]));
+}
+
+/** Takes the lines out of stock and records the reservation. */
+export async function reserve(
+  tx: TransactionSql,
+  orderId: string,
+  lines: readonly ReservationLine[],
+) {
+  await adjustStock(tx, lines, -1);
+  await tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RESERVED')`;
+  await tx`insert into inventory.reservation_items ${
+    tx(lines.map((l) => ({ order_id: orderId, product_id: l.productId, quantity: l.quantity })))
+  }`;
+}
+
+/** Puts a reservation's lines back into stock and marks it released. */
+export async function release(
+  tx: TransactionSql,
+  orderId: string,
+  lines: readonly ReservationLine[],
+) {
+  await adjustStock(tx, lines, +1);
+  await tx`update inventory.reservations set status = 'RELEASED', updated_at = now()
+    where order_id = ${orderId}`;
+}
+
+/** Records that the order was released before it was reserved: a later reservation fails. */
+export async function writeTombstone(tx: TransactionSql, orderId: string) {
+  await tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RELEASED')`;
+}
+
+async function adjustStock(tx: TransactionSql, lines: readonly ReservationLine[], sign: 1 | -1) {
+  for (const { productId, quantity } of lines) {
+    await tx`update inventory.products
+      set available = available + ${sign * quantity}, updated_at = now()
+      where product_id = ${productId}`;
+  }
+}
