@@ -68,6 +68,25 @@ export function integer(options: { min: number; max: number; fallback?: number }
   );
 }
 
+/** A decimal number in `[min, max]`. */
+export function decimal(options: { min: number; max: number; fallback?: number }) {
+  const { min, max, fallback } = options;
+  return fromEnv(
+    z.string().transform((text, ctx) => {
+      const value = Number(text);
+      if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a number from ${min} to ${max} (got "${text}")`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    }),
+    fallback === undefined ? undefined : String(fallback),
+  );
+}
+
 /** A duration such as `500ms`, `30s`, `2m` or a bare number of milliseconds; yields milliseconds. */
 export function duration(fallback?: string) {
   return fromEnv(

@@ -1,5 +1,7 @@
 /** Kafka helpers for integration tests: throwaway topics and reading what landed on a topic. */
+import { Buffer } from "node:buffer";
 import type { Kafka } from "kafkajs";
+import type { WireRecord } from "../messages/mod.ts";
 import { createKafka } from "../kafka/client.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "../kafka/records.ts";
 import { waitFor } from "../async/mod.ts";
@@ -98,4 +100,21 @@ export async function readRecords(
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** A `WireRecord` as the consumer runner would hand it over, for calling handlers directly. */
+export function asConsumed(record: WireRecord, offset = 0): ConsumedRecord {
+  return {
+    ...record,
+    partition: 0,
+    offset: String(offset),
+    raw: {
+      key: record.key === null ? null : Buffer.from(record.key),
+      value: record.value === null ? null : Buffer.from(record.value),
+      headers: record.headers,
+      offset: String(offset),
+      timestamp: String(Date.now()),
+      attributes: 0,
+    },
+  };
 }

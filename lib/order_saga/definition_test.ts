@@ -3,7 +3,7 @@
  * line is an event and what the saga must do about it. No broker, no database.
  */
 import assert from "node:assert/strict";
-import type { EventType, OrderCreated } from "../../lib/messages/mod.ts";
+import type { EventType, OrderCreated } from "../messages/mod.ts";
 import {
   DEFAULT_BACKOFF,
   newSagaState,
@@ -13,8 +13,8 @@ import {
   type SagaStatus,
   type Transition,
   transition,
-} from "../../lib/saga/mod.ts";
-import { ORDER_SAGA, orderTotalCents } from "./order_saga.ts";
+} from "../saga/mod.ts";
+import { ORDER_SAGA, orderTotalCents } from "./definition.ts";
 
 const order: OrderCreated = {
   orderId: "11111111-1111-4111-8111-111111111111",

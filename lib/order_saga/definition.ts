@@ -2,8 +2,8 @@
  * The order saga of DESIGN §4, as data. Top to bottom: reserve stock, charge the card, tell the
  * customer. A failing step rolls back the ones before it, newest first.
  */
-import { type OrderCreated, TOPICS } from "../../lib/messages/mod.ts";
-import type { SagaDefinition } from "../../lib/saga/mod.ts";
+import { type OrderCreated, TOPICS } from "../messages/mod.ts";
+import type { SagaDefinition } from "../saga/mod.ts";
 
 /** Total of an order in cents. */
 export function orderTotalCents(order: OrderCreated): number {

@@ -1,0 +1,247 @@
+/**
+ * The orchestrator against a real PostgreSQL: records go straight into its handler and sweep,
+ * and what it decided is read back from its tables and outbox.
+ */
+import assert from "node:assert/strict";
+import type { Sql } from "../../lib/db/mod.ts";
+import { MalformedMessageError } from "../../lib/errors/mod.ts";
+import { createLogger } from "../../lib/log/mod.ts";
+import { encodeMessage, type EventType, type OrderCreated } from "../../lib/messages/mod.ts";
+import { type AppliedEvent, readHistory } from "../../lib/order_saga/mod.ts";
+import { DEFAULT_BACKOFF, type SagaPolicy } from "../../lib/saga/mod.ts";
+import { withTestDatabase } from "../../lib/testing/db.ts";
+import { asConsumed } from "../../lib/testing/kafka.ts";
+import { createOrchestratorHandler } from "./handlers.ts";
+import { sweepOnce } from "./sweeper.ts";
+
+const log = createLogger("test", { level: "error" });
+const policy: SagaPolicy = {
+  stepTimeoutMs: 30_000,
+  maxCompensationRetries: 1,
+  backoff: DEFAULT_BACKOFF,
+};
+const signal = new AbortController().signal;
+
+function newOrder(): OrderCreated {
+  return {
+    orderId: crypto.randomUUID(),
+    customerId: crypto.randomUUID(),
+    customerEmail: "lin@example.com",
+    currency: "usd",
+    paymentMethod: "pm_card_visa",
+    items: [{ productId: crypto.randomUUID(), quantity: 2, unitPriceCents: 1_000 }],
+  };
+}
+
+function setup(sql: Sql) {
+  const applied: AppliedEvent[] = [];
+  const handle = createOrchestratorHandler({ sql, log, policy, onApplied: (a) => applied.push(a) });
+  return {
+    applied,
+    send: (record: ReturnType<typeof encodeMessage>) => handle(asConsumed(record), { signal }),
+    async saga(orderId: string) {
+      const [row] = await sql<{ saga_id: string; status: string; retry_count: number }[]>`
+        select saga_id, status, retry_count from orchestrator.sagas where order_id = ${orderId}`;
+      return row;
+    },
+    /** The commands in the outbox for an order, oldest first. */
+    async outbox(orderId: string) {
+      const rows = await sql<{ topic: string; headers: { metadata: string } }[]>`
+        select topic, headers from orchestrator.outbox where key = ${orderId} order by id`;
+      return rows.map((row) => ({ topic: row.topic, ...JSON.parse(row.headers.metadata) }));
+    },
+  };
+}
+
+async function replyTo(
+  t: ReturnType<typeof setup>,
+  orderId: string,
+  eventType: EventType,
+  body: Record<string, unknown> = {},
+) {
+  const command = (await t.outbox(orderId)).at(-1);
+  await t.send(encodeMessage({
+    eventType,
+    body: { orderId, ...body } as never,
+    sagaId: command.sagaId,
+    causationId: command.eventId,
+  }));
+}
+
+Deno.test("orchestrator stores the order and starts its saga with RESERVE_INVENTORY in one transaction", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    const [stored] =
+      await sql`select total_cents::int, status from orchestrator.orders where order_id = ${order.orderId}`;
+    assert.deepEqual({ ...stored }, { total_cents: 2_000, status: "PENDING" });
+    const saga = await t.saga(order.orderId);
+    assert.equal(saga?.status, "IN_PROGRESS");
+    const [command] = await t.outbox(order.orderId);
+    assert.equal(command.topic, "inventory.commands");
+    assert.equal(command.eventType, "RESERVE_INVENTORY");
+    assert.equal(command.sagaId, saga?.saga_id);
+    const history = await readHistory(sql, saga!.saga_id);
+    assert.deepEqual(history.map((h) => [h.fromStatus, h.toStatus, h.eventType, h.actor]), [
+      ["STARTED", "IN_PROGRESS", "ORDER_CREATED", "orchestrator"],
+    ]);
+  });
+});
+
+Deno.test("orchestrator never starts a second saga for the same order", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    const record = encodeMessage({ eventType: "ORDER_CREATED", body: order });
+    await t.send(record);
+    await t.send(record); // redelivered
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order })); // produced twice
+    const [{ sagas }] =
+      await sql`select count(*)::int as sagas from orchestrator.sagas` as unknown as [
+        { sagas: number },
+      ];
+    assert.equal(sagas, 1);
+    assert.equal((await t.outbox(order.orderId)).length, 1);
+  });
+});
+
+Deno.test("orchestrator completes a saga from the replies and confirms the order", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    await replyTo(t, order.orderId, "INVENTORY_RESERVED");
+    await replyTo(t, order.orderId, "PAYMENT_PROCESSED", {
+      paymentIntentId: "pi_1",
+      amountCents: 2_000,
+    });
+    await replyTo(t, order.orderId, "NOTIFICATION_SENT", { notificationId: crypto.randomUUID() });
+    assert.equal((await t.saga(order.orderId))?.status, "COMPLETED");
+    const [{ status }] =
+      await sql`select status from orchestrator.orders where order_id = ${order.orderId}` as unknown as [
+        { status: string },
+      ];
+    assert.equal(status, "CONFIRMED");
+    assert.deepEqual((await t.outbox(order.orderId)).map((c) => c.eventType), [
+      "RESERVE_INVENTORY",
+      "PROCESS_PAYMENT",
+      "SEND_NOTIFICATION",
+    ]);
+    assert.deepEqual(t.applied.map((a) => a.transition.state.status), [
+      "IN_PROGRESS",
+      "IN_PROGRESS",
+      "IN_PROGRESS",
+      "COMPLETED",
+    ]);
+  });
+});
+
+Deno.test("orchestrator records and ignores a late reply, and refuses one for an unknown saga", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    const saga = await t.saga(order.orderId);
+    await t.send(
+      encodeMessage({
+        eventType: "PAYMENT_PROCESSED",
+        body: { orderId: order.orderId, paymentIntentId: "pi", amountCents: 1 },
+        sagaId: saga!.saga_id,
+      }),
+    );
+    const history = await readHistory(sql, saga!.saga_id);
+    assert.equal(history.at(-1)?.outcome, "ignored");
+    assert.equal((await t.saga(order.orderId))?.status, "IN_PROGRESS");
+    await assert.rejects(
+      t.send(
+        encodeMessage({
+          eventType: "INVENTORY_RESERVED",
+          body: { orderId: order.orderId },
+          sagaId: crypto.randomUUID(),
+        }),
+      ),
+      MalformedMessageError,
+    );
+  });
+});
+
+Deno.test("sweepOnce() fails an overdue step as in doubt and sends its compensation", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    assert.deepEqual(
+      await sweepOnce({ sql, log, policy, onApplied: () => {} }),
+      [],
+      "nothing due yet",
+    );
+    const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
+    const [swept] = await sweepOnce({ sql, log, policy, onApplied: () => {} }, later);
+    assert.equal(swept?.transition.state.status, "COMPENSATING");
+    assert.deepEqual((await t.outbox(order.orderId)).map((c) => c.eventType), [
+      "RESERVE_INVENTORY",
+      "RELEASE_INVENTORY",
+    ]);
+    const history = await readHistory(sql, swept!.transition.state.sagaId);
+    assert.deepEqual(history.at(-1)?.eventType, "STEP_TIMEOUT");
+    assert.equal(history.at(-1)?.actor, "sweeper");
+  });
+});
+
+Deno.test("sweepOnce() retries a failed compensation, then raises COMPENSATION_FAILED to orders.dlq", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    await replyTo(t, order.orderId, "INVENTORY_RESERVED");
+    await replyTo(t, order.orderId, "PAYMENT_FAILED", {
+      code: "card_declined",
+      reason: "Declined",
+    });
+    await replyTo(t, order.orderId, "INVENTORY_RELEASE_FAILED", {
+      code: "db",
+      reason: "Release failed",
+    });
+    assert.equal((await t.saga(order.orderId))?.retry_count, 1);
+    const later = new Date(Date.now() + 5_000);
+    await sweepOnce({ sql, log, policy, onApplied: () => {} }, later);
+    assert.deepEqual((await t.outbox(order.orderId)).map((c) => c.eventType).slice(-2), [
+      "RELEASE_INVENTORY",
+      "RELEASE_INVENTORY",
+    ]);
+    await replyTo(t, order.orderId, "INVENTORY_RELEASE_FAILED", {
+      code: "db",
+      reason: "Release failed again",
+    });
+    assert.equal((await t.saga(order.orderId))?.status, "COMPENSATION_FAILED");
+    const alert = (await t.outbox(order.orderId)).at(-1);
+    assert.equal(alert.topic, "orders.dlq");
+    assert.equal(alert.eventType, "COMPENSATION_FAILED");
+  });
+});
+
+Deno.test("sweepOnce() in two replicas at once handles each due saga exactly once", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const orders = Array.from({ length: 30 }, newOrder);
+    for (const order of orders) {
+      await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    }
+    const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
+    const sweep = () => sweepOnce({ sql, log, policy, batchSize: 7, onApplied: () => {} }, later);
+    const swept: AppliedEvent[] = [];
+    for (let round = 0; round < 10; round++) {
+      const [a, b] = await Promise.all([sweep(), sweep()]);
+      swept.push(...a!, ...b!);
+    }
+    const ids = swept.map((s) => s.transition.state.sagaId);
+    assert.equal(ids.length, 30);
+    assert.equal(new Set(ids).size, 30, "no saga swept twice");
+    const [{ timeouts }] = await sql`
+      select count(*)::int as timeouts from orchestrator.saga_history where event_type = 'STEP_TIMEOUT'` as unknown as [
+      { timeouts: number },
+    ];
+    assert.equal(timeouts, 30);
+  });
+});

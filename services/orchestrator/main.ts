@@ -1,0 +1,90 @@
+/**
+ * `deno task run:orchestrator`: drives order sagas. Consumes `orders` and the reply topics,
+ * keeps saga state in PostgreSQL, sends commands through its outbox, sweeps deadlines and
+ * retries, and caches statuses in Redis for `sagactl`.
+ */
+import {
+  COMMON_VARIABLES,
+  duration,
+  integer,
+  loadConfig,
+  withDotEnv,
+} from "../../lib/config/mod.ts";
+import { startConsumer } from "../../lib/kafka/consumer.ts";
+import { TOPICS } from "../../lib/messages/mod.ts";
+import { checkRedis } from "../../lib/ops/mod.ts";
+import {
+  type AppliedEvent,
+  SAGA_POLICY_VARIABLES,
+  sagaPolicyFrom,
+} from "../../lib/order_saga/mod.ts";
+import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
+import { onShutdownSignal, openServiceRuntime, runMain } from "../../lib/service/mod.ts";
+import { createOrchestratorHandler } from "./handlers.ts";
+import { createSagaMetrics, createStatusPublisher } from "./observers.ts";
+import { startSweeper } from "./sweeper.ts";
+
+/** Configuration of the orchestrator. */
+export const ORCHESTRATOR_VARIABLES = {
+  ...COMMON_VARIABLES,
+  ...SAGA_POLICY_VARIABLES,
+  ORCHESTRATOR_PORT: integer({ min: 0, max: 65_535, fallback: 9101 }),
+  SWEEP_INTERVAL: duration("1s"),
+};
+
+/** Runs the orchestrator until SIGINT or SIGTERM. */
+export async function main(): Promise<void> {
+  const config = loadConfig(ORCHESTRATOR_VARIABLES, withDotEnv(Deno.env.toObject()));
+  const policy = sagaPolicyFrom(config);
+  const redis = connectRedis(config.REDIS_URL, {
+    connectionName: "orchestrator",
+    enableOfflineQueue: false,
+    onError: () => {}, // reported by the status publisher and /readyz
+  });
+  const runtime = await openServiceRuntime({
+    name: "orchestrator",
+    schema: "orchestrator",
+    config,
+    opsPort: config.ORCHESTRATOR_PORT,
+    readiness: { redis: checkRedis(redis) },
+  });
+  runtime.onClose(() => closeRedis(redis));
+  try {
+    const { sql, log, metrics } = runtime;
+    const publishStatus = createStatusPublisher(redis, log);
+    const recordMetrics = createSagaMetrics(metrics.registry, policy);
+    const onApplied = (applied: AppliedEvent) => {
+      recordMetrics(applied);
+      publishStatus(applied);
+    };
+    const sweeper = startSweeper({
+      sql,
+      log,
+      policy,
+      intervalMs: config.SWEEP_INTERVAL,
+      onApplied,
+    });
+    runtime.onClose(() => sweeper.stop());
+    const consumer = await startConsumer(runtime.kafka, {
+      groupId: "saga-orchestrator",
+      topics: [
+        TOPICS.orders,
+        TOPICS.inventoryReplies,
+        TOPICS.paymentReplies,
+        TOPICS.notificationReplies,
+      ],
+      producer: runtime.producer,
+      log,
+      handler: createOrchestratorHandler({ sql, log, policy, onApplied }),
+      onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
+    });
+    runtime.onClose(() => consumer.stop());
+    log.info("Orchestrator running", { stepTimeoutMs: policy.stepTimeoutMs });
+    const signal = await onShutdownSignal();
+    log.info("Shutting down", { signal });
+  } finally {
+    await runtime.close();
+  }
+}
+
+if (import.meta.main) runMain(main);

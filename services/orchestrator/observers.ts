@@ -1,0 +1,89 @@
+/**
+ * What the orchestrator does after a transition committed: update the Redis status cache
+ * (best effort: Redis down never stops a saga) and record metrics.
+ */
+import { Counter, Histogram, type Registry } from "prom-client";
+import type { Redis } from "ioredis";
+import { errorMessage } from "../../lib/errors/mod.ts";
+import type { Logger } from "../../lib/log/mod.ts";
+import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
+import { FINAL_STATUSES, type SagaPolicy } from "../../lib/saga/mod.ts";
+import { publishSagaStatus } from "../../lib/saga_status/mod.ts";
+
+/** Publishes each applied transition's status to Redis; failures are logged, once per outage. */
+export function createStatusPublisher(redis: Redis, log: Logger): (applied: AppliedEvent) => void {
+  let failing = false;
+  return function publishStatus({ transition }) {
+    if (transition.outcome !== "applied") return;
+    const { state } = transition;
+    publishSagaStatus(redis, {
+      sagaId: state.sagaId,
+      orderId: state.orderId,
+      status: state.status,
+      step: transition.step,
+      note: transition.note,
+      updatedAt: new Date().toISOString(),
+    }).then(
+      () => {
+        if (failing) log.info("Saga status cache reachable again");
+        failing = false;
+      },
+      (error) => {
+        if (!failing) {
+          log.warn("Cannot update the saga status cache", { error: errorMessage(error) });
+        }
+        failing = true;
+      },
+    );
+  };
+}
+
+/** Counts sagas started and finished, step latencies, retries and alerts. */
+export function createSagaMetrics(
+  registry: Registry,
+  policy: SagaPolicy,
+): (applied: AppliedEvent) => void {
+  const registers = [registry];
+  const started = new Counter({ name: "sagas_started_total", help: "Sagas started", registers });
+  const finished = new Counter({
+    name: "sagas_finished_total",
+    help: "Sagas that reached a final status, by status",
+    labelNames: ["status"] as const,
+    registers,
+  });
+  const stepLatency = new Histogram({
+    name: "saga_step_duration_seconds",
+    help: "Time from a command sent to the reply or timeout that ended it, by step and phase",
+    labelNames: ["step", "phase"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const retries = new Counter({
+    name: "compensation_retries_total",
+    help: "Compensation attempts scheduled for retry",
+    registers,
+  });
+  const alerts = new Counter({
+    name: "saga_alerts_total",
+    help: "COMPENSATION_FAILED alerts sent to orders.dlq",
+    registers,
+  });
+  return function recordMetrics({ before, transition }) {
+    if (transition.outcome !== "applied") return;
+    const after = transition.state;
+    if (before.status === "STARTED") started.inc();
+    if (!FINAL_STATUSES.has(before.status) && FINAL_STATUSES.has(after.status)) {
+      finished.inc({ status: after.status });
+    }
+    const ended = before.pending;
+    if (ended !== null && after.pending?.commandId !== ended.commandId) {
+      const sentAt = ended.deadlineAt.getTime() - policy.stepTimeoutMs;
+      stepLatency.observe(
+        { step: transition.step ?? "unknown", phase: ended.phase },
+        Math.max(0, Date.now() - sentAt) / 1_000,
+      );
+    }
+    if (after.retryCount > before.retryCount) retries.inc();
+    if (transition.alert !== null) alerts.inc();
+  };
+}

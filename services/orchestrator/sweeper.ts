@@ -1,0 +1,84 @@
+/**
+ * The sweep: finds sagas whose step deadline passed or whose compensation retry is due and
+ * applies that event. Rows are taken with `FOR UPDATE SKIP LOCKED`, so several orchestrator
+ * replicas sweep side by side without handling a saga twice.
+ */
+import { sleep } from "../../lib/async/mod.ts";
+import { type Sql, withTransaction } from "../../lib/db/mod.ts";
+import { errorMessage } from "../../lib/errors/mod.ts";
+import type { Logger } from "../../lib/log/mod.ts";
+import {
+  type AppliedEvent,
+  applySagaEvent,
+  lockDueSagas,
+  lockSaga,
+} from "../../lib/order_saga/mod.ts";
+import type { SagaEvent, SagaPolicy } from "../../lib/saga/mod.ts";
+
+/** Options of `startSweeper`. */
+export interface SweeperOptions {
+  sql: Sql;
+  log: Logger;
+  policy: SagaPolicy;
+  /** Pause between sweeps that found less than a full batch. */
+  intervalMs: number;
+  /** Sagas per transaction (default 100). */
+  batchSize?: number;
+  /** Called after each sweep transaction committed, with what it applied. */
+  onApplied: (applied: AppliedEvent) => void;
+}
+
+/** Sweeps once: applies every due event of up to `batchSize` sagas in one transaction. */
+export async function sweepOnce(
+  options: Omit<SweeperOptions, "intervalMs">,
+  now = new Date(),
+): Promise<AppliedEvent[]> {
+  const applied = await withTransaction(options.sql, async (tx) => {
+    const results: AppliedEvent[] = [];
+    for (const sagaId of await lockDueSagas(tx, now, options.batchSize ?? 100)) {
+      const saga = await lockSaga(tx, sagaId);
+      if (saga === null) continue;
+      const { pending } = saga.state;
+      const overdue = pending !== null && pending.deadlineAt <= now;
+      const event: SagaEvent = overdue ? { type: "DEADLINE_PASSED" } : { type: "RETRY_DUE" };
+      results.push(
+        await applySagaEvent(tx, saga, {
+          event,
+          origin: {
+            eventType: overdue ? "STEP_TIMEOUT" : "RETRY_DUE",
+            eventId: null,
+            actor: "sweeper",
+          },
+          policy: options.policy,
+          now,
+        }),
+      );
+    }
+    return results;
+  });
+  for (const result of applied) options.onApplied(result);
+  return applied;
+}
+
+/** Sweeps until stopped. */
+export function startSweeper(options: SweeperOptions): { stop(): Promise<void> } {
+  const stopping = new AbortController();
+  const batchSize = options.batchSize ?? 100;
+  const loop = (async () => {
+    while (!stopping.signal.aborted) {
+      let swept = 0;
+      try {
+        swept = (await sweepOnce(options)).length;
+      } catch (error) {
+        options.log.warn("Sweep failed; will retry", { error: errorMessage(error) });
+      }
+      if (swept < batchSize) await sleep(options.intervalMs, stopping.signal).catch(() => {});
+    }
+  })();
+  return {
+    async stop() {
+      stopping.abort();
+      await loop;
+    },
+  };
+}
