@@ -1,0 +1,175 @@
+/**
+ * Runs the services as separate processes (as in production): used by `deno task dev`, the
+ * demo and the end-to-end tests. Each process's output is prefixed with its name, or written
+ * to a log file; processes can be killed and restarted one by one.
+ */
+import { waitFor } from "../lib/async/mod.ts";
+
+const ROOT = new URL("..", import.meta.url);
+
+/** One process of the stack. */
+export interface ProcessSpec {
+  name: string;
+  /** Entry module, relative to the repository root. */
+  entry: string;
+  /** URL that answers 200 once the process is ready. */
+  readyUrl: string;
+}
+
+/** A running (or stopped) process of the stack. */
+export interface ManagedProcess {
+  spec: ProcessSpec;
+  child: Deno.ChildProcess;
+  /** Resolves with the exit status once the process ended. */
+  exited: Promise<Deno.CommandStatus>;
+}
+
+/** Options of `startStack`. */
+export interface StackOptions {
+  /** Environment of every process (on top of this process's own). */
+  env: Record<string, string>;
+  /** Write each process's output to `<logDir>/<name>.log` instead of this terminal. */
+  logDir?: string;
+  /** How long a process may take to answer its ready URL (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+/** The processes and how to control them. */
+export interface Stack {
+  processes: Map<string, ManagedProcess>;
+  /** Sends `signal` to one process and waits for it to exit. */
+  kill(name: string, signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /** Starts a stopped process again and waits until it is ready. */
+  restart(name: string): Promise<void>;
+  /** SIGTERM to all, in reverse order of start; waits for every exit. */
+  stop(): Promise<void>;
+}
+
+const COLOURS = [36, 35, 33, 32, 34, 31];
+
+/** The standard stack: the Stripe test server (unless a real key is set) and the four services. */
+export function serviceSpecs(env: Record<string, string | undefined>): ProcessSpec[] {
+  const port = (name: string, fallback: number) => env[name] ?? String(fallback);
+  const specs: ProcessSpec[] = [];
+  if (!env.STRIPE_SECRET_KEY) {
+    specs.push({
+      name: "stripe",
+      entry: "lib/stripe_test_server/main.ts",
+      readyUrl: `http://127.0.0.1:${port("STRIPE_TEST_SERVER_PORT", 12111)}/_test/faults`,
+    });
+  }
+  for (
+    const [name, variable, fallback] of [
+      ["inventory", "INVENTORY_PORT", 9102],
+      ["payment", "PAYMENT_PORT", 9103],
+      ["notification", "NOTIFICATION_PORT", 9104],
+      ["orchestrator", "ORCHESTRATOR_PORT", 9101],
+    ] as const
+  ) {
+    specs.push({
+      name,
+      entry: `services/${name}/main.ts`,
+      readyUrl: `http://127.0.0.1:${port(variable, fallback)}/readyz`,
+    });
+  }
+  return specs;
+}
+
+/** Starts every process in order, each once the previous is ready. */
+export async function startStack(
+  specs: readonly ProcessSpec[],
+  options: StackOptions,
+): Promise<Stack> {
+  const processes = new Map<string, ManagedProcess>();
+  const colourOf = new Map(specs.map((spec, i) => [spec.name, COLOURS[i % COLOURS.length]!]));
+  const width = Math.max(...specs.map((spec) => spec.name.length));
+
+  async function launch(spec: ProcessSpec): Promise<void> {
+    const command = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", spec.entry],
+      cwd: ROOT,
+      env: options.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const child = command.spawn();
+    const prefix = `\x1b[${colourOf.get(spec.name)}m${spec.name.padEnd(width)} |\x1b[0m `;
+    const sink = options.logDir === undefined
+      ? null
+      : await Deno.open(`${options.logDir}/${spec.name}.log`, { create: true, append: true });
+    const pump = (stream: ReadableStream<Uint8Array>) =>
+      stream.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter()).pipeTo(
+        new WritableStream({
+          write(line) {
+            if (sink === null) console.log(prefix + line);
+            else sink.writeSync(new TextEncoder().encode(line + "\n"));
+          },
+        }),
+      );
+    const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+    const exited = child.status.then(async (status) => {
+      await pumped.catch(() => {});
+      sink?.close();
+      return status;
+    });
+    processes.set(spec.name, { spec, child, exited });
+    await waitFor(async () => {
+      const ended = await Promise.race([exited, Promise.resolve(null)]);
+      if (ended !== null) {
+        throw new Error(`${spec.name} exited with code ${ended.code} before it was ready`);
+      }
+      const response = await fetch(spec.readyUrl).catch(() => null);
+      await response?.body?.cancel();
+      return response?.ok === true;
+    }, {
+      timeoutMs: options.readyTimeoutMs ?? 60_000,
+      intervalMs: 200,
+      description: `${spec.name} to answer ${spec.readyUrl}`,
+    }).catch(async (error) => {
+      await stopAll();
+      throw error;
+    });
+  }
+
+  async function kill(name: string, signal: Deno.Signal = "SIGTERM") {
+    const managed = processes.get(name);
+    if (managed === undefined) throw new RangeError(`No process named "${name}"`);
+    try {
+      managed.child.kill(signal);
+    } catch {
+      // already gone
+    }
+    return await managed.exited;
+  }
+
+  async function stopAll() {
+    for (const name of [...processes.keys()].reverse()) await kill(name);
+  }
+
+  for (const spec of specs) await launch(spec);
+  return {
+    processes,
+    kill,
+    async restart(name) {
+      const managed = processes.get(name);
+      if (managed === undefined) throw new RangeError(`No process named "${name}"`);
+      await launch(managed.spec);
+    },
+    stop: stopAll,
+  };
+}
+
+function lineSplitter(): TransformStream<string, string> {
+  let buffer = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const lines = (buffer + chunk).split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) controller.enqueue(line);
+    },
+    flush(controller) {
+      if (buffer !== "") controller.enqueue(buffer);
+    },
+  });
+}

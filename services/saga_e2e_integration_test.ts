@@ -1,0 +1,141 @@
+/**
+ * End to end: the four services and the Stripe test server as separate processes, driven
+ * through Kafka only, checked against PostgreSQL and the Stripe test server's own ledger.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "../lib/async/mod.ts";
+import { checkInvariants } from "../lib/invariants/mod.ts";
+import { publish } from "../lib/kafka/producer.ts";
+import { encodeMessage } from "../lib/messages/mod.ts";
+import { findSagaByOrder, newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
+import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
+import { readHistory } from "../lib/order_saga/mod.ts";
+import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+
+const KAFKA_LIB = fileURLToPath(new URL("../.cache/kafka/lib", import.meta.url));
+const FAST_POLICY = {
+  COMPENSATION_RETRY_INITIAL: "200ms",
+  SWEEP_INTERVAL: "100ms",
+  STEP_TIMEOUT: "20s",
+};
+const scenario = (name: string) => DEMO_SCENARIOS.find((s) => s.name === name)!;
+
+async function assertInvariants(t: TestStack) {
+  const report = await checkInvariants(t.sql, await t.ledger());
+  assert.deepEqual(report.violations, []);
+}
+
+Deno.test({
+  name: "the saga end to end, with the services as processes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(test) {
+    await withTestStack(FAST_POLICY, async (t) => {
+      await test.step("each demo order reaches its outcome and the invariants hold", async () => {
+        const placed = DEMO_SCENARIOS.map((s) => ({ scenario: s, order: newOrder(s.request) }));
+        for (const { order } of placed) await placeOrder(t.producer, order);
+        for (const { scenario, order } of placed) {
+          const saga = await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 60_000 });
+          assert.equal(saga.status, scenario.expected, `${scenario.name}: ${saga.failureReason}`);
+        }
+        const success = placed[0]!.order;
+        const saga = await findSagaByOrder(t.sql, success.orderId);
+        const timeline = (await readHistory(t.sql, saga!.sagaId)).map((h) => h.eventType);
+        assert.deepEqual(timeline, [
+          "ORDER_CREATED",
+          "INVENTORY_RESERVED",
+          "PAYMENT_PROCESSED",
+          "NOTIFICATION_SENT",
+        ]);
+        const ledger = await t.ledger();
+        assert.equal(ledger[success.orderId]?.chargedCents, 2 * 1_299 + 3_999);
+        const refundFails = placed.find((p) => p.scenario.name === "refund fails")!.order;
+        assert.equal(ledger[refundFails.orderId]?.refundedCents, 0, "the refund never succeeded");
+        await assertInvariants(t);
+      });
+
+      await test.step("a duplicate ORDER_CREATED starts one saga and charges once", async () => {
+        const order = newOrder(scenario("success").request);
+        const record = encodeMessage({ eventType: "ORDER_CREATED", body: order });
+        await publish(t.producer, [record, record]);
+        await placeOrder(t.producer, order); // the same order again, under a new eventId
+        assert.equal((await waitForFinalSaga(t.sql, order.orderId)).status, "COMPLETED");
+        const [{ sagas }] = await t.sql`
+          select count(*)::int as sagas from orchestrator.sagas where order_id = ${order.orderId}` as unknown as [
+          { sagas: number },
+        ];
+        assert.equal(sagas, 1);
+        assert.equal((await t.ledger())[order.orderId]?.charges, 1);
+      });
+
+      await test.step("an orchestrator killed with SIGKILL mid-saga finishes the saga after restart", async () => {
+        // Hold the next Stripe answer, so the saga is waiting on the payment when the kill lands.
+        await fetch(`${t.stripeUrl}/_test/faults`, {
+          method: "POST",
+          body: JSON.stringify({ mode: "stall", stallMs: 3_000, count: 1 }),
+        }).then((r) => r.body?.cancel());
+        const order = newOrder(scenario("success").request);
+        await placeOrder(t.producer, order);
+        await waitFor(async () => {
+          const [row] = await t
+            .sql`select completed_steps from orchestrator.sagas where order_id = ${order.orderId}`;
+          return row?.completed_steps === 1;
+        }, { timeoutMs: 20_000, description: "the saga to wait on its payment" });
+        const status = await t.stack.kill("orchestrator", "SIGKILL");
+        assert.equal(status.signal, "SIGKILL");
+        await t.stack.restart("orchestrator");
+        assert.equal(
+          (await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 60_000 })).status,
+          "COMPLETED",
+        );
+        await assertInvariants(t);
+      });
+
+      await test.step("an ORDER_CREATED from a non-JavaScript client (Kafka's Java console producer) is accepted", async () => {
+        assert.ok(
+          existsSync(KAFKA_LIB),
+          `The Kafka jars are missing in ${KAFKA_LIB}: run "deno task setup"`,
+        );
+        const order = newOrder(scenario("success").request);
+        const metadata = {
+          eventType: "ORDER_CREATED",
+          eventId: crypto.randomUUID(),
+          orderId: order.orderId,
+          timestamp: new Date().toISOString(),
+        };
+        const line = `metadata:${JSON.stringify(metadata)}\t${order.orderId}\t${
+          JSON.stringify(order)
+        }\n`;
+        const producer = new Deno.Command("java", {
+          args: [
+            "-cp",
+            `${KAFKA_LIB}/*`,
+            "org.apache.kafka.tools.ConsoleProducer",
+            "--bootstrap-server",
+            t.env.KAFKA_BROKERS!,
+            "--topic",
+            "orders",
+            "--property",
+            "parse.key=true",
+            "--property",
+            "parse.headers=true",
+          ],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const writer = producer.stdin.getWriter();
+        await writer.write(new TextEncoder().encode(line));
+        await writer.close();
+        const result = await producer.output();
+        assert.ok(result.success, new TextDecoder().decode(result.stderr));
+        assert.equal(
+          (await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 30_000 })).status,
+          "COMPLETED",
+        );
+      });
+    });
+  },
+});
