@@ -1,0 +1,49 @@
+/**
+ * The notification service's decisions, pure: whether a confirmation goes out, was sent
+ * already, or cannot be delivered. The handler loads the order's notifications, asks, and acts.
+ */
+
+/** A notification of the order as stored. */
+export interface StoredNotification {
+  notificationId: string;
+  status: "SENT" | "FAILED";
+}
+
+/** What to do with a `SEND_NOTIFICATION` command. */
+export type SendDecision =
+  | { kind: "send" }
+  | { kind: "already-sent"; notificationId: string }
+  | { kind: "refuse"; code: string; reason: string };
+
+/**
+ * True when the address's domain is the reserved `.invalid` top-level domain (RFC 2606), which
+ * can never receive mail: any letter case, with or without the trailing dot of an absolute name.
+ */
+export function isUndeliverableAddress(address: string): boolean {
+  const domain = address.trim().slice(address.trim().lastIndexOf("@") + 1).toLowerCase()
+    .replace(/\.$/, "");
+  return domain === "invalid" || domain.endsWith(".invalid");
+}
+
+/**
+ * Decides a confirmation for `recipient` given the order's stored notifications, oldest first:
+ * one already sent answers again without sending (its id), an undeliverable address is refused
+ * without contacting any channel, anything else is sent (also after an earlier failure).
+ */
+export function decideSend(
+  orderId: string,
+  recipient: string,
+  existing: readonly StoredNotification[],
+): SendDecision {
+  const sent = existing.find((notification) => notification.status === "SENT");
+  if (sent !== undefined) return { kind: "already-sent", notificationId: sent.notificationId };
+  if (isUndeliverableAddress(recipient)) {
+    return {
+      kind: "refuse",
+      code: "undeliverable_address",
+      reason:
+        `Cannot send the confirmation of order "${orderId}": "${recipient}" is on the reserved .invalid domain`,
+    };
+  }
+  return { kind: "send" };
+}
