@@ -1,0 +1,91 @@
+/**
+ * The payment service's configuration, and where its Stripe client points (DESIGN §7): without
+ * `STRIPE_SECRET_KEY` a local test key and the local Stripe-compatible test server
+ * (`deno task stripe:test-server`); with a key, Stripe's own API unless `STRIPE_API_BASE` says
+ * otherwise.
+ */
+import { z } from "zod";
+import { COMMON_VARIABLES, duration, integer, loadConfig } from "../../lib/config/mod.ts";
+
+/** Where the local Stripe-compatible test server listens by default. */
+export const LOCAL_STRIPE_API_BASE = "http://127.0.0.1:12111";
+
+/** The API key used with the local test server (it accepts any `sk_test_…`). */
+export const LOCAL_STRIPE_SECRET_KEY = "sk_test_local";
+
+/** Stripe's own API. */
+export const HOSTED_STRIPE_API_BASE = "https://api.stripe.com";
+
+/** Configuration of the payment service. */
+export const PAYMENT_VARIABLES = {
+  ...COMMON_VARIABLES,
+  PAYMENT_PORT: integer({ min: 0, max: 65_535, fallback: 9103 }),
+  STRIPE_SECRET_KEY: optional(
+    z.string().regex(
+      /^(sk|rk)_(test|live)_\S+$/,
+      "must be a Stripe secret key such as sk_test_… (value not shown)",
+    ),
+  ),
+  STRIPE_API_BASE: optional(
+    z.string().superRefine((text, ctx) => {
+      if (!isApiBase(text)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            `must be an http:// or https:// URL with no path, e.g. ${LOCAL_STRIPE_API_BASE} (got "${text}")`,
+        });
+      }
+    }),
+  ),
+  STRIPE_TIMEOUT: duration("10s"),
+};
+
+/** The validated configuration. */
+export type PaymentConfig = ReturnType<typeof loadPaymentConfig>;
+
+/** Validates `env`; throws `ConfigError` naming the first bad variable. */
+export function loadPaymentConfig(env: Record<string, string | undefined>) {
+  return loadConfig(PAYMENT_VARIABLES, env);
+}
+
+/** How to reach Stripe: what the SDK's constructor needs. */
+export interface StripeSettings {
+  apiKey: string;
+  host: string;
+  port: number;
+  protocol: "http" | "https";
+  /** Per-request timeout of the SDK. */
+  timeoutMs: number;
+  /** True when talking to the local test server with the local key. */
+  local: boolean;
+}
+
+/** Resolves the Stripe endpoint and key from the configuration. */
+export function stripeSettings(
+  config: Pick<PaymentConfig, "STRIPE_SECRET_KEY" | "STRIPE_API_BASE" | "STRIPE_TIMEOUT">,
+): StripeSettings {
+  const local = config.STRIPE_SECRET_KEY === undefined;
+  const base = new URL(
+    config.STRIPE_API_BASE ?? (local ? LOCAL_STRIPE_API_BASE : HOSTED_STRIPE_API_BASE),
+  );
+  const protocol = base.protocol === "http:" ? "http" : "https";
+  return {
+    apiKey: config.STRIPE_SECRET_KEY ?? LOCAL_STRIPE_SECRET_KEY,
+    host: base.hostname.replace(/^\[|\]$/g, ""),
+    port: base.port === "" ? (protocol === "http" ? 80 : 443) : Number(base.port),
+    protocol,
+    timeoutMs: config.STRIPE_TIMEOUT,
+    local,
+  };
+}
+
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+}
+
+function isApiBase(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.pathname === "/" &&
+    url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+}

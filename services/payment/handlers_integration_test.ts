@@ -1,0 +1,277 @@
+/**
+ * The payment handlers against real Kafka, a fresh PostgreSQL database and an in-process Stripe
+ * test server reached through the real SDK. The test server's ledger is the truth for money.
+ */
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import { TOPICS } from "../../lib/messages/mod.ts";
+import type { ConsumedRecord } from "../../lib/kafka/records.ts";
+import {
+  type ServedStripeTestServer,
+  serveStripeTestServer,
+} from "../../lib/stripe_test_server/mod.ts";
+import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
+import type { ParticipantHarness } from "../../lib/testing/participant.ts";
+import { createPaymentCommands } from "./handlers.ts";
+import { createStripeClient, createStripeGateway } from "./stripe_gateway.ts";
+
+interface PaymentHarness extends ParticipantHarness {
+  stripe: ServedStripeTestServer;
+  registry: Registry;
+}
+
+async function withPayment(
+  fn: (harness: PaymentHarness) => Promise<void>,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  await using stripe = serveStripeTestServer({ port: 0 });
+  const registry = new Registry();
+  const client = createStripeClient({
+    apiKey: "sk_test_payment_integration",
+    host: stripe.hostname,
+    port: stripe.port,
+    protocol: "http",
+    timeoutMs: options.timeoutMs ?? 10_000,
+    local: true,
+  }, { maxNetworkRetries: 0 });
+  const gateway = createStripeGateway(client, { metrics: { registry } });
+  await withParticipant({
+    name: "payment",
+    schema: "payment",
+    commandTopic: TOPICS.paymentCommands,
+    replyTopic: TOPICS.paymentReplies,
+    commands: createPaymentCommands({ gateway }),
+  }, (harness) => fn({ ...harness, stripe, registry }));
+}
+
+function charge(orderId: string, paymentMethod: string, amountCents = 4250) {
+  return {
+    eventType: "PROCESS_PAYMENT" as const,
+    body: { orderId, customerId: crypto.randomUUID(), amountCents, currency: "usd", paymentMethod },
+  };
+}
+
+function refund(orderId: string) {
+  return { eventType: "REFUND_PAYMENT" as const, body: { orderId } };
+}
+
+function bodyOf(record: ConsumedRecord | undefined): Record<string, unknown> {
+  return JSON.parse(record!.value!);
+}
+
+function metadataOf(record: ConsumedRecord | undefined): Record<string, unknown> {
+  return JSON.parse(record!.headers.metadata!);
+}
+
+/** Money Stripe moved for the order: the test server's ledger, zero when it never charged. */
+function ledger(harness: PaymentHarness, orderId: string) {
+  return harness.stripe.server.ledger().orders[orderId] ??
+    { orderId, chargedCents: 0, refundedCents: 0, charges: 0, refunds: 0 };
+}
+
+async function payments(harness: PaymentHarness, orderId: string) {
+  return [
+    ...await harness.runtime.sql<{ status: string; amount_cents: string }[]>`
+      select status, amount_cents from payment.payments where order_id = ${orderId}`,
+  ];
+}
+
+async function refundRows(harness: PaymentHarness, orderId: string) {
+  return [
+    ...await harness.runtime.sql<{ status: string; failure_reason: string | null }[]>`
+      select status, failure_reason from payment.refunds where order_id = ${orderId} order by id`,
+  ];
+}
+
+Deno.test("payment charges pm_card_visa once and replies PAYMENT_PROCESSED", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const sagaId = crypto.randomUUID();
+    const eventId = await harness.send({ ...charge(orderId, "pm_card_visa", 4250), sagaId });
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_PROCESSED"]);
+    const [intent] = harness.stripe.server.records().paymentIntents;
+    assert.deepEqual(bodyOf(reply), { orderId, paymentIntentId: intent!.id, amountCents: 4250 });
+    assert.equal(metadataOf(reply).causationId, eventId);
+    assert.equal(metadataOf(reply).sagaId, sagaId);
+    assert.deepEqual(intent!.metadata, { orderId, sagaId });
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 4250,
+      refundedCents: 0,
+      charges: 1,
+      refunds: 0,
+    });
+    assert.deepEqual(await payments(harness, orderId), [{
+      status: "SUCCEEDED",
+      amount_cents: "4250",
+    }]);
+  });
+});
+
+Deno.test("payment replies PAYMENT_FAILED with the decline code for both declining cards, charging nothing", async () => {
+  await withPayment(async (harness) => {
+    const cases = [
+      ["pm_card_chargeDeclined", "generic_decline", "Your card was declined."],
+      ["pm_card_insufficientFunds", "insufficient_funds", "Your card has insufficient funds."],
+    ] as const;
+    for (const [card, code, reason] of cases) {
+      const orderId = crypto.randomUUID();
+      await harness.send(charge(orderId, card));
+      const [reply] = await harness.replies(orderId, 1);
+      assert.deepEqual(replyTypes([reply!]), ["PAYMENT_FAILED"], card);
+      assert.deepEqual(bodyOf(reply), { orderId, code, reason });
+      assert.equal(ledger(harness, orderId).chargedCents, 0);
+      assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["DECLINED"]);
+    }
+    assert.equal(harness.stripe.server.ledger().totals.charges, 0);
+  });
+});
+
+Deno.test("payment replies PAYMENT_FAILED for an unknown payment method, as a business failure", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_doesNotExist"));
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_FAILED"]);
+    assert.equal(bodyOf(reply).code, "resource_missing");
+  });
+});
+
+Deno.test("payment replies once to a PROCESS_PAYMENT delivered 5 times, and Stripe charges once", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const eventId = crypto.randomUUID();
+    const sagaId = crypto.randomUUID();
+    const command = { ...charge(orderId, "pm_card_visa", 1999), eventId, sagaId };
+    for (let i = 0; i < 5; i++) await harness.send(command);
+    // A charge under another command id afterwards proves the five were handled (replies come
+    // in order per order id), and is answered from the stored payment, without a second charge.
+    const againId = await harness.send({ ...charge(orderId, "pm_card_visa", 1999), sagaId });
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_PROCESSED", "PAYMENT_PROCESSED"]);
+    assert.deepEqual(replies.map((r) => metadataOf(r).causationId), [eventId, againId]);
+    assert.deepEqual(bodyOf(replies[1]), bodyOf(replies[0]));
+    assert.equal(ledger(harness, orderId).charges, 1);
+    assert.equal(ledger(harness, orderId).chargedCents, 1999);
+    assert.equal(harness.stripe.server.records().paymentIntents.length, 1);
+    assert.equal((await payments(harness, orderId)).length, 1);
+    const [{ outbox, processed }] = await harness.runtime.sql`
+      select (select count(*)::int from payment.outbox) as outbox,
+             (select count(*)::int from payment.processed_messages) as processed` as unknown as [
+      { outbox: number; processed: number },
+    ];
+    assert.deepEqual({ outbox, processed }, { outbox: 2, processed: 2 });
+  });
+});
+
+Deno.test("payment refunds a charge in full, and answers a repeated refund without refunding again", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_visa", 3000));
+    await harness.send(refund(orderId));
+    await harness.send(refund(orderId));
+    const replies = await harness.replies(orderId, 3);
+    assert.deepEqual(replyTypes(replies), [
+      "PAYMENT_PROCESSED",
+      "PAYMENT_REFUNDED",
+      "PAYMENT_REFUNDED",
+    ]);
+    const [refunded] = harness.stripe.server.records().refunds;
+    assert.deepEqual(bodyOf(replies[1]), { orderId, refundId: refunded!.id, amountCents: 3000 });
+    assert.deepEqual(bodyOf(replies[2]), bodyOf(replies[1]));
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 3000,
+      refundedCents: 3000,
+      charges: 1,
+      refunds: 1,
+    });
+    assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["REFUNDED"]);
+  });
+});
+
+Deno.test("payment replies REFUND_FAILED for pm_card_refundFail and keeps the payment SUCCEEDED for a retry", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_refundFail", 2500));
+    await harness.send(refund(orderId));
+    await harness.send(refund(orderId));
+    const replies = await harness.replies(orderId, 3);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_PROCESSED", "REFUND_FAILED", "REFUND_FAILED"]);
+    const failure = bodyOf(replies[1]);
+    assert.equal(failure.code, "expired_or_canceled_card");
+    assert.match(String(failure.reason), /^Refund re_\w+ ended in status "failed"/);
+    assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["SUCCEEDED"]);
+    assert.deepEqual(await refundRows(harness, orderId), [
+      { status: "FAILED", failure_reason: "expired_or_canceled_card" },
+      { status: "FAILED", failure_reason: "expired_or_canceled_card" },
+    ]);
+    assert.equal(harness.stripe.server.records().refunds.length, 2, "the retry tried again");
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 2500,
+      refundedCents: 0,
+      charges: 1,
+      refunds: 0,
+    });
+  });
+});
+
+Deno.test("payment leaves a tombstone for a refund that comes first, so the late charge fails without Stripe", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(refund(orderId));
+    await harness.send(charge(orderId, "pm_card_visa"));
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_REFUNDED", "PAYMENT_FAILED"]);
+    assert.deepEqual(bodyOf(replies[0]), { orderId, refundId: null, amountCents: 0 });
+    assert.equal(bodyOf(replies[1]).code, "payment_cancelled");
+    assert.equal(ledger(harness, orderId).chargedCents, 0);
+    assert.equal(harness.stripe.server.records().paymentIntents.length, 0, "Stripe not called");
+    assert.deepEqual(await payments(harness, orderId), [{
+      status: "CANCELLED",
+      amount_cents: "0",
+    }]);
+  });
+});
+
+Deno.test("payment answers the refund of a declined payment with amount 0", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_chargeDeclined"));
+    await harness.send(refund(orderId));
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_FAILED", "PAYMENT_REFUNDED"]);
+    assert.deepEqual(bodyOf(replies[1]), { orderId, refundId: null, amountCents: 0 });
+    assert.equal(harness.stripe.server.records().refunds.length, 0);
+  });
+});
+
+Deno.test("payment retries a charge while Stripe answers 500 and ends PAYMENT_PROCESSED, charged once", async () => {
+  await withPayment(async (harness) => {
+    harness.stripe.server.setFault({ mode: "error500", count: 3 });
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_visa", 1500));
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_PROCESSED"]);
+    assert.equal(ledger(harness, orderId).charges, 1);
+    assert.equal(ledger(harness, orderId).chargedCents, 1500);
+    const counted = await harness.registry.getSingleMetric("stripe_requests_total")?.get();
+    const count = (outcome: string) =>
+      counted?.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+    assert.deepEqual([count("error"), count("succeeded")], [3, 1]);
+  });
+});
+
+Deno.test("payment retries a charge whose answer timed out and gets the same charge back by its key", async () => {
+  await withPayment(async (harness) => {
+    harness.stripe.server.setFault({ mode: "stall", stallMs: 3_000, count: 1 });
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_visa", 1200));
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_PROCESSED"]);
+    assert.equal(ledger(harness, orderId).charges, 1, "the timed-out charge was replayed");
+    assert.equal(harness.stripe.server.records().paymentIntents.length, 1);
+  }, { timeoutMs: 300 });
+});
