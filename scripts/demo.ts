@@ -24,7 +24,11 @@ async function main(): Promise<number> {
   console.log(`Starting the services (logs in ${logDir})…`);
   const stack = await startStack(serviceSpecs(env), { env, logDir });
   const sql = connectDb(config.DATABASE_URL, { max: 2, applicationName: "demo" });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "demo" });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: "demo",
+    namespace: config.KAFKA_NAMESPACE,
+  });
   const producer = await connectProducer(kafka);
   try {
     const orders = DEMO_SCENARIOS.map((scenario) => ({

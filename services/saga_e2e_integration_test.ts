@@ -18,7 +18,7 @@ const KAFKA_LIB = fileURLToPath(new URL("../.cache/kafka/lib", import.meta.url))
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",
   SWEEP_INTERVAL: "100ms",
-  STEP_TIMEOUT: "20s",
+  STEP_TIMEOUT: "45s",
 };
 const scenario = (name: string) => DEMO_SCENARIOS.find((s) => s.name === name)!;
 
@@ -116,11 +116,14 @@ Deno.test({
             "--bootstrap-server",
             t.env.KAFKA_BROKERS!,
             "--topic",
-            "orders",
+            `${t.env.KAFKA_NAMESPACE}.orders`,
             "--property",
             "parse.key=true",
             "--property",
             "parse.headers=true",
+            // The JSON header holds commas, the default separator between headers.
+            "--property",
+            "headers.separator=^",
           ],
           stdin: "piped",
           stdout: "piped",

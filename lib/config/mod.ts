@@ -10,7 +10,7 @@ import {
   DEFAULT_REDIS_URL,
   DEFAULT_TOPIC_PARTITIONS,
 } from "./defaults.ts";
-import { brokerList, integer, logLevel, urlOf } from "./variables.ts";
+import { brokerList, integer, kafkaNamespace, logLevel, urlOf } from "./variables.ts";
 
 export * from "./defaults.ts";
 export * from "./variables.ts";
@@ -19,6 +19,7 @@ export { parseDotEnv, withDotEnv } from "./dotenv.ts";
 /** Variables every service and sagactl read. */
 export const COMMON_VARIABLES = {
   KAFKA_BROKERS: brokerList(DEFAULT_KAFKA_BROKERS),
+  KAFKA_NAMESPACE: kafkaNamespace(),
   KAFKA_TOPIC_PARTITIONS: integer({ min: 1, max: 1000, fallback: DEFAULT_TOPIC_PARTITIONS }),
   DATABASE_URL: urlOf(["postgres:", "postgresql:"], DEFAULT_DATABASE_URL),
   REDIS_URL: urlOf(["redis:", "rediss:"], DEFAULT_REDIS_URL),

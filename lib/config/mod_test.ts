@@ -16,6 +16,7 @@ Deno.test("loadConfig() applies the local defaults when nothing is set", () => {
   const config = loadConfig(COMMON_VARIABLES, {});
   assert.deepEqual(config, {
     KAFKA_BROKERS: ["127.0.0.1:9092"],
+    KAFKA_NAMESPACE: "",
     KAFKA_TOPIC_PARTITIONS: 6,
     DATABASE_URL: "postgres://postgres@127.0.0.1:5432/sagas",
     REDIS_URL: "redis://127.0.0.1:6379",
@@ -35,6 +36,11 @@ Deno.test("loadConfig() converts set values", () => {
 });
 
 const malformed: Array<[string, string, RegExp]> = [
+  [
+    "KAFKA_NAMESPACE",
+    "a.b",
+    /^Invalid configuration: KAFKA_NAMESPACE must be letters, digits, - or _ \(got "a\.b"\)/,
+  ],
   ["KAFKA_BROKERS", "kafka", /^Invalid configuration: KAFKA_BROKERS must be host:port/],
   [
     "KAFKA_TOPIC_PARTITIONS",

@@ -123,6 +123,14 @@ export function logLevel(fallback: LogLevel = "info") {
   );
 }
 
+/** A prefix for topic and group names (letters, digits, `-`, `_`), empty by default. */
+export function kafkaNamespace() {
+  return fromEnv(
+    checked((text) => /^[A-Za-z0-9_-]*$/.test(text), "must be letters, digits, - or _"),
+    "",
+  );
+}
+
 /** Free text; optional unless a fallback is given. */
 export function text(fallback?: string) {
   return fromEnv(z.string(), fallback);

@@ -2,6 +2,7 @@
 import kafkajs from "kafkajs";
 import type { Kafka, logCreator as LogCreator, logLevel as LogLevel, RetryOptions } from "kafkajs";
 import process from "node:process";
+import { bindNamespace } from "./namespace.ts";
 
 /** Options of {@linkcode createKafka}. */
 export interface CreateKafkaOptions {
@@ -15,6 +16,8 @@ export interface CreateKafkaOptions {
   logCreator?: LogCreator;
   /** Overrides the default retry policy (a few quick retries, capped at 2 s between tries). */
   retry?: RetryOptions;
+  /** Prefix of every topic and group this client uses (see namespace.ts); default none. */
+  namespace?: string;
 }
 
 /** Retries for transient errors against a broker on the same machine: fail in seconds, not minutes. */
@@ -40,7 +43,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   // v2 notice about the change of default partitioner.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
   silenceNegativeTimeoutWarning();
-  return new kafkajs.Kafka({
+  const kafka = new kafkajs.Kafka({
     brokers: options.brokers,
     clientId: options.clientId,
     connectionTimeout: 3_000,
@@ -49,6 +52,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     logLevel: options.logLevel ?? kafkajs.logLevel.ERROR,
     ...(options.logCreator === undefined ? {} : { logCreator: options.logCreator }),
   });
+  return bindNamespace(kafka, options.namespace ?? "");
 }
 
 let negativeTimeoutWarningSilenced = false;

@@ -8,6 +8,7 @@ import type { Logger } from "../log/mod.ts";
 import { sleep } from "../async/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
 import { deadLetterMessage, DLQ_TOPIC } from "./dlq.ts";
+import { inNamespace, outOfNamespace } from "./namespace.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "./records.ts";
 import { DEFAULT_RETRY_POLICY, onHandlerFailure, type RetryPolicy } from "./retry_policy.ts";
 
@@ -48,8 +49,15 @@ export async function startConsumer(
   kafka: Kafka,
   options: ConsumerOptions,
 ): Promise<RunningConsumer> {
-  // A short fetch wait keeps shutdown quick: disconnect waits for the fetch in flight.
-  const consumer: Consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 250 });
+  const consumer: Consumer = kafka.consumer({
+    groupId: inNamespace(kafka, options.groupId),
+    // A short fetch wait keeps shutdown quick: disconnect waits for the fetch in flight.
+    maxWaitTimeInMs: 250,
+    // A member that crashed holds its partitions until its session expires: keep that short,
+    // yet longer than one handler call can run without a heartbeat (e.g. a slow Stripe call).
+    sessionTimeout: 15_000,
+    heartbeatInterval: 1_000,
+  });
   const stopping = new AbortController();
   const ready = new Promise<void>((resolve) => {
     const removeListener = consumer.on(consumer.events.FETCH, () => {
@@ -66,12 +74,17 @@ export async function startConsumer(
   await consumer.connect();
   try {
     await consumer.subscribe({
-      topics: [...options.topics],
+      topics: options.topics.map((topic) => inNamespace(kafka, topic)),
       fromBeginning: options.fromBeginning ?? true,
     });
     await consumer.run({
       autoCommit: true,
-      eachMessage: (payload) => handleWithPolicy(payload, options, stopping.signal),
+      eachMessage: (payload) =>
+        handleWithPolicy(
+          { ...payload, topic: outOfNamespace(kafka, payload.topic) },
+          options,
+          stopping.signal,
+        ),
     });
   } catch (error) {
     await consumer.disconnect();
@@ -129,7 +142,11 @@ async function deadLetter(
   const message = deadLetterMessage(record, reason, new Date());
   for (let attempt = 1;; attempt++) {
     try {
-      await options.producer.send({ topic: DLQ_TOPIC, acks: -1, messages: [message] });
+      await options.producer.send({
+        topic: inNamespace(options.producer, DLQ_TOPIC),
+        acks: -1,
+        messages: [message],
+      });
       break;
     } catch (error) {
       // The DLQ is the last place a record can go: never drop it, retry until stopped.

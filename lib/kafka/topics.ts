@@ -1,5 +1,6 @@
 /** Topic administration and broker readiness, over a kafkajs client. */
 import type { Admin, Kafka } from "kafkajs";
+import { inNamespace } from "./namespace.ts";
 
 /** Options of {@linkcode ensureTopics}. */
 export interface EnsureTopicsOptions {
@@ -28,7 +29,8 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): 
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = [...new Set(options.topics)].filter((topic) => !existing.has(topic));
+    const wanted = options.topics.map((topic) => inNamespace(kafka, topic));
+    const missing = [...new Set(wanted)].filter((topic) => !existing.has(topic));
     if (missing.length === 0) return [];
     try {
       await admin.createTopics({

@@ -25,6 +25,7 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.ur
 /** The settings a runtime needs (a subset of each service's config). */
 export interface RuntimeConfig {
   KAFKA_BROKERS: string[];
+  KAFKA_NAMESPACE: string;
   KAFKA_TOPIC_PARTITIONS: number;
   DATABASE_URL: string;
   LOG_LEVEL: LogLevel;
@@ -83,7 +84,11 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
       log.info("Migrations applied", { applied: migrations.applied });
     }
 
-    const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name });
+    const kafka = createKafka({
+      brokers: config.KAFKA_BROKERS,
+      clientId: name,
+      namespace: config.KAFKA_NAMESPACE,
+    });
     const created = await ensureTopics(kafka, {
       topics: ALL_TOPICS,
       partitions: config.KAFKA_TOPIC_PARTITIONS,

@@ -3,6 +3,7 @@ import { Buffer } from "node:buffer";
 import type { Kafka } from "kafkajs";
 import type { WireRecord } from "../messages/mod.ts";
 import { createKafka } from "../kafka/client.ts";
+import { inNamespace, outOfNamespace } from "../kafka/namespace.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "../kafka/records.ts";
 import { waitFor } from "../async/mod.ts";
 import { testInfra } from "./infra.ts";
@@ -53,7 +54,7 @@ export async function topicEnd(kafka: Kafka, topic: string): Promise<TopicPositi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await admin.fetchTopicOffsets(inNamespace(kafka, topic));
     return offsets.map(({ partition, offset }) => ({ partition, offset }));
   } finally {
     await admin.disconnect();
@@ -79,18 +80,18 @@ export async function readRecords(
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topic: inNamespace(kafka, topic), fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: ({ topic, partition, message }) => {
-        const record = fromKafkaMessage(topic, partition, message);
+        const record = fromKafkaMessage(outOfNamespace(kafka, topic), partition, message);
         if (options.select?.(record) ?? true) found.push(record);
         return Promise.resolve();
       },
     });
     // Seeks queued after run() apply before the first fetch of each partition.
     for (const { partition, offset } of options.from ?? []) {
-      consumer.seek({ topic, partition, offset });
+      consumer.seek({ topic: inNamespace(kafka, topic), partition, offset });
     }
     await waitFor(() => found.length >= options.count, {
       timeoutMs: options.timeoutMs ?? 20_000,
@@ -117,4 +118,23 @@ export function asConsumed(record: WireRecord, offset = 0): ConsumedRecord {
       attributes: 0,
     },
   };
+}
+
+/** A fresh namespace for one test run: its topics and groups are its own. */
+export function testNamespace(label: string): string {
+  return `test-${label}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Deletes every topic of the namespace bound to `kafka`. */
+export async function deleteNamespaceTopics(kafka: Kafka): Promise<void> {
+  const prefix = inNamespace(kafka, "");
+  if (prefix === "") throw new RangeError("Refusing to delete topics: the client has no namespace");
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
 }

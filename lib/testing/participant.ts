@@ -1,26 +1,25 @@
 /**
- * A participant service running in the test process against real Kafka and a fresh database:
- * commands go to its real command topic, replies are read back from its real reply topic.
- * The consumer group is new and starts at the topic's end, so nothing older is replayed; a
- * command is sent only once the group has joined and fetched.
+ * A participant service running in the test process against real Kafka and a fresh database,
+ * in a Kafka namespace of its own: commands go to its command topic, replies are read back from
+ * its reply topic, and no other test or stack sees either.
  */
 import type { EventType, Topic } from "../messages/mod.ts";
 import { encodeMessage, type OutgoingMessage } from "../messages/mod.ts";
+import { createKafka } from "../kafka/client.ts";
 import { publish } from "../kafka/producer.ts";
 import type { ConsumedRecord } from "../kafka/records.ts";
 import { type CommandConsumerOptions, startParticipant } from "../participant/mod.ts";
 import { openServiceRuntime, type ServiceRuntime } from "../service/mod.ts";
-import { DEFAULT_TOPIC_PARTITIONS } from "../config/defaults.ts";
 import { createTestDatabase } from "./db.ts";
 import { testInfra } from "./infra.ts";
-import { readRecords, topicEnd, type TopicPosition } from "./kafka.ts";
+import { deleteNamespaceTopics, readRecords, testNamespace } from "./kafka.ts";
 
 /** What a participant test works with. */
 export interface ParticipantHarness {
   runtime: ServiceRuntime;
   /** Produces a command (fresh eventId unless given) and returns the record's eventId. */
   send(message: OutgoingMessage): Promise<string>;
-  /** Waits for `count` replies about `orderId` produced since the harness started. */
+  /** Waits for `count` replies about `orderId`. */
   replies(orderId: string, count: number): Promise<ConsumedRecord[]>;
 }
 
@@ -39,6 +38,7 @@ export async function withParticipant(
   fn: (harness: ParticipantHarness) => Promise<void>,
 ): Promise<void> {
   const { kafkaBrokers } = await testInfra(["kafka", "postgres"]);
+  const namespace = testNamespace(options.name);
   const db = await createTestDatabase();
   let runtime: ServiceRuntime | undefined;
   try {
@@ -48,20 +48,17 @@ export async function withParticipant(
       opsPort: 0,
       config: {
         KAFKA_BROKERS: kafkaBrokers,
-        KAFKA_TOPIC_PARTITIONS: DEFAULT_TOPIC_PARTITIONS,
+        KAFKA_NAMESPACE: namespace,
+        KAFKA_TOPIC_PARTITIONS: 2,
         DATABASE_URL: db.url,
         LOG_LEVEL: "error",
       },
     });
-    const kafka = runtime.kafka;
-    const repliesFrom: TopicPosition = await topicEnd(kafka, options.replyTopic);
-    const consumer = await startParticipant(runtime, {
-      groupId: `test-${options.name}-${crypto.randomUUID()}`,
+    await startParticipant(runtime, {
+      groupId: `${options.name}-service`,
       topic: options.commandTopic,
       commands: options.commands,
-      fromBeginning: false,
     });
-    await consumer.ready;
     const started = runtime;
     await fn({
       runtime: started,
@@ -71,15 +68,17 @@ export async function withParticipant(
         return JSON.parse(record.headers.metadata!).eventId;
       },
       replies: (orderId, count) =>
-        readRecords(kafka, options.replyTopic, {
+        readRecords(started.kafka, options.replyTopic, {
           count,
-          from: repliesFrom,
           select: (record) => record.key === orderId,
         }),
     });
   } finally {
     await runtime?.close();
     await db.drop();
+    await deleteNamespaceTopics(
+      createKafka({ brokers: kafkaBrokers, clientId: "cleanup", namespace }),
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * The whole system as separate processes for end-to-end tests: a fresh database, the Stripe
- * test server and the four services on their own ports, real Kafka, PostgreSQL and Redis.
+ * The whole system as separate processes for end-to-end tests: a fresh database, a Kafka
+ * namespace of its own, the Stripe test server and the four services on free ports, against
+ * real Kafka, PostgreSQL and Redis. Stacks never see each other, nor a running `deno task dev`.
  */
 import type { Producer } from "kafkajs";
 import { seedCatalog } from "../catalog/mod.ts";
@@ -11,6 +12,7 @@ import { connectProducer } from "../kafka/producer.ts";
 import { serviceSpecs, type Stack, startStack } from "../../scripts/supervisor.ts";
 import { createTestDatabase } from "./db.ts";
 import { testInfra } from "./infra.ts";
+import { deleteNamespaceTopics, testNamespace } from "./kafka.ts";
 
 /** A running stack and the clients a test drives it with. */
 export interface TestStack {
@@ -24,13 +26,23 @@ export interface TestStack {
   ledger(): Promise<Record<string, LedgerEntry>>;
 }
 
-const PORTS = {
-  ORCHESTRATOR_PORT: "19101",
-  INVENTORY_PORT: "19102",
-  PAYMENT_PORT: "19103",
-  NOTIFICATION_PORT: "19104",
-  STRIPE_TEST_SERVER_PORT: "19111",
-};
+const PORT_VARIABLES = [
+  "ORCHESTRATOR_PORT",
+  "INVENTORY_PORT",
+  "PAYMENT_PORT",
+  "NOTIFICATION_PORT",
+  "STRIPE_TEST_SERVER_PORT",
+] as const;
+
+/** A free local port for each process of the stack, so stacks never collide. */
+function freePorts(): Record<string, string> {
+  const listeners = PORT_VARIABLES.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+  const ports = Object.fromEntries(
+    PORT_VARIABLES.map((name, i) => [name, String((listeners[i]!.addr as Deno.NetAddr).port)]),
+  );
+  for (const listener of listeners) listener.close();
+  return ports;
+}
 
 /** Starts everything, runs `fn`, then stops the processes and drops the database. */
 export async function withTestStack(
@@ -40,19 +52,23 @@ export async function withTestStack(
   const infra = await testInfra();
   const db = await createTestDatabase();
   const logDir = await Deno.makeTempDir({ prefix: "sagas-e2e-" });
+  const namespace = testNamespace("e2e");
   const env: Record<string, string> = {
     ...Deno.env.toObject(),
-    ...PORTS,
+    ...freePorts(),
     KAFKA_BROKERS: infra.kafkaBrokers.join(","),
+    KAFKA_NAMESPACE: namespace,
+    KAFKA_TOPIC_PARTITIONS: "3",
     DATABASE_URL: db.url,
     REDIS_URL: infra.redisUrl,
-    STRIPE_API_BASE: `http://127.0.0.1:${PORTS.STRIPE_TEST_SERVER_PORT}`,
+    STRIPE_API_BASE: "",
     LOG_LEVEL: "info",
     ...overrides,
   };
   delete env.STRIPE_SECRET_KEY;
+  env.STRIPE_API_BASE = `http://127.0.0.1:${env.STRIPE_TEST_SERVER_PORT}`;
   await seedCatalog(db.sql);
-  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: "e2e" });
+  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: "e2e", namespace });
   const producer = await connectProducer(kafka);
   let stack: Stack | undefined;
   try {
@@ -76,5 +92,6 @@ export async function withTestStack(
     await stack?.stop();
     await producer.disconnect();
     await db.drop();
+    await deleteNamespaceTopics(kafka);
   }
 }

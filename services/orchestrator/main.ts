@@ -57,14 +57,6 @@ export async function main(): Promise<void> {
       recordMetrics(applied);
       publishStatus(applied);
     };
-    const sweeper = startSweeper({
-      sql,
-      log,
-      policy,
-      intervalMs: config.SWEEP_INTERVAL,
-      onApplied,
-    });
-    runtime.onClose(() => sweeper.stop());
     const consumer = await startConsumer(runtime.kafka, {
       groupId: "saga-orchestrator",
       topics: [
@@ -79,6 +71,17 @@ export async function main(): Promise<void> {
       onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
     });
     runtime.onClose(() => consumer.stop());
+    // Sweep only once replies flow: after a restart, the replies waiting in Kafka must be read
+    // before their steps are declared overdue.
+    await consumer.ready;
+    const sweeper = startSweeper({
+      sql,
+      log,
+      policy,
+      intervalMs: config.SWEEP_INTERVAL,
+      onApplied,
+    });
+    runtime.onClose(() => sweeper.stop());
     log.info("Orchestrator running", { stepTimeoutMs: policy.stepTimeoutMs });
     const signal = await onShutdownSignal();
     log.info("Shutting down", { signal });
