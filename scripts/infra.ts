@@ -11,20 +11,18 @@
  * (scripts/kafka_local.sh) beside the machine's PostgreSQL and Redis, which are started when
  * installed but stopped. Either way the script then waits on a real Kafka client call, creates
  * the database named in DATABASE_URL and the topics of lib/messages, and is a quick no-op when
- * everything is up already. Reads KAFKA_BROKERS, DATABASE_URL, REDIS_URL and
- * KAFKA_TOPIC_PARTITIONS from the environment, then `.env`, then lib/config/defaults.ts.
+ * everything is up already. A broker that already answers at KAFKA_BROKERS without being this
+ * checkout's (another checkout's, say) is used as it is: `up` does not start a second one and
+ * `down` leaves it running. Reads the common variables of lib/config (KAFKA_BROKERS,
+ * KAFKA_TOPIC_PARTITIONS, DATABASE_URL, REDIS_URL) from the environment, then `.env`, then the
+ * defaults; a bad value stops it with one line naming the variable.
  */
 import kafkajs from "kafkajs";
 import type { Kafka } from "kafkajs";
-import postgres from "postgres";
-import {
-  DEFAULT_DATABASE_URL,
-  DEFAULT_KAFKA_BROKERS,
-  DEFAULT_REDIS_URL,
-  DEFAULT_TOPIC_PARTITIONS,
-} from "../lib/config/defaults.ts";
-import { withDotEnv } from "../lib/config/dotenv.ts";
-import { createKafka, parseBrokers } from "../lib/kafka/client.ts";
+import { COMMON_VARIABLES, loadConfig, withDotEnv } from "../lib/config/mod.ts";
+import { ensureDatabase } from "../lib/db/mod.ts";
+import { ConfigError } from "../lib/errors/mod.ts";
+import { createKafka } from "../lib/kafka/client.ts";
 import { ensureTopics, waitForKafka } from "../lib/kafka/topics.ts";
 import { ALL_TOPICS } from "../lib/messages/topics.ts";
 
@@ -34,25 +32,22 @@ const KAFKA_LIB_DIR = `${ROOT}/.cache/kafka/lib`;
 const KAFKA_PID_FILE = `${ROOT}/.data/kafka/broker.pid`;
 const KAFKA_BROKER_LOG = `${ROOT}/.data/kafka/broker.log`;
 const KAFKA_WAIT_MS = 90_000;
+/** How long a broker whose port is open may take to answer before we call the port foreign. */
+const RUNNING_BROKER_WAIT_MS = 15_000;
 const SERVICE_WAIT_MS = 30_000;
 
-interface Settings {
-  brokers: string[];
-  databaseUrl: URL;
-  redisUrl: URL;
-  partitions: number;
-}
+type Settings = ReturnType<typeof readSettings>;
 
 /** Runs one subcommand; exits non-zero with one line on failure. */
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case "up":
-      await up(readSettings(withDotEnv(Deno.env.toObject(), `${ROOT}/.env`)));
+      await up(readSettings());
       return 0;
     case "down":
     case "reset":
-      await downOrReset(command);
+      await downOrReset(command, readSettings());
       return 0;
     case "logs":
       return await logs(rest);
@@ -61,54 +56,30 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-function readSettings(env: Record<string, string | undefined>): Settings {
-  const brokers = parseBrokers(env.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS);
-  if (brokers.length === 0) throw new Error("KAFKA_BROKERS is empty: give host:port[,host:port]");
-  const databaseUrl = parseUrl("DATABASE_URL", env.DATABASE_URL ?? DEFAULT_DATABASE_URL, [
-    "postgres:",
-    "postgresql:",
-  ]);
-  if (databaseName(databaseUrl) === "") {
-    throw new Error(`DATABASE_URL names no database: "${databaseUrl}"`);
-  }
-  const redisUrl = parseUrl("REDIS_URL", env.REDIS_URL ?? DEFAULT_REDIS_URL, ["redis:", "rediss:"]);
-  const rawPartitions = env.KAFKA_TOPIC_PARTITIONS ?? String(DEFAULT_TOPIC_PARTITIONS);
-  const partitions = Number(rawPartitions);
-  if (!/^\d+$/.test(rawPartitions) || partitions < 1 || partitions > 1000) {
-    throw new Error(
-      `KAFKA_TOPIC_PARTITIONS must be an integer from 1 to 1000, got "${rawPartitions}"`,
-    );
-  }
-  return { brokers, databaseUrl, redisUrl, partitions };
-}
-
-function parseUrl(variable: string, value: string, protocols: string[]): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`${variable} is not a URL: "${value}"`);
-  }
-  if (!protocols.includes(url.protocol)) {
-    const schemes = protocols.map((protocol) => `${protocol}//`).join(" or ");
-    throw new Error(`${variable} must start with ${schemes}, got "${value}"`);
-  }
-  return url;
+/** The common variables from the environment, then `.env`; throws `ConfigError` on a bad one. */
+function readSettings() {
+  return loadConfig(COMMON_VARIABLES, withDotEnv(Deno.env.toObject(), `${ROOT}/.env`));
 }
 
 async function up(settings: Settings): Promise<void> {
   const started = performance.now();
+  const brokers = settings.KAFKA_BROKERS;
+  const kafka = createKafka({ brokers, clientId: "infra", logLevel: kafkajs.logLevel.NOTHING });
   const docker = await dockerAnswers();
   let brokerExited: AbortSignal | undefined;
+  let foreignBroker = false;
   if (docker) {
     say("a Docker engine answers: docker compose up -d --wait");
     await run("docker", ["compose", "up", "-d", "--wait"], "Cannot start the Compose services");
   } else {
-    await run("bash", [KAFKA_LOCAL, "up"], "Cannot start the local Kafka broker");
-    brokerExited = watchLocalBroker();
+    foreignBroker = await usesRunningBroker(kafka, brokers);
+    if (!foreignBroker) {
+      await run("bash", [KAFKA_LOCAL, "up"], "Cannot start the local Kafka broker");
+      brokerExited = watchLocalBroker();
+    }
     const [pg, redis] = await Promise.all([
-      ensureService(postgresService(settings.databaseUrl)),
-      ensureService(redisService(settings.redisUrl)),
+      ensureService(postgresService(new URL(settings.DATABASE_URL))),
+      ensureService(redisService(new URL(settings.REDIS_URL))),
     ]);
     const missing = [pg, redis].filter((s): s is MissingService => s !== undefined);
     if (missing.length > 0) {
@@ -119,38 +90,64 @@ async function up(settings: Settings): Promise<void> {
     }
   }
 
-  const kafka = createKafka({
-    brokers: settings.brokers,
-    clientId: "infra",
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
   const cluster = await waitForKafka(kafka, { timeoutMs: KAFKA_WAIT_MS, signal: brokerExited })
     .catch((error) => {
       throw new Error(
-        `Kafka did not come up at ${settings.brokers.join(",")}: ${messageOf(error)} ` +
+        `Kafka did not come up at ${brokers.join(",")}: ${messageOf(error)} ` +
           `(see "deno task infra:logs")`,
       );
     });
-  const version = docker ? await composeKafkaVersion() : await localKafkaVersion();
+  const version = docker
+    ? await composeKafkaVersion()
+    : foreignBroker
+    ? "(not this checkout's)"
+    : await localKafkaVersion();
   say(
-    `Kafka ${version} answers at ${settings.brokers.join(",")} (cluster ${cluster.clusterId}, ` +
+    `Kafka ${version} answers at ${brokers.join(",")} (cluster ${cluster.clusterId}, ` +
       `${cluster.brokers.length} broker(s), controller ${cluster.controller ?? "unknown"})`,
   );
 
-  const created = await ensureDatabase(settings.databaseUrl);
-  say(`database "${databaseName(settings.databaseUrl)}" ${created ? "created" : "exists"}`);
-
-  const newTopics = await ensureTopics(kafka, {
-    topics: ALL_TOPICS,
-    partitions: settings.partitions,
+  const name = databaseName(settings.DATABASE_URL);
+  const created = await ensureDatabase(settings.DATABASE_URL).catch((error) => {
+    throw new Error(
+      `Cannot create database "${name}" at ${new URL(settings.DATABASE_URL).host}: ` +
+        messageOf(error),
+    );
   });
+  say(`database "${name}" ${created ? "created" : "exists"}`);
+
+  const partitions = settings.KAFKA_TOPIC_PARTITIONS;
+  const newTopics = await ensureTopics(kafka, { topics: ALL_TOPICS, partitions });
   say(
     newTopics.length === 0
       ? `topics: all ${ALL_TOPICS.length} exist`
-      : `topics: created ${newTopics.join(", ")} (${settings.partitions} partitions each)`,
+      : `topics: created ${newTopics.join(", ")} (${partitions} partitions each)`,
   );
-  await warnOnPartitionCounts(kafka, settings.partitions);
+  await warnOnPartitionCounts(kafka, partitions);
   say(`up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * True when a broker that is not this checkout's already answers at `brokers` (started by
+ * another checkout, say): it is used as it is, and `down` leaves it running. When its port is
+ * open but no Kafka answers there, starting our own broker could only fail: say so.
+ */
+async function usesRunningBroker(kafka: Kafka, brokers: string[]): Promise<boolean> {
+  if (await localBrokerRuns()) return false;
+  const open = await Promise.all(brokers.map((broker) => tcpAnswers(broker)));
+  const answering = brokers.filter((_, i) => open[i]);
+  if (answering.length === 0) return false;
+  await waitForKafka(kafka, { timeoutMs: RUNNING_BROKER_WAIT_MS }).catch((error) => {
+    throw new Error(
+      `Cannot start the local Kafka broker: ${answering.join(",")} is in use by a process that ` +
+        `is not this checkout's broker and does not answer as Kafka (${messageOf(error)})`,
+    );
+  });
+  say(
+    `a Kafka broker that is not this checkout's already answers at ${brokers.join(",")}: ` +
+      `using it (not started here, so "infra:down" leaves it running)`,
+  );
+  return true;
 }
 
 /** Topics made elsewhere (a test, an older run) may have another partition count: say so. */
@@ -179,7 +176,7 @@ async function warnOnPartitionCounts(kafka: Kafka, partitions: number): Promise<
   }
 }
 
-async function downOrReset(command: "down" | "reset"): Promise<void> {
+async function downOrReset(command: "down" | "reset", settings: Settings): Promise<void> {
   const started = performance.now();
   const docker = await dockerAnswers();
   if (docker) {
@@ -188,7 +185,12 @@ async function downOrReset(command: "down" | "reset"): Promise<void> {
   }
   // The local broker too when one was started here, even where Docker answers.
   if (!docker || await exists(KAFKA_PID_FILE)) {
+    const ours = await localBrokerRuns();
     await run("bash", [KAFKA_LOCAL, command], `Cannot ${command} the local Kafka broker`);
+    const brokers = settings.KAFKA_BROKERS;
+    if (!ours && (await Promise.all(brokers.map((b) => tcpAnswers(b)))).some(Boolean)) {
+      say(`the broker at ${brokers.join(",")} is not this checkout's: left running`);
+    }
   }
   say(`${command} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -203,6 +205,18 @@ async function logs(args: string[]): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 // Kafka
+
+/** True when this checkout's own broker runs (by its pid file or its properties path). */
+async function localBrokerRuns(): Promise<boolean> {
+  const { code } = await new Deno.Command("bash", {
+    args: [KAFKA_LOCAL, "status"],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return code === 0;
+}
 
 /** Aborts when the local broker process disappears, so start-up failures surface at once. */
 function watchLocalBroker(): AbortSignal {
@@ -373,35 +387,8 @@ async function postgresVersions(): Promise<string[]> {
   return versions.sort((a, b) => Number(a) - Number(b));
 }
 
-function databaseName(url: URL): string {
-  return decodeURIComponent(url.pathname.replace(/^\//, ""));
-}
-
-/** Creates the database of `url` when missing (connecting to `postgres`); true when created. */
-async function ensureDatabase(url: URL): Promise<boolean> {
-  const name = databaseName(url);
-  const maintenance = new URL(url);
-  maintenance.pathname = "/postgres";
-  const sql = postgres(maintenance.toString(), {
-    max: 1,
-    connect_timeout: 10,
-    onnotice: () => {},
-  });
-  try {
-    const rows = await sql`select 1 from pg_database where datname = ${name}`;
-    if (rows.length > 0) return false;
-    try {
-      await sql`create database ${sql(name)}`;
-      return true;
-    } catch (error) {
-      if ((error as { code?: string }).code === "42P04") return false; // created meanwhile
-      throw error;
-    }
-  } catch (error) {
-    throw new Error(`Cannot create database "${name}" at ${url.host}: ${messageOf(error)}`);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,7 +492,8 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (error) {
-    console.error(`infra: ${messageOf(error)}`);
+    // A ConfigError is already the one line naming the variable.
+    console.error(error instanceof ConfigError ? error.message : `infra: ${messageOf(error)}`);
     code = 1;
   }
   Deno.exit(code);
