@@ -25,6 +25,7 @@ import { ConfigError } from "../lib/errors/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { ensureTopics, waitForKafka } from "../lib/kafka/topics.ts";
 import { ALL_TOPICS } from "../lib/messages/topics.ts";
+import { dockerAnswers } from "./docker.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const KAFKA_LOCAL = `${ROOT}/scripts/kafka_local.sh`;
@@ -393,23 +394,6 @@ function databaseName(url: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // Processes and probes
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const child = new Deno.Command("docker", {
-      args: ["info"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const { success } = await child.status;
-    clearTimeout(timer);
-    return success;
-  } catch {
-    return false; // no docker binary
-  }
-}
 
 /** Runs a command with inherited output; throws `failure` with its exit code when it fails. */
 async function run(command: string, args: string[], failure: string): Promise<void> {

@@ -8,6 +8,7 @@
  *
  * Idempotent: a second run changes nothing and says so. On error prints one line and exits 1.
  */
+import { dockerAnswers } from "./docker.ts";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const ENV_EXAMPLE = `${ROOT}/.env.example`;
 const ENV_FILE = `${ROOT}/.env`;
@@ -60,23 +61,6 @@ async function step(title: string, command: string, args: string[]): Promise<voi
     throw new Error(`Cannot set up: ${title} failed (exit code ${code})`);
   }
   say(`${title}: done in ${seconds(started)}`);
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const child = new Deno.Command("docker", {
-      args: ["info"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const { success } = await child.status;
-    clearTimeout(timer);
-    return success;
-  } catch {
-    return false; // no docker binary
-  }
 }
 
 function seconds(since: number): string {

@@ -8,7 +8,12 @@ import { MalformedMessageError } from "../errors/mod.ts";
 import { claimMessage } from "../idempotency/mod.ts";
 import { type RecordHandler, type RunningConsumer, startConsumer } from "../kafka/consumer.ts";
 import { Counter } from "prom-client";
-import type { ServiceRuntime } from "../service/mod.ts";
+import {
+  onShutdownSignal,
+  openServiceRuntime,
+  type RuntimeConfig,
+  type ServiceRuntime,
+} from "../service/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { decodeMessage, encodeMessage, type EventType, type Message } from "../messages/mod.ts";
 import type { OutgoingMessage } from "../messages/mod.ts";
@@ -100,4 +105,40 @@ export async function startParticipant(
   });
   runtime.onClose(() => consumer.stop());
   return consumer;
+}
+
+/** Options of `runParticipantService`. */
+export interface ParticipantServiceOptions {
+  /** Service name; also its PostgreSQL schema. */
+  name: string;
+  config: RuntimeConfig;
+  opsPort: number;
+  /** Consumer group (DESIGN §3), e.g. `payment-service`. */
+  groupId: string;
+  /** The command topic it consumes. */
+  topic: string;
+  /** Builds the command handlers once the runtime is open (clients, metrics, closers). */
+  commands: (runtime: ServiceRuntime) => CommandConsumerOptions["commands"];
+}
+
+/** A participant's whole life: open, consume commands until SIGINT or SIGTERM, close in order. */
+export async function runParticipantService(options: ParticipantServiceOptions): Promise<void> {
+  const runtime = await openServiceRuntime({
+    name: options.name,
+    schema: options.name,
+    config: options.config,
+    opsPort: options.opsPort,
+  });
+  try {
+    await startParticipant(runtime, {
+      groupId: options.groupId,
+      topic: options.topic,
+      commands: options.commands(runtime),
+    });
+    runtime.log.info("Service running", { groupId: options.groupId, topic: options.topic });
+    const signal = await onShutdownSignal();
+    runtime.log.info("Shutting down", { signal });
+  } finally {
+    await runtime.close();
+  }
 }

@@ -1,8 +1,8 @@
 /** `deno task run:inventory`: reserves and releases stock for sagas, through Kafka only. */
 import { COMMON_VARIABLES, integer, loadConfig, withDotEnv } from "../../lib/config/mod.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
-import { startParticipant } from "../../lib/participant/mod.ts";
-import { onShutdownSignal, openServiceRuntime, runMain } from "../../lib/service/mod.ts";
+import { runParticipantService } from "../../lib/participant/mod.ts";
+import { runMain } from "../../lib/service/mod.ts";
 import { INVENTORY_COMMANDS } from "./handlers.ts";
 
 /** Configuration of the inventory service. */
@@ -14,24 +14,14 @@ export const INVENTORY_VARIABLES = {
 /** Runs the inventory service until SIGINT or SIGTERM. */
 export async function main(): Promise<void> {
   const config = loadConfig(INVENTORY_VARIABLES, withDotEnv(Deno.env.toObject()));
-  const runtime = await openServiceRuntime({
+  await runParticipantService({
     name: "inventory",
-    schema: "inventory",
     config,
     opsPort: config.INVENTORY_PORT,
+    groupId: "inventory-service",
+    topic: TOPICS.inventoryCommands,
+    commands: () => INVENTORY_COMMANDS,
   });
-  try {
-    await startParticipant(runtime, {
-      groupId: "inventory-service",
-      topic: TOPICS.inventoryCommands,
-      commands: INVENTORY_COMMANDS,
-    });
-    runtime.log.info("Inventory service running");
-    const signal = await onShutdownSignal();
-    runtime.log.info("Shutting down", { signal });
-  } finally {
-    await runtime.close();
-  }
 }
 
 if (import.meta.main) runMain(main);
