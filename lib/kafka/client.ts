@@ -2,6 +2,7 @@
 import kafkajs from "kafkajs";
 import type { Kafka, logCreator as LogCreator, logLevel as LogLevel, RetryOptions } from "kafkajs";
 import process from "node:process";
+import type { Logger } from "../log/mod.ts";
 import { bindNamespace } from "./namespace.ts";
 
 /** Options of {@linkcode createKafka}. */
@@ -12,7 +13,7 @@ export interface CreateKafkaOptions {
   clientId: string;
   /** kafkajs's own log level; `kafkajs.logLevel.ERROR` unless given. */
   logLevel?: LogLevel;
-  /** Routes kafkajs's log entries elsewhere (e.g. the service's JSON logger). */
+  /** Routes kafkajs's log entries elsewhere; see `kafkaLogTo` for the service's JSON logger. */
   logCreator?: LogCreator;
   /** Overrides the default retry policy (a few quick retries, capped at 2 s between tries). */
   retry?: RetryOptions;
@@ -53,6 +54,20 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     ...(options.logCreator === undefined ? {} : { logCreator: options.logCreator }),
   });
   return bindNamespace(kafka, options.namespace ?? "");
+}
+
+/** A kafkajs log creator that writes kafkajs's entries as lines of `log` (JSON, same fields). */
+export function kafkaLogTo(log: Logger): LogCreator {
+  return function createKafkaLog() {
+    return function writeKafkaLog({ namespace, level, log: entry }) {
+      const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
+      const line = { component: "kafkajs", kafkajs: namespace, ...fields };
+      if (level <= kafkajs.logLevel.ERROR) log.error(message, line);
+      else if (level === kafkajs.logLevel.WARN) log.warn(message, line);
+      else if (level === kafkajs.logLevel.INFO) log.info(message, line);
+      else log.debug(message, line);
+    };
+  };
 }
 
 let negativeTimeoutWarningSilenced = false;

@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { closeDb, connectDb, runMigrations, type Sql } from "../db/mod.ts";
-import { createKafka } from "../kafka/client.ts";
+import { createKafka, kafkaLogTo } from "../kafka/client.ts";
 import { connectProducer } from "../kafka/producer.ts";
 import { ensureTopics } from "../kafka/topics.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/mod.ts";
@@ -88,6 +88,7 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
       brokers: config.KAFKA_BROKERS,
       clientId: name,
       namespace: config.KAFKA_NAMESPACE,
+      logCreator: kafkaLogTo(log),
     });
     const created = await ensureTopics(kafka, {
       topics: ALL_TOPICS,
