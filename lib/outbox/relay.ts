@@ -68,18 +68,23 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   const loop = (async () => {
+    const pollMs = options.pollIntervalMs ?? 1_000;
     while (!stopping.signal.aborted) {
       const woken = new Promise<void>((resolve) => (wake = resolve));
+      let failed = false;
       try {
         await flush();
       } catch (error) {
+        failed = true;
         log.warn("Outbox relay could not publish; will retry", {
           schema,
           error: errorMessage(error),
         });
       }
-      await Promise.race([woken, sleep(options.pollIntervalMs ?? 1_000, stopping.signal)])
-        .catch(() => {});
+      // After a failure, wait out the poll interval even if new rows notify: no hot loop while
+      // Kafka or PostgreSQL is away.
+      const pause = sleep(pollMs, stopping.signal);
+      await (failed ? pause : Promise.race([woken, pause])).catch(() => {});
     }
   })();
 
