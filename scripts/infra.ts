@@ -14,8 +14,8 @@
  * everything is up already. A broker that already answers at KAFKA_BROKERS without being this
  * checkout's (another checkout's, say) is used as it is: `up` does not start a second one and
  * `down` leaves it running. Reads the common variables of lib/config (KAFKA_BROKERS,
- * KAFKA_TOPIC_PARTITIONS, DATABASE_URL, REDIS_URL) from the environment, then `.env`, then the
- * defaults; a bad value stops it with one line naming the variable.
+ * KAFKA_NAMESPACE, KAFKA_TOPIC_PARTITIONS, DATABASE_URL, REDIS_URL) from the environment, then
+ * `.env`, then the defaults; a bad value stops it with one line naming the variable.
  */
 import kafkajs from "kafkajs";
 import type { Kafka } from "kafkajs";
@@ -23,6 +23,7 @@ import { COMMON_VARIABLES, loadConfig, withDotEnv } from "../lib/config/mod.ts";
 import { ensureDatabase } from "../lib/db/mod.ts";
 import { ConfigError } from "../lib/errors/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
+import { inNamespace } from "../lib/kafka/namespace.ts";
 import { ensureTopics, waitForKafka } from "../lib/kafka/topics.ts";
 import { ALL_TOPICS } from "../lib/messages/topics.ts";
 import { dockerAnswers } from "./docker.ts";
@@ -65,7 +66,12 @@ function readSettings() {
 async function up(settings: Settings): Promise<void> {
   const started = performance.now();
   const brokers = settings.KAFKA_BROKERS;
-  const kafka = createKafka({ brokers, clientId: "infra", logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = createKafka({
+    brokers,
+    clientId: "infra",
+    logLevel: kafkajs.logLevel.NOTHING,
+    namespace: settings.KAFKA_NAMESPACE, // topics are made (and checked) under it, when set
+  });
   const docker = await dockerAnswers();
   let brokerExited: AbortSignal | undefined;
   let foreignBroker = false;
@@ -121,7 +127,9 @@ async function up(settings: Settings): Promise<void> {
   const newTopics = await ensureTopics(kafka, { topics: ALL_TOPICS, partitions });
   say(
     newTopics.length === 0
-      ? `topics: all ${ALL_TOPICS.length} exist`
+      ? `topics: all ${ALL_TOPICS.length} exist${
+        settings.KAFKA_NAMESPACE === "" ? "" : ` (namespace ${settings.KAFKA_NAMESPACE})`
+      }`
       : `topics: created ${newTopics.join(", ")} (${partitions} partitions each)`,
   );
   await warnOnPartitionCounts(kafka, partitions);
@@ -156,7 +164,8 @@ async function warnOnPartitionCounts(kafka: Kafka, partitions: number): Promise<
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [...ALL_TOPICS] });
+    const names = ALL_TOPICS.map((topic) => inNamespace(kafka, topic));
+    const { topics } = await admin.fetchTopicMetadata({ topics: names });
     const byCount = new Map<number, string[]>();
     for (const topic of topics) {
       if (topic.partitions.length === partitions) continue;
