@@ -1,17 +1,24 @@
 /**
  * `deno task db:migrate`: creates the database when missing, then applies the SQL migrations.
  *
- * Environment: `DATABASE_URL` (default: the local one), `MIGRATIONS_DIR` (default: the repo's
- * `migrations/`). Prints each file applied; on error prints one line and exits 1.
+ * Environment (then `.env`): `DATABASE_URL` (default: the local one), `MIGRATIONS_DIR` (default:
+ * the repo's `migrations/`). Prints each file applied; on error prints one line and exits 1.
  */
 import { fileURLToPath } from "node:url";
-import { DEFAULT_DATABASE_URL } from "../lib/config/defaults.ts";
+import { COMMON_VARIABLES, loadConfig, withDotEnv } from "../lib/config/mod.ts";
 import { closeDb, connectDb, ensureDatabase, runMigrations } from "../lib/db/mod.ts";
 
 /** Runs the migrations named by the environment against its database. */
 export async function main(): Promise<void> {
-  const databaseUrl = Deno.env.get("DATABASE_URL") || DEFAULT_DATABASE_URL;
-  const directory = Deno.env.get("MIGRATIONS_DIR") ||
+  const env = withDotEnv(Deno.env.toObject());
+  let databaseUrl: string;
+  try {
+    databaseUrl = loadConfig({ DATABASE_URL: COMMON_VARIABLES.DATABASE_URL }, env).DATABASE_URL;
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+  const directory = env.MIGRATIONS_DIR ||
     fileURLToPath(new URL("../migrations/", import.meta.url));
   const target = redact(databaseUrl);
   try {
