@@ -19,7 +19,9 @@
  *   `idempotency_error`; requests with one key run one at a time. Like Stripe, only answers
  *   that executed (2xx and card declines) are saved, not parameter-validation errors.
  * - Controls (no auth): `POST /_test/faults` `{ mode: "ok" | "error500" | "stall", stallMs?,
- *   count? }`, `GET /_test/faults`, `POST /_test/reset` (faults only), `GET /_test/ledger`,
+ *   count? }`, `GET /_test/faults`, `POST /_test/refund-failures` `{ enabled: boolean }` (false:
+ *   refunds of `pm_card_refundFail` succeed from now on), `GET /_test/refund-failures`,
+ *   `POST /_test/reset` (faults and the refund-failure switch, not records), `GET /_test/ledger`,
  *   `GET /_test/records`. `error500` answers before the API runs (nothing happens, nothing is
  *   saved under the key); `stall` lets the request take effect and then holds its response back.
  * - Everything is in memory; a restart starts from an empty account.

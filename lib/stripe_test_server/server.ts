@@ -56,12 +56,24 @@ export interface StripeTestServer {
   fault(): FaultState;
   /** Injects a fault for later `/v1/` requests; throws `TypeError` on an invalid config. */
   setFault(fault: FaultConfig): void;
-  /** Clears any fault and releases responses being stalled; records are kept. */
+  /** Whether refunds of `pm_card_refundFail` charges fail (true until switched off). */
+  refundFailures(): boolean;
+  /**
+   * Switches the refund failures of `pm_card_refundFail` off (refunds then succeed from now on)
+   * or back on, e.g. to let an operator retry a failed compensation once the fault is gone.
+   */
+  setRefundFailures(enabled: boolean): void;
+  /**
+   * Clears any fault, switches refund failures back on and releases responses being stalled;
+   * records are kept.
+   */
   resetFaults(): void;
 }
 
 const DEFAULT_STALL_MS = 1000;
 const NO_FAULT: FaultState = { mode: "ok", stallMs: DEFAULT_STALL_MS, remaining: null };
+
+const refundFailuresSchema = z.strictObject({ enabled: z.boolean() });
 
 const faultSchema = z.strictObject({
   mode: z.enum(["ok", "error500", "stall"]),
@@ -92,7 +104,8 @@ interface ResponseMeta {
 
 /** Creates a test server with an empty in-memory account and no fault. */
 export function createStripeTestServer(options: StripeTestServerOptions = {}): StripeTestServer {
-  const store = createStore({ now: options.now });
+  let refundFailuresEnabled = true;
+  const store = createStore({ now: options.now, refundFailures: () => refundFailuresEnabled });
   const routes = routesOf(store);
   const saved = new Map<string, SavedResponse>();
   const keyLocks = new Map<string, Promise<void>>();
@@ -272,6 +285,7 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
 
   function resetFaults(): void {
     current = NO_FAULT;
+    refundFailuresEnabled = true;
     resets += 1;
     for (const release of [...stalled]) release();
   }
@@ -301,6 +315,26 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
         }
         return controlJson(200, current);
       }
+      case "GET /_test/refund-failures":
+        return controlJson(200, { enabled: refundFailuresEnabled });
+      case "POST /_test/refund-failures": {
+        let body: unknown;
+        try {
+          body = await request.json();
+        } catch {
+          return controlJson(400, {
+            error: { message: "Cannot set refund failures: body is not JSON" },
+          });
+        }
+        const parsed = refundFailuresSchema.safeParse(body);
+        if (!parsed.success) {
+          return controlJson(400, {
+            error: { message: 'Cannot set refund failures: body must be { "enabled": boolean }' },
+          });
+        }
+        refundFailuresEnabled = parsed.data.enabled;
+        return controlJson(200, { enabled: refundFailuresEnabled });
+      }
       case "POST /_test/reset":
         resetFaults();
         return controlJson(200, current);
@@ -317,6 +351,10 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
     ledger: () => store.ledger(),
     fault: () => ({ ...current }),
     setFault,
+    refundFailures: () => refundFailuresEnabled,
+    setRefundFailures(enabled: boolean) {
+      refundFailuresEnabled = enabled;
+    },
     resetFaults,
   };
 }

@@ -196,3 +196,41 @@ Deno.test("createStripeTestServer() confirms a PaymentIntent created without con
   assert.equal((await json(confirmed)).status, "succeeded");
   assert.equal(ledger().orders["o-1"]?.chargedCents, 1999);
 });
+
+Deno.test("createStripeTestServer() lets pm_card_refundFail refunds succeed once refund failures are off", async () => {
+  const server = createStripeTestServer();
+  const refundFail = CHARGE_BODY.replace("pm_card_visa", "pm_card_refundFail");
+  const intent = await json(await server.handler(post("/v1/payment_intents", refundFail)));
+  const refund = () => server.handler(post("/v1/refunds", `payment_intent=${intent.id}`));
+  assert.equal(server.refundFailures(), true);
+  const failed = await json(await refund());
+  assert.equal(failed.status, "failed");
+  assert.equal(failed.failure_reason, "expired_or_canceled_card");
+
+  const off = await server.handler(
+    new Request(`${BASE}/_test/refund-failures`, { method: "POST", body: '{"enabled":false}' }),
+  );
+  assert.deepEqual(await json(off), { enabled: false });
+  assert.equal(server.refundFailures(), false);
+  const succeeded = await json(await refund());
+  assert.equal(succeeded.status, "succeeded");
+  assert.equal(succeeded.failure_reason, undefined);
+  assert.equal(server.ledger().orders["o-1"]?.refundedCents, 1999);
+  const state = await server.handler(get("/_test/refund-failures", {}));
+  assert.deepEqual(await json(state), { enabled: false });
+});
+
+Deno.test("createStripeTestServer() switches refund failures back on at reset and validates the switch", async () => {
+  const server = createStripeTestServer();
+  server.setRefundFailures(false);
+  server.resetFaults();
+  assert.equal(server.refundFailures(), true);
+  for (const body of ['{"enabled":"no"}', "enabled=false", '{"enabled":false,"extra":1}']) {
+    const bad = await server.handler(
+      new Request(`${BASE}/_test/refund-failures`, { method: "POST", body }),
+    );
+    assert.equal(bad.status, 400, body);
+    assert.match((await json(bad)).error.message, /^Cannot set refund failures: /);
+  }
+  assert.equal(server.refundFailures(), true);
+});

@@ -68,6 +68,11 @@ export interface StripeStore {
 export interface StoreOptions {
   /** Clock for `created` timestamps; defaults to the system clock. */
   now?: () => Date;
+  /**
+   * Whether cards with a `refundFailureReason` (`pm_card_refundFail`) fail their refunds now;
+   * asked at each refund. Defaults to always true.
+   */
+  refundFailures?: () => boolean;
 }
 
 const MAX_AMOUNT = 99_999_999;
@@ -96,6 +101,7 @@ const LIST_PARAMS = ["ending_before", "expand", "limit", "starting_after"];
 /** Creates an empty in-memory Stripe account. */
 export function createStore(options: StoreOptions = {}): StripeStore {
   const now = options.now ?? (() => new Date());
+  const refundFailures = options.refundFailures ?? (() => true);
   const paymentIntents = new Map<string, Stripe.PaymentIntent>();
   const charges = new Map<string, Stripe.Charge>();
   const refunds = new Map<string, Stripe.Refund>();
@@ -391,7 +397,7 @@ export function createStore(options: StoreOptions = {}): StripeStore {
       );
     }
     const card = TEST_CARDS[charge.payment_method ?? ""];
-    const failureReason = card?.refundFailureReason;
+    const failureReason = refundFailures() ? card?.refundFailureReason : undefined;
     const refund: Stripe.Refund = {
       id: newId("re_"),
       object: "refund",

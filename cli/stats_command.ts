@@ -1,0 +1,184 @@
+/**
+ * `sagactl stats`: the system at a glance: sagas by status, the oldest saga in flight, sagas
+ * due for retry or overdue, DLQ depth, and the outbox backlog of each service.
+ */
+import { Command } from "@commander-js/extra-typings";
+import type { Sql } from "../lib/db/mod.ts";
+import { DLQ_TOPIC } from "../lib/kafka/dlq.ts";
+import { inNamespace } from "../lib/kafka/namespace.ts";
+import { SAGA_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
+import type { CliContext } from "./context.ts";
+import { readMarks } from "./dlq_reader.ts";
+import { examples, jsonHelp } from "./help.ts";
+import { COLOURS, colourWanted, formatDuration, NONE, printer, statusCell } from "./output.ts";
+
+/** The services whose schemas have an outbox. */
+export const OUTBOX_SCHEMAS = ["orchestrator", "inventory", "payment", "notification"] as const;
+
+/** What `stats --json` prints. */
+export interface StatsJson {
+  sagas: {
+    total: number;
+    /** Every status, 0 when none. */
+    byStatus: Record<SagaStatus, number>;
+    /** STARTED, IN_PROGRESS and COMPENSATING. */
+    inFlight: number;
+    oldestInFlight: {
+      sagaId: string;
+      orderId: string;
+      status: SagaStatus;
+      createdAt: string;
+      ageSeconds: number;
+    } | null;
+    /** Compensation retries whose time has come (the sweeper takes them next). */
+    dueForRetry: number;
+    /** Compensation retries scheduled, due or not. */
+    scheduledRetries: number;
+    /** Sagas whose awaited reply is overdue (the sweeper times them out next). */
+    overdueSteps: number;
+  };
+  /** Null when Kafka did not answer. */
+  dlq: { topic: string; depth: number; replayed: number } | null;
+  outbox: { service: string; unpublished: number; oldestAgeSeconds: number | null }[];
+}
+
+/** Reads everything `stats` shows from PostgreSQL (the DLQ part is added by the caller). */
+export async function readStats(sql: Sql, now: Date): Promise<Omit<StatsJson, "dlq">> {
+  const counts = await sql<{ status: SagaStatus; n: number }[]>`
+    select status, count(*)::int as n from orchestrator.sagas group by status`;
+  const byStatus = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<
+    SagaStatus,
+    number
+  >;
+  for (const row of counts) byStatus[row.status] = row.n;
+  const [oldest] = await sql<
+    { saga_id: string; order_id: string; status: SagaStatus; created_at: Date }[]
+  >`
+    select saga_id, order_id, status, created_at from orchestrator.sagas
+    where status in ('STARTED', 'IN_PROGRESS', 'COMPENSATING')
+    order by created_at limit 1`;
+  const [due] = await sql<{ due: number; scheduled: number; overdue: number }[]>`
+    select
+      count(*) filter (where next_retry_at <= ${now})::int as due,
+      count(*) filter (where next_retry_at is not null)::int as scheduled,
+      count(*) filter (where deadline_at <= ${now})::int as overdue
+    from orchestrator.sagas`;
+  const outbox = [];
+  for (const schema of OUTBOX_SCHEMAS) {
+    const [row] = await sql<{ n: number; oldest: Date | null }[]>`
+      select count(*)::int as n, min(created_at) as oldest
+      from ${sql(`${schema}.outbox`)} where published_at is null`;
+    outbox.push({
+      service: schema,
+      unpublished: row?.n ?? 0,
+      oldestAgeSeconds: row?.oldest ? ageSeconds(row.oldest, now) : null,
+    });
+  }
+  return {
+    sagas: {
+      total: counts.reduce((sum, row) => sum + row.n, 0),
+      byStatus,
+      inFlight: byStatus.STARTED + byStatus.IN_PROGRESS + byStatus.COMPENSATING,
+      oldestInFlight: oldest === undefined ? null : {
+        sagaId: oldest.saga_id,
+        orderId: oldest.order_id,
+        status: oldest.status,
+        createdAt: oldest.created_at.toISOString(),
+        ageSeconds: ageSeconds(oldest.created_at, now),
+      },
+      dueForRetry: due?.due ?? 0,
+      scheduledRetries: due?.scheduled ?? 0,
+      overdueSteps: due?.overdue ?? 0,
+    },
+    outbox,
+  };
+}
+
+/** The `stats` command. */
+export function statsCommand(ctx: CliContext): Command {
+  return new Command("stats")
+    .description(
+      "Show sagas by status, the oldest in flight, retries due, DLQ depth and outbox backlogs",
+    )
+    .option(
+      "--json",
+      jsonHelp(
+        "{ sagas: { total, byStatus, inFlight, oldestInFlight, dueForRetry, scheduledRetries, overdueSteps }, dlq: { topic, depth, replayed } | null, outbox: [{ service, unpublished, oldestAgeSeconds }] }",
+      ),
+    )
+    .addHelpText("after", examples(["sagactl stats", "sagactl stats --json | jq .sagas.byStatus"]))
+    .action(async (options) => {
+      const sql = await ctx.db();
+      const now = ctx.now();
+      const stats = await readStats(sql, now);
+      let dlq: StatsJson["dlq"] = null;
+      try {
+        const topic = inNamespace(ctx.kafka(), DLQ_TOPIC);
+        const marks = await readMarks(await ctx.kafkaAdmin(), topic);
+        const [row] = await sql<{ n: number }[]>`
+          select count(*)::int as n from orchestrator.dlq_replays where dlq_topic = ${topic}`;
+        dlq = {
+          topic: DLQ_TOPIC,
+          depth: marks.reduce((sum, m) => sum + m.high - m.low, 0),
+          replayed: row?.n ?? 0,
+        };
+      } catch (error) {
+        const err = printer(ctx.io.stderr, colourWanted(ctx.io.env, ctx.io.stderrIsTerminal));
+        err.line(
+          err.paint(`warning: DLQ depth unknown: ${(error as Error).message}`, COLOURS.yellow),
+        );
+      }
+      const print = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
+      const json: StatsJson = { ...stats, dlq };
+      if (options.json) return print.json(json);
+      const s = json.sagas;
+      print.table(
+        ["STATUS", "SAGAS"],
+        SAGA_STATUSES.map((status) => [statusCell(status), String(s.byStatus[status])]),
+      );
+      print.line(`${"TOTAL".padEnd(19)}  ${s.total}`);
+      print.line();
+      const oldest = s.oldestInFlight;
+      print.line(
+        `In flight:       ${s.inFlight}${
+          oldest === null
+            ? ""
+            : ` (oldest ${oldest.sagaId}, ${oldest.status} for ${
+              formatDuration(oldest.ageSeconds * 1000)
+            })`
+        }`,
+      );
+      print.line(
+        `Retries:         ${s.dueForRetry} due now, ${s.scheduledRetries} scheduled; ${s.overdueSteps} step(s) overdue`,
+      );
+      const failed = s.byStatus.COMPENSATION_FAILED;
+      print.line(
+        `Needs operator:  ${
+          failed === 0 ? "0" : print.paint(
+            `${failed} COMPENSATION_FAILED (sagactl saga retry --all-failed --dry-run)`,
+            COLOURS.red,
+          )
+        }`,
+      );
+      print.line(
+        `DLQ:             ${
+          dlq === null
+            ? "unknown (see the warning above)"
+            : `${dlq.depth} record(s) in ${dlq.topic}, ${dlq.replayed} replayed`
+        }`,
+      );
+      print.line();
+      print.table(
+        ["OUTBOX", "UNPUBLISHED", "OLDEST"],
+        json.outbox.map((o) => [
+          o.service,
+          o.unpublished === 0 ? "0" : { text: String(o.unpublished), colour: COLOURS.yellow },
+          o.oldestAgeSeconds === null ? NONE : formatDuration(o.oldestAgeSeconds * 1000),
+        ]),
+      );
+    });
+}
+
+function ageSeconds(then: Date, now: Date): number {
+  return Math.max(0, Math.round((now.getTime() - then.getTime()) / 100) / 10);
+}
