@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { createLoadGenerator, type LoadGenerator } from "./load.ts";
+
+/** A fake system: every produced order finishes `afterMs` later. */
+function finishing(afterMs: number, generator: () => LoadGenerator) {
+  return (orderIds: readonly string[]) => {
+    for (const id of orderIds) setTimeout(() => generator().observe(id, "COMPLETED"), afterMs);
+    return Promise.resolve();
+  };
+}
+
+Deno.test("open loop: offers the planned rate and measures what finishes in the window", async () => {
+  let starts = 0;
+  let ends = 0;
+  const load: LoadGenerator = createLoadGenerator(
+    {
+      mode: "open",
+      rate: 100,
+      concurrency: 1,
+      warmupMs: 100,
+      durationMs: 500,
+      drainTimeoutMs: 1_000,
+    },
+    {
+      produce: finishing(5, () => load),
+      onWindowStart: () => starts++,
+      onWindowEnd: () => ends++,
+    },
+  );
+  const result = await load.run();
+  assert.equal(starts, 1);
+  assert.equal(ends, 1);
+  assert.ok(Math.abs(result.issued.window - 50) <= 10, `issued ${result.issued.window}`);
+  assert.equal(result.outcomes.COMPLETED, result.issued.window);
+  assert.equal(result.unfinished.total, 0);
+  assert.ok(result.latency !== null && result.latency.p50 >= 4);
+  assert.ok(result.throughput > 60 && result.throughput < 140, `throughput ${result.throughput}`);
+  assert.equal(result.windowOrders.length, result.issued.window);
+  assert.equal(result.keptUp, true);
+});
+
+Deno.test("closed loop: keeps the planned number in flight", async () => {
+  let maxInFlight = 0;
+  let inFlight = 0;
+  const load: LoadGenerator = createLoadGenerator(
+    {
+      mode: "closed",
+      rate: 1,
+      concurrency: 4,
+      warmupMs: 50,
+      durationMs: 300,
+      drainTimeoutMs: 1_000,
+    },
+    {
+      produce(orderIds) {
+        inFlight += orderIds.length;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        for (const id of orderIds) {
+          setTimeout(() => {
+            inFlight--;
+            load.observe(id, "COMPLETED");
+          }, 10);
+        }
+        return Promise.resolve();
+      },
+    },
+  );
+  const result = await load.run();
+  assert.equal(maxInFlight, 4);
+  assert.ok(result.completions.window > 40, `completions ${result.completions.window}`);
+  assert.equal(result.unfinished.total, 0);
+  assert.equal(result.concurrency, 4);
+});
+
+Deno.test("orders that never finish are reported unfinished, not waited for forever", async () => {
+  const load = createLoadGenerator(
+    { mode: "open", rate: 50, concurrency: 1, warmupMs: 0, durationMs: 200, drainTimeoutMs: 100 },
+    { produce: () => Promise.resolve() },
+  );
+  const result = await load.run();
+  assert.ok(result.unfinished.window > 0);
+  assert.equal(result.latency, null);
+  assert.equal(result.keptUp, false);
+});

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { parseBenchArgs, pipelinesOf } from "./options.ts";
+
+Deno.test("parseBenchArgs: defaults are an open loop at 100/s through both pipelines", () => {
+  const options = parseBenchArgs([]);
+  assert.equal(options.mode, "open");
+  assert.equal(options.rate, 100);
+  assert.equal(options.concurrency, 32);
+  assert.equal(options.warmupMs, 10_000);
+  assert.equal(options.durationMs, 30_000);
+  assert.equal(options.pipeline, "both");
+  assert.equal(options.partitions, 6);
+  assert.equal(options.logLevel, "info");
+});
+
+Deno.test("parseBenchArgs: reads every flag", () => {
+  const options = parseBenchArgs([
+    "--mode",
+    "closed",
+    "--concurrency",
+    "128",
+    "--warmup",
+    "5s",
+    "--duration",
+    "1m",
+    "--pipeline",
+    "saga",
+    "--partitions",
+    "3",
+    "--log-level",
+    "warn",
+    "--keep-logs",
+  ]);
+  assert.equal(options.mode, "closed");
+  assert.equal(options.concurrency, 128);
+  assert.equal(options.warmupMs, 5_000);
+  assert.equal(options.durationMs, 60_000);
+  assert.equal(options.pipeline, "saga");
+  assert.equal(options.partitions, 3);
+  assert.equal(options.logLevel, "warn");
+  assert.equal(options.keepLogs, true);
+});
+
+Deno.test("parseBenchArgs: a bad value is one error naming the option", () => {
+  assert.throws(() => parseBenchArgs(["--mode", "half"]), /--mode must be open or closed/);
+  assert.throws(() => parseBenchArgs(["--rate", "0"]), RangeError);
+  assert.throws(() => parseBenchArgs(["--concurrency", "1.5"]), /--concurrency must be an integer/);
+  assert.throws(() => parseBenchArgs(["--duration", "soon"]), /--duration must be a duration/);
+  assert.throws(() => parseBenchArgs(["--duration", "0s"]), RangeError);
+  assert.throws(() => parseBenchArgs(["--log-level", "loud"]), /--log-level/);
+  assert.throws(() => parseBenchArgs(["extra"]), /unexpected argument "extra"/);
+  assert.throws(() => parseBenchArgs(["--unknown"]));
+});
+
+Deno.test("pipelinesOf: both runs the saga, then the bare pipeline", () => {
+  assert.deepEqual(pipelinesOf("both"), ["saga", "bare"]);
+  assert.deepEqual(pipelinesOf("bare"), ["bare"]);
+});
