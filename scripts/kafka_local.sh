@@ -10,6 +10,10 @@
 #   bash scripts/kafka_local.sh status   exit 0 when running, 3 when not
 #
 # `up` does not wait for the broker to answer: scripts/infra.ts does that with a real client call.
+#
+# A second broker of one's own (e.g. the chaos tests, which stop and restart theirs) runs beside
+# the usual one with KAFKA_DATA_DIR (default .data/kafka), KAFKA_PORT (default 9092) and
+# KAFKA_CONTROLLER_PORT (default 9093) set for every command.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +23,9 @@ LOG4J_CONFIG="$ROOT/infra/kafka/log4j2.properties"
 CACHE_DIR="$ROOT/.cache/kafka"
 LIB_DIR="$CACHE_DIR/lib"
 STAMP="$CACHE_DIR/lib.stamp"
-DATA_DIR="$ROOT/.data/kafka"
+DATA_DIR="${KAFKA_DATA_DIR:-$ROOT/.data/kafka}"
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 PROPS="$DATA_DIR/server.properties"
 PID_FILE="$DATA_DIR/broker.pid"
 CLUSTER_ID_FILE="$DATA_DIR/cluster.id"
@@ -95,7 +101,8 @@ port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 render_properties() {
   mkdir -p "$DATA_DIR/data"
-  sed "s|@DATA_DIR@|$DATA_DIR|g" "$PROPS_TEMPLATE" >"$PROPS.tmp"
+  sed -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" \
+    "$PROPS_TEMPLATE" >"$PROPS.tmp"
   mv "$PROPS.tmp" "$PROPS"
 }
 
@@ -120,7 +127,7 @@ cmd_up() {
     return 0
   fi
   rm -f "$PID_FILE"
-  for port in 9092 9093; do
+  for port in "$PORT" "$CONTROLLER_PORT"; do
     if port_answers "$port"; then
       die "Cannot start Kafka: 127.0.0.1:$port is already in use by a process that is not this checkout's broker"
     fi

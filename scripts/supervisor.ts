@@ -14,6 +14,8 @@ export interface ProcessSpec {
   entry: string;
   /** URL that answers 200 once the process is ready. */
   readyUrl: string;
+  /** Variables set for this process only, over the stack's `env` (e.g. a replica's port). */
+  env?: Record<string, string>;
 }
 
 /** A running (or stopped) process of the stack. */
@@ -39,8 +41,13 @@ export interface Stack {
   processes: Map<string, ManagedProcess>;
   /** Sends `signal` to one process and waits for it to exit. */
   kill(name: string, signal?: Deno.Signal): Promise<Deno.CommandStatus>;
-  /** Starts a stopped process again and waits until it is ready. */
+  /**
+   * Starts a stopped process again and waits until it is ready; rejects if it exits first or
+   * is not ready in time (the other processes keep running).
+   */
   restart(name: string): Promise<void>;
+  /** Starts one more process (e.g. a second replica under another name) and waits until ready. */
+  add(spec: ProcessSpec): Promise<void>;
   /** SIGTERM to all, in reverse order of start; waits for every exit. */
   stop(): Promise<void>;
 }
@@ -88,7 +95,7 @@ export async function startStack(
     const command = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", spec.entry],
       cwd: ROOT,
-      env: options.env,
+      env: spec.env === undefined ? options.env : { ...options.env, ...spec.env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -114,22 +121,35 @@ export async function startStack(
       return status;
     });
     processes.set(spec.name, { spec, child, exited });
-    await waitFor(async () => {
-      const ended = await Promise.race([exited, Promise.resolve(null)]);
-      if (ended !== null) {
-        throw new Error(`${spec.name} exited with code ${ended.code} before it was ready`);
+    // waitFor keeps polling through errors, so an early exit is raced against it instead.
+    let waiting = true;
+    const exitedEarly = exited.then((status) => {
+      if (waiting) {
+        throw new Error(`${spec.name} exited with code ${status.code} before it was ready`);
       }
-      const response = await fetch(spec.readyUrl).catch(() => null);
-      await response?.body?.cancel();
-      return response?.ok === true;
-    }, {
-      timeoutMs: options.readyTimeoutMs ?? 60_000,
-      intervalMs: 200,
-      description: `${spec.name} to answer ${spec.readyUrl}`,
-    }).catch(async (error) => {
-      await stopAll();
-      throw error;
     });
+    exitedEarly.catch(() => {});
+    try {
+      await Promise.race([
+        waitFor(async () => {
+          if (!waiting) return true;
+          const response = await fetch(spec.readyUrl).catch(() => null);
+          await response?.body?.cancel();
+          return response?.ok === true;
+        }, {
+          timeoutMs: options.readyTimeoutMs ?? 60_000,
+          intervalMs: 200,
+          description: `${spec.name} to answer ${spec.readyUrl}`,
+        }),
+        exitedEarly.then(() => new Promise<never>(() => {})),
+      ]);
+    } catch (error) {
+      // A process that never got ready is not left behind.
+      await kill(spec.name, "SIGKILL");
+      throw error;
+    } finally {
+      waiting = false;
+    }
   }
 
   async function kill(name: string, signal: Deno.Signal = "SIGTERM") {
@@ -147,14 +167,29 @@ export async function startStack(
     for (const name of [...processes.keys()].reverse()) await kill(name);
   }
 
-  for (const spec of specs) await launch(spec);
+  try {
+    for (const spec of specs) await launch(spec);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
   return {
     processes,
     kill,
     async restart(name) {
       const managed = processes.get(name);
       if (managed === undefined) throw new RangeError(`No process named "${name}"`);
+      if (await Promise.race([managed.exited, Promise.resolve(null)]) === null) {
+        throw new RangeError(`Cannot restart "${name}": it is still running`);
+      }
       await launch(managed.spec);
+    },
+    async add(spec) {
+      if (processes.has(spec.name)) {
+        throw new RangeError(`Cannot add process "${spec.name}": the name is taken`);
+      }
+      colourOf.set(spec.name, COLOURS[colourOf.size % COLOURS.length]!);
+      await launch(spec);
     },
     stop: stopAll,
   };

@@ -1,9 +1,11 @@
 /**
  * The invariants of DESIGN §5, checked from the outside after the system settled: stock is
  * conserved, money matches outcomes (counted from the payment provider's own records), every
- * saga is final or visibly due, and every outbox is drained.
+ * saga is final or visibly due, every outbox is drained and, when the dead letters are given,
+ * each of them is one the caller injected or a `COMPENSATION_FAILED` alert it must expect.
  */
 import type { Sql } from "../db/mod.ts";
+import { DLQ_HEADERS } from "../kafka/dlq.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../saga/mod.ts";
 
 /** Money per order as the payment provider recorded it (e.g. the Stripe test server's ledger). */
@@ -13,12 +15,38 @@ export interface LedgerEntry {
   charges: number;
 }
 
+/** A record read back from `orders.dlq`: its key and headers (strings) are all the check needs. */
+export interface DeadLetter {
+  key: string | null;
+  headers: Readonly<Record<string, string>>;
+  partition?: number;
+  offset?: string;
+}
+
+/** The dead letters to check, and how to recognise the ones the caller put there on purpose. */
+export interface DeadLetterExpectations {
+  /** Every record of `orders.dlq` (of the caller's namespace). */
+  records: readonly DeadLetter[];
+  /** Keys (order ids) of the records the caller injected to be dead-lettered, e.g. poison. */
+  injectedKeys?: ReadonlySet<string>;
+  /** A header the caller set on each injected record; dead letters keep the original headers. */
+  injectedHeader?: string;
+}
+
+/** Options of {@linkcode checkInvariants}. */
+export interface InvariantOptions {
+  /** Also check `orders.dlq`: no dead letter that nobody expected, an alert per failed saga. */
+  deadLetters?: DeadLetterExpectations;
+}
+
 /** What the checker found. */
 export interface InvariantReport {
   violations: string[];
   sagas: Partial<Record<SagaStatus, number>>;
   products: number;
   unpublishedOutbox: number;
+  /** Dead letters checked, by kind (absent when none were given). */
+  deadLetters?: { injected: number; alerts: number; unexpected: number };
 }
 
 const SCHEMAS = ["orchestrator", "inventory", "payment", "notification"] as const;
@@ -30,6 +58,7 @@ const SCHEMAS = ["orchestrator", "inventory", "payment", "notification"] as cons
 export async function checkInvariants(
   sql: Sql,
   ledger: Readonly<Record<string, LedgerEntry>> | null,
+  options: InvariantOptions = {},
 ): Promise<InvariantReport> {
   const violations: string[] = [];
 
@@ -77,6 +106,16 @@ export async function checkInvariants(
     }
   }
 
+  if (ledger !== null) {
+    const known = new Set(sagas.map((saga) => saga.order_id));
+    for (const [orderId, money] of Object.entries(ledger)) {
+      if (known.has(orderId) || (money.charges === 0 && money.chargedCents === 0)) continue;
+      violations.push(
+        `Order ${orderId} has no saga but was charged ${money.chargedCents} (refunded ${money.refundedCents})`,
+      );
+    }
+  }
+
   let unpublishedOutbox = 0;
   for (const schema of SCHEMAS) {
     const [row] = await sql<{ n: number }[]>`
@@ -84,5 +123,90 @@ export async function checkInvariants(
     if ((row?.n ?? 0) > 0) violations.push(`${row?.n} ${schema} outbox record(s) unpublished`);
     unpublishedOutbox += row?.n ?? 0;
   }
-  return { violations, sagas: counts, products: stock.length, unpublishedOutbox };
+  const report: InvariantReport = {
+    violations,
+    sagas: counts,
+    products: stock.length,
+    unpublishedOutbox,
+  };
+  if (options.deadLetters !== undefined) {
+    report.deadLetters = await checkDeadLetters(sql, options.deadLetters, violations);
+  }
+  return report;
+}
+
+/**
+ * Each dead letter must be one the caller injected (by key or marker header); each other record
+ * of `orders.dlq` must be a `COMPENSATION_FAILED` alert of a saga that reached that status; and
+ * each saga in `COMPENSATION_FAILED` must have raised its alert.
+ */
+async function checkDeadLetters(
+  sql: Sql,
+  expected: DeadLetterExpectations,
+  violations: string[],
+): Promise<NonNullable<InvariantReport["deadLetters"]>> {
+  const failedOnce = new Set(
+    (await sql<{ saga_id: string }[]>`
+      select distinct saga_id from orchestrator.saga_history
+      where to_status = 'COMPENSATION_FAILED'`).map((row) => row.saga_id),
+  );
+  const alerted = new Set<string>();
+  const counts = { injected: 0, alerts: 0, unexpected: 0 };
+  for (const record of expected.records) {
+    const where = `orders.dlq ${record.partition ?? "?"}@${
+      record.offset ?? "?"
+    } (key ${record.key})`;
+    const injected = (record.key !== null && expected.injectedKeys?.has(record.key)) ||
+      (expected.injectedHeader !== undefined &&
+        record.headers[expected.injectedHeader] !== undefined);
+    const reason = record.headers[DLQ_HEADERS.error];
+    if (injected) {
+      counts.injected++;
+      if (reason === undefined || reason === "") {
+        violations.push(`Injected record at ${where} carries no ${DLQ_HEADERS.error} reason`);
+      }
+      continue;
+    }
+    if (reason !== undefined) {
+      counts.unexpected++;
+      violations.push(
+        `Unexpected dead letter at ${where} from ${
+          record.headers[DLQ_HEADERS.sourceTopic]
+        }: ${reason}`,
+      );
+      continue;
+    }
+    const metadata = parseMetadata(record.headers.metadata);
+    if (metadata?.eventType === "COMPENSATION_FAILED" && failedOnce.has(metadata.sagaId ?? "")) {
+      counts.alerts++;
+      alerted.add(metadata.sagaId!);
+      continue;
+    }
+    counts.unexpected++;
+    violations.push(
+      `Unexpected record at ${where}: ${
+        metadata?.eventType ?? "no metadata"
+      } for saga ${metadata?.sagaId}`,
+    );
+  }
+  const failedNow = await sql<{ saga_id: string; order_id: string }[]>`
+    select saga_id, order_id from orchestrator.sagas where status = 'COMPENSATION_FAILED'`;
+  for (const saga of failedNow) {
+    if (!alerted.has(saga.saga_id)) {
+      violations.push(
+        `Saga of order ${saga.order_id} is COMPENSATION_FAILED but raised no alert on orders.dlq`,
+      );
+    }
+  }
+  return counts;
+}
+
+function parseMetadata(header: string | undefined): { eventType?: string; sagaId?: string } | null {
+  if (header === undefined) return null;
+  try {
+    const value: unknown = JSON.parse(header);
+    return typeof value === "object" && value !== null ? value : null;
+  } catch {
+    return null;
+  }
 }

@@ -7,7 +7,7 @@ import type { Consumer, EachMessagePayload, Kafka, Producer } from "kafkajs";
 import type { Logger } from "../log/mod.ts";
 import { sleep } from "../async/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
-import { deadLetterMessage, DLQ_TOPIC } from "./dlq.ts";
+import { deadLetterMessage, DLQ_TOPIC, withoutValue } from "./dlq.ts";
 import { inNamespace, outOfNamespace } from "./namespace.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "./records.ts";
 import { DEFAULT_RETRY_POLICY, onHandlerFailure, type RetryPolicy } from "./retry_policy.ts";
@@ -71,13 +71,8 @@ export async function startConsumer(
       assignment: payload.memberAssignment,
     });
   });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({
-      topics: options.topics.map((topic) => inNamespace(kafka, topic)),
-      fromBeginning: options.fromBeginning ?? true,
-    });
-    await consumer.run({
+  const run = () =>
+    consumer.run({
       autoCommit: true,
       eachMessage: (payload) =>
         handleWithPolicy(
@@ -86,17 +81,79 @@ export async function startConsumer(
           stopping.signal,
         ),
     });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({
+      topics: options.topics.map((topic) => inNamespace(kafka, topic)),
+      fromBeginning: options.fromBeginning ?? true,
+    });
+    await run();
   } catch (error) {
     await consumer.disconnect();
     throw error;
   }
+  const restarts = restartAfterFatalCrash(consumer, run, {
+    groupId: options.groupId,
+    log: options.log,
+    signal: stopping.signal,
+  });
   return {
     ready,
     async stop() {
       stopping.abort();
+      await restarts.settled();
       await consumer.disconnect();
     },
   };
+}
+
+/** The part of a kafkajs consumer that {@linkcode restartAfterFatalCrash} uses. */
+export type CrashingConsumer = Pick<Consumer, "on" | "events" | "connect">;
+
+/**
+ * kafkajs restarts a crashed consumer only when the error, or its original cause, is retriable;
+ * otherwise it emits `consumer.crash` with `restart: false`, disconnects and stops for good,
+ * while the process (and its /readyz) carries on. Chaos runs hit this: a broker going down gave
+ * `KafkaJSNonRetriableError: Failed to find group coordinator`, and the payment service sat idle
+ * for minutes. So such a crash is followed here by connecting and running the consumer again,
+ * with backoff (1 s doubling to 30 s), until it runs or `signal` aborts.
+ */
+export function restartAfterFatalCrash(
+  consumer: CrashingConsumer,
+  run: () => Promise<void>,
+  options: { groupId: string; log: Logger; signal: AbortSignal; initialDelayMs?: number },
+): { settled(): Promise<void> } {
+  let restarting: Promise<void> = Promise.resolve();
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || options.signal.aborted) return;
+    options.log.error("Consumer crashed and kafkajs will not restart it; restarting it", {
+      groupId: options.groupId,
+      error: errorMessage(payload.error),
+    });
+    restarting = restarting.then(() => restart());
+  });
+
+  async function restart(): Promise<void> {
+    for (let attempt = 1; !options.signal.aborted; attempt++) {
+      const delayMs = Math.min(30_000, (options.initialDelayMs ?? 1_000) * 2 ** (attempt - 1));
+      try {
+        await sleep(delayMs, options.signal);
+        await consumer.connect();
+        await run();
+        options.log.info("Consumer restarted after a crash", { groupId: options.groupId, attempt });
+        return;
+      } catch (error) {
+        if (options.signal.aborted) return;
+        options.log.warn("Cannot restart the consumer yet; retrying", {
+          groupId: options.groupId,
+          attempt,
+          error: errorMessage(error),
+        });
+      }
+    }
+  }
+
+  return { settled: () => restarting.catch(() => {}) };
 }
 
 async function handleWithPolicy(
@@ -139,7 +196,7 @@ async function deadLetter(
   reason: string,
   signal: AbortSignal,
 ): Promise<void> {
-  const message = deadLetterMessage(record, reason, new Date());
+  let message = deadLetterMessage(record, reason, new Date());
   for (let attempt = 1;; attempt++) {
     try {
       await options.producer.send({
@@ -149,6 +206,17 @@ async function deadLetter(
       });
       break;
     } catch (error) {
+      // A record near the broker's size limit is over it once the dlq-* headers are added:
+      // retrying would never succeed and would hold the partition for good.
+      if (isTooLarge(error) && message.value !== null) {
+        options.log.warn("Dead letter too large for the broker; sending it without its value", {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+        });
+        message = withoutValue(message);
+        continue;
+      }
       // The DLQ is the last place a record can go: never drop it, retry until stopped.
       options.log.error("Cannot write to the DLQ; retrying", {
         attempt,
@@ -165,4 +233,14 @@ async function deadLetter(
     orderId: record.key ?? undefined,
     reason,
   });
+}
+
+/** True when the broker refused a produce request as larger than it accepts. */
+function isTooLarge(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause != null && depth < 5; depth++) {
+    const { type } = cause as { type?: unknown };
+    if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE") return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }

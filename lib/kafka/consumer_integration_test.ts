@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import kafkajs from "kafkajs";
 import type { Kafka, Producer } from "kafkajs";
 import { waitFor } from "../async/mod.ts";
 import { DEFAULT_TOPIC_PARTITIONS } from "../config/defaults.ts";
@@ -6,7 +7,12 @@ import { InfrastructureError, MalformedMessageError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { ALL_TOPICS, decodeMetadata, encodeMessage, TOPICS } from "../messages/mod.ts";
 import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../testing/kafka.ts";
-import { type RecordHandler, type RecordOutcome, startConsumer } from "./consumer.ts";
+import {
+  type RecordHandler,
+  type RecordOutcome,
+  restartAfterFatalCrash,
+  startConsumer,
+} from "./consumer.ts";
 import { DLQ_HEADERS } from "./dlq.ts";
 import { connectProducer } from "./producer.ts";
 import type { ConsumedRecord } from "./records.ts";
@@ -195,5 +201,99 @@ Deno.test("startConsumer() does not commit a record whose handling failed: a res
       await healthy.stop();
     }
     assert.deepEqual(redelivered, [second.key], "only the unhandled record comes back");
+  });
+});
+
+Deno.test("startConsumer() dead-letters a record at the broker's size limit without its value, then keeps consuming", async () => {
+  await withFixture(async ({ kafka, producer, topic, outcomes, consume }) => {
+    const key = crypto.randomUUID();
+    // The largest value the broker takes (message.max.bytes, 1 MiB + 12 by default): the dead
+    // letter, with its dlq-* headers on top, is over the limit.
+    let size = 1_048_588 - 200;
+    for (;; size -= 64) {
+      try {
+        await producer.send({ topic, messages: [{ key, value: "x".repeat(size) }] });
+        break;
+      } catch (error) {
+        if ((error as { type?: string }).type !== "MESSAGE_TOO_LARGE" || size < 1_000_000) {
+          throw error;
+        }
+      }
+    }
+    const good = orderRecord();
+    await producer.send({
+      topic,
+      messages: [{ key: good.key, value: good.value, headers: good.headers }],
+    });
+    const handled: string[] = [];
+    const consumer = await consume((record) => {
+      if (record.key === key) throw new MalformedMessageError("Too big to be an order");
+      handled.push(record.key ?? "");
+      return Promise.resolve();
+    });
+    try {
+      await waitFor(() => handled.includes(good.key!), {
+        timeoutMs: 20_000,
+        description: "the record after the oversized one",
+      });
+    } finally {
+      await consumer.stop();
+    }
+    const [letter] = await readRecords(kafka, TOPICS.ordersDlq, {
+      count: 1,
+      select: (r) => r.key === key,
+    });
+    assert.equal(letter?.value, null);
+    assert.equal(letter?.headers[DLQ_HEADERS.valueOmitted], String(size));
+    assert.equal(letter?.headers[DLQ_HEADERS.error], "Too big to be an order");
+    assert.equal(letter?.headers[DLQ_HEADERS.sourceOffset], "0");
+    assert.deepEqual(outcomes, ["dlq", "handled"]);
+  });
+});
+
+Deno.test("restartAfterFatalCrash() brings a kafkajs consumer back after a crash kafkajs gives up on", async () => {
+  await withFixture(async ({ kafka, producer, topic, groupId }) => {
+    const sent = orderRecord();
+    await producer.send({
+      topic,
+      messages: [{ key: sent.key, value: sent.value, headers: sent.headers }],
+    });
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
+    const crashes: boolean[] = [];
+    consumer.on(consumer.events.CRASH, ({ payload }) => crashes.push(payload.restart));
+    const seen: string[] = [];
+    const run = () =>
+      consumer.run({
+        eachMessage: ({ message }) => {
+          seen.push(message.offset);
+          // The first delivery fails in a way kafkajs will not retry nor restart from.
+          if (seen.length === 1) {
+            throw new kafkajs.KafkaJSNonRetriableError("Simulated fatal error");
+          }
+          return Promise.resolve();
+        },
+      });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const stopping = new AbortController();
+    const restarts = restartAfterFatalCrash(consumer, run, {
+      groupId,
+      log: quietLog,
+      signal: stopping.signal,
+      initialDelayMs: 100,
+    });
+    try {
+      await run();
+      await waitFor(() => seen.length >= 2, {
+        timeoutMs: 20_000,
+        description: "the record again, after the restart",
+      });
+      assert.deepEqual(crashes, [false], "kafkajs gave up on its own");
+      assert.deepEqual(seen.slice(0, 2), ["0", "0"], "the failed record was not skipped");
+    } finally {
+      stopping.abort();
+      await restarts.settled();
+      await consumer.disconnect();
+    }
   });
 });

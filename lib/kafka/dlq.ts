@@ -10,6 +10,8 @@ export const DLQ_HEADERS = {
   sourcePartition: "dlq-source-partition",
   sourceOffset: "dlq-source-offset",
   failedAt: "dlq-failed-at",
+  /** Set when the value was left out (too large to dead-letter): its size in bytes. */
+  valueOmitted: "dlq-value-omitted",
 } as const;
 
 /** Where dead letters go. */
@@ -26,4 +28,22 @@ export function deadLetterMessage(record: ConsumedRecord, reason: string, now: D
     [DLQ_HEADERS.failedAt]: now.toISOString(),
   };
   return { key: record.raw.key, value: record.raw.value, headers };
+}
+
+/**
+ * The dead letter without the original value, for a record too large to dead-letter whole (the
+ * `dlq-*` headers push a record near the broker's limit over it). The value stays where it was:
+ * `dlq-source-topic`, `-partition` and `-offset` point at it; `dlq-value-omitted` gives its size.
+ */
+export function withoutValue(message: Message): Message {
+  const size = message.value === null || message.value === undefined
+    ? 0
+    : typeof message.value === "string"
+    ? new TextEncoder().encode(message.value).length
+    : message.value.length;
+  return {
+    ...message,
+    value: null,
+    headers: { ...message.headers, [DLQ_HEADERS.valueOmitted]: String(size) },
+  };
 }

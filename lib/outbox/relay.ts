@@ -6,7 +6,7 @@
  */
 import type { Producer } from "kafkajs";
 import { sleep } from "../async/mod.ts";
-import type { Sql } from "../db/mod.ts";
+import { type Sql, withTransaction } from "../db/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
 import { publish } from "../kafka/producer.ts";
 import type { Logger } from "../log/mod.ts";
@@ -43,7 +43,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   const subscription = await sql.listen(outboxChannel(schema), () => wake?.());
 
   async function publishBatch(): Promise<number> {
-    return await sql.begin(async (tx) => {
+    // withTransaction, not sql.begin: the batch waits on Kafka inside the transaction, and a
+    // connection lost meanwhile must not let the rest of it run outside (see lib/db).
+    return await withTransaction(sql, async (tx) => {
       const [lock] =
         await tx`select pg_try_advisory_xact_lock(hashtext(${`outbox:${schema}`})) as ok`;
       if (!lock?.ok) return 0;
@@ -55,7 +57,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       await tx`update ${tx(`${schema}.outbox`)} set published_at = now()
         where id in ${tx(rows.map((row) => row.id))}`;
       return rows.length;
-    }) as number;
+    });
   }
 
   async function flush(): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * How a participant service handles a command (DESIGN §5): in one PostgreSQL transaction it
- * claims the command's idempotency key, applies the business change, and writes the reply to
- * its outbox. A redelivered command is skipped; the reply answers the command by `causationId`.
+ * claims the command's idempotency key, checks that the command comes from the order's saga,
+ * applies the business change, and writes the reply to its outbox. A redelivered command is
+ * skipped; the reply answers the command by `causationId`.
  */
 import { type Sql, type TransactionSql, withTransaction } from "../db/mod.ts";
 import { MalformedMessageError } from "../errors/mod.ts";
@@ -52,6 +53,7 @@ export function createCommandConsumer(options: CommandConsumerOptions): RecordHa
     const log = options.log.child({ sagaId, orderId, eventType: message.eventType, eventId });
     const reply = await withTransaction(sql, async (tx) => {
       if (await claimMessage(tx, schema, message) === "duplicate") return null;
+      await checkOrderSaga(tx, schema, message);
       const reply = await handle(tx, message, log);
       await writeOutbox(tx, schema, [encodeMessage({ ...reply, sagaId, causationId: eventId })]);
       return reply;
@@ -63,6 +65,31 @@ export function createCommandConsumer(options: CommandConsumerOptions): RecordHa
     options.onReply?.(message.eventType, reply.eventType);
     log.info("Command handled", { reply: reply.eventType });
   };
+}
+
+/**
+ * Records the saga of the command's order the first time the order is seen; a command that
+ * names another saga for an order already bound (a saga that does not exist: every order has
+ * exactly one) is malformed. Without this, a stray `REFUND_PAYMENT` or `RELEASE_INVENTORY` under
+ * a made-up saga id would undo a completed order's charge or reservation.
+ */
+export async function checkOrderSaga(
+  tx: TransactionSql,
+  schema: string,
+  message: Message,
+): Promise<void> {
+  const { orderId, sagaId, eventType } = message.metadata;
+  if (sagaId === undefined) return;
+  const table = tx(`${schema}.order_sagas`);
+  await tx`insert into ${table} (order_id, saga_id) values (${orderId}, ${sagaId})
+    on conflict (order_id) do nothing`;
+  const [bound] = await tx<{ saga_id: string }[]>`
+    select saga_id from ${table} where order_id = ${orderId}`;
+  if (bound !== undefined && bound.saga_id !== sagaId) {
+    throw new MalformedMessageError(
+      `${eventType} names saga "${sagaId}", which does not exist: order "${orderId}" belongs to saga "${bound.saga_id}"`,
+    );
+  }
 }
 
 /** Options of `startParticipant`. */

@@ -103,6 +103,58 @@ export async function readRecords(
   }
 }
 
+/**
+ * Reads every record of `topic` produced before the call, in a fresh consumer group: each
+ * partition from its start to the end offset it had when the call began.
+ */
+export async function readTopicToEnd(
+  kafka: Kafka,
+  topic: string,
+  options: { timeoutMs?: number } = {},
+): Promise<ConsumedRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(inNamespace(kafka, topic));
+    ends = new Map(
+      offsets.filter(({ offset, low }) => BigInt(offset) > BigInt(low))
+        .map(({ partition, offset }) => [partition, BigInt(offset)]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  if (ends.size === 0) return [];
+  const found: ConsumedRecord[] = [];
+  const next = new Map<number, bigint>();
+  const consumer = kafka.consumer({
+    groupId: `test-reader-${crypto.randomUUID()}`,
+    maxWaitTimeInMs: 250,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: inNamespace(kafka, topic), fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: ({ topic, partition, message }) => {
+        const end = ends.get(partition);
+        if (end !== undefined && BigInt(message.offset) < end) {
+          found.push(fromKafkaMessage(outOfNamespace(kafka, topic), partition, message));
+        }
+        next.set(partition, BigInt(message.offset) + 1n);
+        return Promise.resolve();
+      },
+    });
+    await waitFor(() => [...ends].every(([partition, end]) => (next.get(partition) ?? 0n) >= end), {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      description: `the end of ${topic} (read ${found.length} record(s))`,
+    });
+    return found;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
 /** A `WireRecord` as the consumer runner would hand it over, for calling handlers directly. */
 export function asConsumed(record: WireRecord, offset = 0): ConsumedRecord {
   return {

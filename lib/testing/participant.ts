@@ -17,7 +17,10 @@ import { deleteNamespaceTopics, readRecords, testNamespace } from "./kafka.ts";
 /** What a participant test works with. */
 export interface ParticipantHarness {
   runtime: ServiceRuntime;
-  /** Produces a command (fresh eventId unless given) and returns the record's eventId. */
+  /**
+   * Produces a command (fresh eventId unless given; the order's saga id, one per order as the
+   * orchestrator has it, unless given) and returns the record's eventId.
+   */
   send(message: OutgoingMessage): Promise<string>;
   /** Waits for `count` replies about `orderId`. */
   replies(orderId: string, count: number): Promise<ConsumedRecord[]>;
@@ -60,10 +63,16 @@ export async function withParticipant(
       commands: options.commands,
     });
     const started = runtime;
+    const sagas = new Map<string, string>();
+    const sagaOf = (orderId: string, given?: string) => {
+      if (!sagas.has(orderId)) sagas.set(orderId, given ?? crypto.randomUUID());
+      return given ?? sagas.get(orderId)!;
+    };
     await fn({
       runtime: started,
       async send(message) {
-        const record = encodeMessage({ sagaId: crypto.randomUUID(), ...message });
+        const { orderId } = message.body as { orderId: string };
+        const record = encodeMessage({ ...message, sagaId: sagaOf(orderId, message.sagaId) });
         await publish(started.producer, [record]);
         return JSON.parse(record.headers.metadata!).eventId;
       },

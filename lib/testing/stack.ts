@@ -20,6 +20,8 @@ export interface TestStack {
   sql: Sql;
   producer: Producer;
   env: Record<string, string>;
+  /** Where each process writes its log (`<name>.log`). */
+  logDir: string;
   /** The Stripe test server's base URL. */
   stripeUrl: string;
   /** Per-order money as the Stripe test server recorded it. */
@@ -68,7 +70,9 @@ export async function withTestStack(
   delete env.STRIPE_SECRET_KEY;
   env.STRIPE_API_BASE = `http://127.0.0.1:${env.STRIPE_TEST_SERVER_PORT}`;
   await seedCatalog(db.sql);
-  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: "e2e", namespace });
+  // The broker the services use: an override (e.g. a broker of the test's own) wins.
+  const brokers = env.KAFKA_BROKERS!.split(",").map((broker) => broker.trim());
+  const kafka = createKafka({ brokers, clientId: "e2e", namespace });
   const producer = await connectProducer(kafka);
   let stack: Stack | undefined;
   try {
@@ -79,6 +83,7 @@ export async function withTestStack(
       sql: db.sql,
       producer,
       env,
+      logDir,
       stripeUrl,
       async ledger() {
         const response = await fetch(`${stripeUrl}/_test/ledger`);

@@ -10,6 +10,8 @@ import {
   type ServedStripeTestServer,
   serveStripeTestServer,
 } from "../../lib/stripe_test_server/mod.ts";
+import { DLQ_HEADERS } from "../../lib/kafka/dlq.ts";
+import { readRecords } from "../../lib/testing/kafka.ts";
 import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
 import type { ParticipantHarness } from "../../lib/testing/participant.ts";
 import { createPaymentCommands } from "./handlers.ts";
@@ -188,6 +190,28 @@ Deno.test("payment refunds a charge in full, and answers a repeated refund witho
       refunds: 1,
     });
     assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["REFUNDED"]);
+  });
+});
+
+Deno.test("payment dead-letters a refund that names another saga than the order's, refunding nothing", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_visa", 3000));
+    const strayId = await harness.send({ ...refund(orderId), sagaId: crypto.randomUUID() });
+    await harness.send(refund(orderId)); // the order's own saga still can
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_PROCESSED", "PAYMENT_REFUNDED"]);
+    assert.notEqual(metadataOf(replies[1]).causationId, strayId);
+    const [letter] = await readRecords(harness.runtime.kafka, TOPICS.ordersDlq, {
+      count: 1,
+      select: (record) => record.key === orderId,
+    });
+    assert.match(
+      letter!.headers[DLQ_HEADERS.error] ?? "",
+      /^REFUND_PAYMENT names saga "[0-9a-f-]+", which does not exist: order "[0-9a-f-]+" belongs to saga /,
+    );
+    assert.equal(JSON.parse(letter!.headers.metadata!).eventId, strayId);
+    assert.equal(ledger(harness, orderId).refunds, 1, "only the order's own saga refunded");
   });
 });
 

@@ -1,0 +1,309 @@
+/**
+ * Infrastructure a chaos run may break without breaking anyone else's: a Kafka broker of its own
+ * (scripts/kafka_local.sh with a data directory and ports of its own), a Redis server of its
+ * own, and the PostgreSQL restart (the shared server, in a window of a second or two: the only
+ * fault here that other users of the machine notice; without a local cluster it falls back to
+ * cutting the run's own database connections).
+ */
+import { fileURLToPath } from "node:url";
+import kafkajs from "kafkajs";
+import { waitFor } from "../async/mod.ts";
+import { createKafka } from "../kafka/client.ts";
+import { waitForKafka } from "../kafka/topics.ts";
+import { closeDb, connectDb } from "../db/mod.ts";
+import { tcpAnswers } from "../testing/infra.ts";
+
+const KAFKA_LOCAL = fileURLToPath(new URL("../../scripts/kafka_local.sh", import.meta.url));
+
+/** A free local TCP port (free when asked; good enough for test processes). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function run(command: string, args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  if (!output.success) {
+    throw new Error(`Cannot run ${command} ${args.join(" ")}: exit ${output.code}: ${text.trim()}`);
+  }
+  return text;
+}
+
+/** A broker of the run's own: stopped and started at will, wiped at the end. */
+export interface PrivateBroker {
+  /** Bootstrap servers, `127.0.0.1:<port>`. */
+  brokers: string[];
+  /** Stops the broker (SIGTERM, as `kafka_local.sh down` does). */
+  stop(): Promise<void>;
+  /** Starts it again and waits until it answers. */
+  start(): Promise<void>;
+  /** Stops it and deletes its data. */
+  dispose(): Promise<void>;
+}
+
+/** Formats and starts a single-node broker on free ports in a temporary data directory. */
+export async function startPrivateBroker(): Promise<PrivateBroker> {
+  const dataDir = await Deno.makeTempDir({ prefix: "sagas-chaos-kafka-" });
+  const port = freePort();
+  const env = {
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(freePort()),
+  };
+  const brokers = [`127.0.0.1:${port}`];
+  async function start() {
+    await run("bash", [KAFKA_LOCAL, "up"], env);
+    const kafka = createKafka({
+      brokers,
+      clientId: "chaos-broker-check",
+      logLevel: kafkajs.logLevel.NOTHING,
+    });
+    await waitForKafka(kafka, { timeoutMs: 90_000 });
+  }
+  async function stop() {
+    await run("bash", [KAFKA_LOCAL, "down"], env);
+  }
+  try {
+    await start();
+  } catch (error) {
+    await stop().catch(() => {});
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  return {
+    brokers,
+    start,
+    stop,
+    async dispose() {
+      await stop();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** A Redis server of the run's own, on a free port, keeping nothing on disk. */
+export interface PrivateRedis {
+  url: string;
+  /** Stops the server (SIGTERM: it shuts down without saving). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and waits until it accepts connections. */
+  start(): Promise<void>;
+  /** Stops it for good. */
+  dispose(): Promise<void>;
+}
+
+/** Starts `redis-server` (which must be on PATH) on a free port. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = freePort();
+  let child: Deno.ChildProcess | null = null;
+  async function start() {
+    if (child !== null) return;
+    try {
+      child = new Deno.Command("redis-server", {
+        args: [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--daemonize",
+          "no",
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (error) {
+      throw new Error(`Cannot start a Redis server of the run's own: ${error}`, { cause: error });
+    }
+    await waitFor(() => tcpAnswers(`127.0.0.1:${port}`, 500), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      description: `redis-server on port ${port}`,
+    });
+  }
+  async function stop() {
+    const running = child;
+    if (running === null) return;
+    child = null;
+    try {
+      running.kill("SIGTERM");
+    } catch {
+      // gone already
+    }
+    await running.status;
+  }
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, start, stop, dispose: stop };
+}
+
+/**
+ * The fallback where `redis-server` is not installed (e.g. Redis runs in a container): a TCP
+ * proxy in front of `targetUrl` that the run cuts. Stopped, it drops every connection and
+ * refuses new ones, which is what a client sees of a stopped server; the server itself, which
+ * others may use, is never touched.
+ */
+export async function startRedisProxy(targetUrl: string): Promise<PrivateRedis> {
+  const target = new URL(targetUrl);
+  const port = freePort();
+  let listener: Deno.Listener | null = null;
+  const open = new Set<Deno.Conn>();
+  function start(): Promise<void> {
+    if (listener !== null) return Promise.resolve();
+    const serving = Deno.listen({ hostname: "127.0.0.1", port });
+    listener = serving;
+    (async () => {
+      for await (const client of serving) {
+        open.add(client);
+        Deno.connect({ hostname: target.hostname, port: Number(target.port || 6379) }).then(
+          (server) => {
+            open.add(server);
+            const close = () => {
+              for (const conn of [client, server]) {
+                open.delete(conn);
+                try {
+                  conn.close();
+                } catch {
+                  // closed already
+                }
+              }
+            };
+            client.readable.pipeTo(server.writable).catch(() => {}).finally(close);
+            server.readable.pipeTo(client.writable).catch(() => {}).finally(close);
+          },
+          () => {
+            open.delete(client);
+            client.close();
+          },
+        );
+      }
+    })().catch(() => {});
+    return Promise.resolve();
+  }
+  function stop(): Promise<void> {
+    listener?.close();
+    listener = null;
+    for (const conn of open) {
+      try {
+        conn.close();
+      } catch {
+        // closed already
+      }
+    }
+    open.clear();
+    return Promise.resolve();
+  }
+  await start();
+  const auth = target.username || target.password ? `${target.username}:${target.password}@` : "";
+  return { url: `redis://${auth}127.0.0.1:${port}${target.pathname}`, start, stop, dispose: stop };
+}
+
+/** How a PostgreSQL outage is made. */
+export type PostgresFaultMode = "restart" | "terminate";
+
+/** A PostgreSQL outage for the run's database. */
+export interface PostgresFault {
+  /**
+   * `restart`: the local cluster serving the database is restarted (`pg_ctlcluster … restart`,
+   * fast mode): every connection drops and new ones are refused until it is back. `terminate`:
+   * every connection to the run's own database is cut (no local cluster to restart).
+   */
+  mode: PostgresFaultMode;
+  /** Describes the target, e.g. `cluster 15/main`. */
+  target: string;
+  /** Breaks it once and returns only when it answers again. */
+  inject(): Promise<void>;
+}
+
+/**
+ * The PostgreSQL fault for `databaseUrl`: a restart of the local cluster on that port when
+ * `pg_ctlcluster` can do it, else cutting the database's connections (`mode` forces one).
+ */
+export async function postgresFault(
+  databaseUrl: string,
+  options: { mode?: PostgresFaultMode } = {},
+): Promise<PostgresFault> {
+  const url = new URL(databaseUrl);
+  const cluster = options.mode === "terminate" ? null : await localCluster(url);
+  if (cluster === null && options.mode === "restart") {
+    throw new Error(
+      `Cannot restart PostgreSQL: no local cluster (pg_lsclusters) serves port ${url.port || 5432}`,
+    );
+  }
+  if (cluster !== null) {
+    const [version, name] = cluster;
+    return {
+      mode: "restart",
+      target: `cluster ${version}/${name}`,
+      async inject() {
+        try {
+          await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, name, "restart"]);
+        } finally {
+          // Never leave the shared server down, whatever the restart said.
+          await ensureClusterOnline(version, name);
+        }
+        await waitUntilPostgresAnswers(databaseUrl);
+      },
+    };
+  }
+  return {
+    mode: "terminate",
+    target: `database ${url.pathname.slice(1)}`,
+    async inject() {
+      const sql = connectDb(databaseUrl, { max: 1, applicationName: "chaos" });
+      try {
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid()`;
+      } finally {
+        await closeDb(sql);
+      }
+    },
+  };
+}
+
+async function localCluster(url: URL): Promise<[string, string] | null> {
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(url.hostname)) return null;
+  let listing: string;
+  try {
+    listing = await run("pg_lsclusters", ["--no-header"]);
+    await run("sh", ["-c", "command -v pg_ctlcluster"]);
+  } catch {
+    return null;
+  }
+  const port = url.port || "5432";
+  for (const line of listing.split("\n")) {
+    const [version, name, clusterPort] = line.trim().split(/\s+/);
+    if (version !== undefined && name !== undefined && clusterPort === port) return [version, name];
+  }
+  return null;
+}
+
+async function ensureClusterOnline(version: string, name: string) {
+  const listing = await run("pg_lsclusters", ["--no-header", version, name]).catch(() => "");
+  if (!/\bonline\b/.test(listing)) {
+    await run("pg_ctlcluster", ["--skip-systemctl-redirect", version, name, "start"]);
+  }
+}
+
+async function waitUntilPostgresAnswers(databaseUrl: string) {
+  await waitFor(async () => {
+    const sql = connectDb(databaseUrl, {
+      max: 1,
+      applicationName: "chaos",
+      connectTimeoutSeconds: 2,
+    });
+    try {
+      await sql`select 1`;
+      return true;
+    } finally {
+      await closeDb(sql);
+    }
+  }, { timeoutMs: 60_000, intervalMs: 100, description: "PostgreSQL to answer again" });
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import {
+  EXCLUSIVE_FAULTS,
+  FAULT_KINDS,
+  KILLABLE_SERVICES,
+  parseFaultKinds,
+  planFaults,
+} from "./plan.ts";
+import { createPrng } from "./prng.ts";
+
+const OPTIONS = {
+  kinds: FAULT_KINDS,
+  startMs: 10_000,
+  endMs: 370_000,
+  killsPerService: 3,
+  rounds: 2,
+  stepTimeoutMs: 6_000,
+};
+
+Deno.test("planFaults() plans every kind, three kills per service, sorted, inside the window", () => {
+  const plan = planFaults(createPrng(1), OPTIONS);
+  for (const kind of FAULT_KINDS) assert.ok(plan.some((f) => f.kind === kind), kind);
+  for (const service of KILLABLE_SERVICES) {
+    assert.equal(plan.filter((f) => f.kind === "kill" && f.service === service).length, 3);
+  }
+  assert.ok(plan.length >= 20);
+  assert.deepEqual(plan.map((f) => f.atMs), plan.map((f) => f.atMs).sort((a, b) => a - b));
+  for (const fault of plan) assert.ok(fault.atMs >= 10_000 && fault.atMs <= 370_000);
+});
+
+Deno.test("planFaults() spreads the exclusive faults one per slot and outlasts the step timeout", () => {
+  const plan = planFaults(createPrng(2), OPTIONS);
+  const exclusive = plan.filter((f) => EXCLUSIVE_FAULTS.has(f.kind));
+  assert.equal(exclusive.length, EXCLUSIVE_FAULTS.size * 2);
+  const slot = (370_000 - 10_000) * 0.75 / exclusive.length;
+  for (let i = 1; i < exclusive.length; i++) {
+    assert.ok(exclusive[i]!.atMs - exclusive[i - 1]!.atMs >= slot * 0.5 - 1);
+  }
+  for (const fault of plan) {
+    if (fault.kind === "stripe") assert.ok(fault.stallMs > OPTIONS.stepTimeoutMs);
+    if (fault.kind === "replica") assert.ok(fault.downMs > 15_000, "longer than a session");
+  }
+});
+
+Deno.test("planFaults() is the same for the same seed and plans only the kinds asked for", () => {
+  assert.deepEqual(planFaults(createPrng(3), OPTIONS), planFaults(createPrng(3), OPTIONS));
+  const plan = planFaults(createPrng(3), { ...OPTIONS, kinds: ["poison", "late"], rounds: 1 });
+  assert.deepEqual(plan.map((f) => f.kind).sort(), ["late", "poison"]);
+  assert.throws(() => planFaults(createPrng(3), { ...OPTIONS, endMs: 0 }), RangeError);
+});
+
+Deno.test("parseFaultKinds() reads a list or all, and names a kind it does not know", () => {
+  assert.deepEqual(parseFaultKinds("all"), [...FAULT_KINDS]);
+  assert.deepEqual(parseFaultKinds("kill, poison,kill"), ["kill", "poison"]);
+  assert.deepEqual(parseFaultKinds(""), []);
+  assert.throws(() => parseFaultKinds("kill,meteor"), /^RangeError: Unknown fault "meteor"/);
+});
