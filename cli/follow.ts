@@ -3,12 +3,14 @@
  * follower at each transition, and each step is then read from the saga history in PostgreSQL
  * (the truth), so nothing is missed or printed twice. Without Redis it polls PostgreSQL.
  */
+import { Option } from "@commander-js/extra-typings";
 import type { Sql } from "../lib/db/mod.ts";
 import { subscribeSagaStatus } from "../lib/saga_status/mod.ts";
 import type { CliContext } from "./context.ts";
 import { withTimeout } from "./context.ts";
 import { EXIT_CODES } from "./errors.ts";
 import { COLOURS, formatDuration, type Printer, statusColour } from "./output.ts";
+import { parseTimeout } from "./parse.ts";
 import { findSaga, isFinal, readTimeline, type SagaJson, type TimelineJson } from "./saga_view.ts";
 
 /** How the follower learnt of progress. */
@@ -140,6 +142,23 @@ function createWakeUp() {
 export function waitExitCode(result: FollowResult, success: string): number {
   if (result.timedOut) return EXIT_CODES.timeout;
   return result.saga?.status === success ? EXIT_CODES.ok : EXIT_CODES.notCompleted;
+}
+
+/** The `wait` part of a command's JSON output. */
+export function waitJson(result: FollowResult, exitCode: number) {
+  return {
+    outcome: result.timedOut ? "TIMEOUT" : result.saga!.status,
+    exitCode,
+    elapsedMs: result.elapsedMs,
+    live: result.live,
+  };
+}
+
+/** The `--timeout` option of the commands that can `--wait`. */
+export function waitTimeoutOption() {
+  return new Option("-t, --timeout <duration>", "with --wait: give up after this long (exit 4)")
+    .argParser(parseTimeout)
+    .default(30_000, "30s");
 }
 
 /** One progress line: time since the wait began, status, step and the timeline note. */

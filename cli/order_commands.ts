@@ -2,23 +2,23 @@
  * `sagactl order create`: publishes a real `ORDER_CREATED` to `orders` (DESIGN §3) and, with
  * `--wait`, follows the saga it starts to its end.
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import type { Sql } from "../lib/db/mod.ts";
 import type { OrderCreated, OrderItem } from "../lib/messages/mod.ts";
 import { orderTotalCents } from "../lib/order_saga/mod.ts";
 import { newOrder, placeOrder } from "../lib/orders/mod.ts";
 import type { CliContext } from "./context.ts";
-import { followSaga, outcomeLine, progressLine, waitExitCode } from "./follow.ts";
+import {
+  followSaga,
+  outcomeLine,
+  progressLine,
+  waitExitCode,
+  waitJson,
+  waitTimeoutOption,
+} from "./follow.ts";
 import { examples, jsonHelp } from "./help.ts";
 import { COLOURS, colourWanted, formatDuration, formatMoney, printer } from "./output.ts";
-import {
-  collectItem,
-  type ItemArg,
-  parseEmail,
-  parsePaymentMethod,
-  parseTimeout,
-  parseUuid,
-} from "./parse.ts";
+import { collectItem, type ItemArg, parseEmail, parsePaymentMethod, parseUuid } from "./parse.ts";
 import type { SagaJson } from "./saga_view.ts";
 
 /** The item ordered when no `--item` is given. */
@@ -113,11 +113,7 @@ export function orderCommands(ctx: CliContext): Command {
       parseUuid,
     )
     .option("-w, --wait", "follow the saga live until it ends; the exit code tells the outcome")
-    .addOption(
-      new Option("-t, --timeout <duration>", "with --wait: give up after this long (exit 4)")
-        .argParser(parseTimeout)
-        .default(30_000, "30s"),
-    )
+    .addOption(waitTimeoutOption())
     .option(
       "--json",
       jsonHelp(
@@ -213,12 +209,7 @@ ${
             eventId,
             order: body,
             totalCents: total,
-            wait: {
-              outcome: result.timedOut ? "TIMEOUT" : result.saga!.status,
-              exitCode,
-              elapsedMs: result.elapsedMs,
-              live: result.live,
-            },
+            wait: waitJson(result, exitCode),
             saga: result.saga,
           } satisfies OrderCreateJson,
         );

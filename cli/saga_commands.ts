@@ -5,14 +5,8 @@ import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { examples, jsonHelp } from "./help.ts";
 import { COLOURS, colourWanted, formatAgo, NONE, printer, statusCell } from "./output.ts";
-import {
-  collectStatuses,
-  parseRate,
-  parseSince,
-  parseTimeout,
-  parseUuid,
-  positiveInteger,
-} from "./parse.ts";
+import { collectStatuses, parseRate, parseSince, parseUuid, positiveInteger } from "./parse.ts";
+import { waitTimeoutOption } from "./follow.ts";
 import { retryAllFailed, retryOne } from "./saga_retry.ts";
 import {
   listSagas,
@@ -145,11 +139,7 @@ ${
       "with --all-failed: do not ask for confirmation (needed without a terminal)",
     )
     .option("-w, --wait", "with one saga: follow it until it ends again (exit 0 if COMPENSATED)")
-    .addOption(
-      new Option("-t, --timeout <duration>", "with --wait: give up after this long (exit 4)")
-        .argParser(parseTimeout)
-        .default(30_000, "30s"),
-    )
+    .addOption(waitTimeoutOption())
     .option(
       "--json",
       jsonHelp(

@@ -10,7 +10,7 @@ import type { SagaPolicy, SagaStatus } from "../lib/saga/mod.ts";
 import { publishSagaStatus } from "../lib/saga_status/mod.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
-import { followSaga, outcomeLine, progressLine, waitExitCode } from "./follow.ts";
+import { followSaga, outcomeLine, progressLine, waitExitCode, waitJson } from "./follow.ts";
 import {
   COLOURS,
   colourWanted,
@@ -179,12 +179,7 @@ export async function retryOne(
       dryRun: false,
       actor,
       retries: [retried],
-      wait: {
-        outcome: result.timedOut ? "TIMEOUT" : result.saga!.status,
-        exitCode,
-        elapsedMs: result.elapsedMs,
-        live: result.live,
-      },
+      wait: waitJson(result, exitCode),
       saga: result.saga,
     });
   }
