@@ -51,33 +51,32 @@ export function urlOf(protocols: readonly string[], fallback?: string) {
 
 /** An integer in `[min, max]`. */
 export function integer(options: { min: number; max: number; fallback?: number }) {
-  const { min, max, fallback } = options;
-  return fromEnv(
-    z.string().transform((text, ctx) => {
-      const value = Number(text);
-      if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
-        ctx.addIssue({
-          code: "custom",
-          message: `must be an integer from ${min} to ${max} (got "${text}")`,
-        });
-        return z.NEVER;
-      }
-      return value;
-    }),
-    fallback === undefined ? undefined : String(fallback),
-  );
+  return numberIn(options, {
+    kind: "an integer",
+    accepts: (text) => /^-?\d+$/.test(text.trim()),
+  });
 }
 
 /** A decimal number in `[min, max]`. */
 export function decimal(options: { min: number; max: number; fallback?: number }) {
+  return numberIn(options, {
+    kind: "a number",
+    accepts: (text) => text.trim() !== "" && Number.isFinite(Number(text)),
+  });
+}
+
+function numberIn(
+  options: { min: number; max: number; fallback?: number },
+  format: { kind: string; accepts: (text: string) => boolean },
+) {
   const { min, max, fallback } = options;
   return fromEnv(
     z.string().transform((text, ctx) => {
       const value = Number(text);
-      if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
+      if (!format.accepts(text) || value < min || value > max) {
         ctx.addIssue({
           code: "custom",
-          message: `must be a number from ${min} to ${max} (got "${text}")`,
+          message: `must be ${format.kind} from ${min} to ${max} (got "${text}")`,
         });
         return z.NEVER;
       }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import Stripe from "stripe";
 import { type ServedStripeTestServer, serveStripeTestServer } from "./serve.ts";
+import { rejection } from "../testing/assert.ts";
 
 const CARD_ONLY = { payment_method_types: ["card"] };
 const NO_REDIRECTS = { automatic_payment_methods: { enabled: true, allow_redirects: "never" } };
@@ -36,15 +37,6 @@ function responseHeader(result: Stripe.Response<unknown>, name: string): string 
   const headers: unknown = result.lastResponse.headers;
   if (headers instanceof Headers) return headers.get(name) ?? undefined;
   return (headers as Record<string, string>)[name];
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail("Expected the call to be rejected");
 }
 
 function charge(

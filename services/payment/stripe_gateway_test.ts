@@ -15,6 +15,7 @@ import {
   createStripeGateway,
   type PaymentGateway,
 } from "./stripe_gateway.ts";
+import { rejection } from "../../lib/testing/assert.ts";
 
 interface Harness {
   served: ServedStripeTestServer;
@@ -57,15 +58,6 @@ async function requests(registry: Registry, operation: string, outcome: string):
     v.labels.operation === operation && v.labels.outcome === outcome
   );
   return value?.value ?? 0;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail("Expected the call to be rejected");
 }
 
 Deno.test("createStripeGateway() charges in one confirmed PaymentIntent with the order in its metadata", async () => {
