@@ -3,7 +3,7 @@
  * (`onHandlerFailure`), dead-letters what can never succeed, and lets an offset be committed
  * only once its record was handled or dead-lettered.
  */
-import type { Consumer, EachMessagePayload, Kafka, Producer } from "kafkajs";
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Logger } from "../log/mod.ts";
 import { sleep } from "../async/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
@@ -17,6 +17,21 @@ export type RecordHandler = (
   record: ConsumedRecord,
   context: { signal: AbortSignal },
 ) => Promise<void>;
+
+/**
+ * Handles a chunk of records of one partition, in order, as one unit (e.g. one transaction):
+ * all of them or none. When it throws, the consumer hands the chunk's records to the
+ * `RecordHandler` one at a time, so a poison record is retried or dead-lettered on its own.
+ */
+export type BatchHandler = (
+  records: readonly ConsumedRecord[],
+  context: { signal: AbortSignal },
+) => Promise<void>;
+
+/** The `RecordHandler` that runs a `BatchHandler` on a batch of one record. */
+export function oneAtATime(handler: BatchHandler): RecordHandler {
+  return (record, context) => handler([record], context);
+}
 
 /** How a record ended, for metrics. */
 export type RecordOutcome = "handled" | "retried" | "dlq";
@@ -34,6 +49,13 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Called for every attempt's outcome (metrics). */
   onOutcome?: (topic: string, outcome: RecordOutcome) => void;
+  /**
+   * Handle fetched records in chunks of up to `maxRecords` (one partition's records in order);
+   * `handler` still handles a failed chunk's records one by one. Without it, one record at a time.
+   */
+  batch?: { handler: BatchHandler; maxRecords: number };
+  /** Partitions handled at the same time (default 1); records of one partition stay in order. */
+  partitionsConcurrently?: number;
 }
 
 /** A running consumer. */
@@ -71,15 +93,28 @@ export async function startConsumer(
       assignment: payload.memberAssignment,
     });
   });
+  const { batch } = options;
   const run = () =>
     consumer.run({
       autoCommit: true,
-      eachMessage: (payload) =>
-        handleWithPolicy(
-          { ...payload, topic: outOfNamespace(kafka, payload.topic) },
-          options,
-          stopping.signal,
-        ),
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+      ...(batch === undefined
+        ? {
+          eachMessage: ({ topic, partition, message, heartbeat }) =>
+            handleWithPolicy(
+              fromKafkaMessage(outOfNamespace(kafka, topic), partition, message),
+              options,
+              { signal: stopping.signal, heartbeat },
+            ),
+        }
+        : {
+          eachBatchAutoResolve: false,
+          eachBatch: (payload) =>
+            handleBatch(payload, { ...options, batch }, {
+              topic: outOfNamespace(kafka, payload.batch.topic),
+              signal: stopping.signal,
+            }),
+        }),
     });
   await consumer.connect();
   try {
@@ -156,12 +191,53 @@ export function restartAfterFatalCrash(
   return { settled: () => restarting.catch(() => {}) };
 }
 
-async function handleWithPolicy(
-  payload: EachMessagePayload,
-  options: ConsumerOptions,
-  signal: AbortSignal,
+/**
+ * Hands a fetched batch to the batch handler chunk by chunk, resolving each chunk's offsets once
+ * it is handled; a chunk that fails is handled again record by record with the retry policy.
+ */
+async function handleBatch(
+  payload: EachBatchPayload,
+  options: ConsumerOptions & Required<Pick<ConsumerOptions, "batch">>,
+  { topic, signal }: { topic: string; signal: AbortSignal },
 ): Promise<void> {
-  const record = fromKafkaMessage(payload.topic, payload.partition, payload.message);
+  const { messages, partition } = payload.batch;
+  for (const chunk of chunked(messages, options.batch.maxRecords)) {
+    if (!payload.isRunning() || payload.isStale()) return;
+    const records = chunk.map((message) => fromKafkaMessage(topic, partition, message));
+    try {
+      await options.batch.handler(records, { signal });
+      for (const record of records) options.onOutcome?.(record.topic, "handled");
+    } catch (error) {
+      if (signal.aborted) throw error;
+      options.log.debug("Batch handling failed; handling its records one by one", {
+        topic,
+        partition,
+        records: records.length,
+        error,
+      });
+      for (const record of records) {
+        await handleWithPolicy(record, options, { signal, heartbeat: payload.heartbeat });
+      }
+    }
+    const last = chunk.at(-1);
+    if (last !== undefined) payload.resolveOffset(last.offset);
+    await payload.heartbeat();
+  }
+}
+
+/** `messages` in consecutive chunks of at most `size`. */
+function* chunked(messages: KafkaMessage[], size: number): Generator<KafkaMessage[]> {
+  for (let start = 0; start < messages.length; start += size) {
+    yield messages.slice(start, start + size);
+  }
+}
+
+async function handleWithPolicy(
+  record: ConsumedRecord,
+  options: ConsumerOptions,
+  context: { signal: AbortSignal; heartbeat: () => Promise<void> },
+): Promise<void> {
+  const { signal } = context;
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const where = { topic: record.topic, partition: record.partition, offset: record.offset };
   for (let attempt = 1;; attempt++) {
@@ -185,7 +261,7 @@ async function handleWithPolicy(
         error,
       });
       await sleep(next.delayMs, signal);
-      await payload.heartbeat();
+      await context.heartbeat();
     }
   }
 }

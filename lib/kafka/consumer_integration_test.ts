@@ -8,6 +8,9 @@ import { createLogger } from "../log/mod.ts";
 import { ALL_TOPICS, decodeMetadata, encodeMessage, TOPICS } from "../messages/mod.ts";
 import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../testing/kafka.ts";
 import {
+  type BatchHandler,
+  type ConsumerOptions,
+  oneAtATime,
   type RecordHandler,
   type RecordOutcome,
   restartAfterFatalCrash,
@@ -27,7 +30,10 @@ interface Fixture {
   topic: string;
   groupId: string;
   outcomes: RecordOutcome[];
-  consume(handler: RecordHandler): ReturnType<typeof startConsumer>;
+  consume(
+    handler: RecordHandler,
+    options?: Pick<ConsumerOptions, "batch">,
+  ): ReturnType<typeof startConsumer>;
 }
 
 async function withFixture(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
@@ -43,8 +49,9 @@ async function withFixture(fn: (fixture: Fixture) => Promise<void>): Promise<voi
     topic: topic!,
     groupId,
     outcomes,
-    consume: (handler) =>
+    consume: (handler, options) =>
       startConsumer(kafka, {
+        ...options,
         groupId,
         topics: [topic!],
         handler,
@@ -144,6 +151,50 @@ Deno.test("startConsumer() dead-letters invalid JSON and a missing header, then 
     assert.equal(noHeader.headers[DLQ_HEADERS.sourceOffset], "1");
     assert.deepEqual(handled, [good.key]);
     assert.deepEqual(outcomes, ["retried", "retried", "dlq", "dlq", "handled"]);
+  });
+});
+
+Deno.test("startConsumer() hands records over in chunks and a failed chunk one record at a time", async () => {
+  await withFixture(async ({ kafka, producer, topic, outcomes, consume }) => {
+    const records = Array.from({ length: 7 }, orderRecord);
+    const poisonKey = records[4]!.key;
+    await producer.send({
+      topic,
+      messages: records.map((record) => ({
+        key: record.key,
+        value: record.value,
+        headers: record.key === poisonKey ? {} : record.headers,
+      })),
+    });
+    const chunkSizes: number[] = [];
+    const handled: string[] = [];
+    // All or nothing, like a transaction: a chunk with a poison record handles none of them.
+    const handleChunk: BatchHandler = (chunk) => {
+      chunkSizes.push(chunk.length);
+      if (chunk.some((record) => record.headers.metadata === undefined)) {
+        return Promise.reject(new MalformedMessageError("Missing header metadata"));
+      }
+      handled.push(...chunk.map((record) => record.key ?? ""));
+      return Promise.resolve();
+    };
+    const consumer = await consume(oneAtATime(handleChunk), {
+      batch: { handler: handleChunk, maxRecords: 3 },
+    });
+    try {
+      await waitFor(() => handled.length === 6, { description: "the six good records" });
+    } finally {
+      await consumer.stop();
+    }
+    const [letter] = await readRecords(kafka, TOPICS.ordersDlq, {
+      count: 1,
+      select: (r) => r.key === poisonKey,
+    });
+    assert.equal(letter?.headers[DLQ_HEADERS.sourceOffset], "4");
+    assert.deepEqual(handled, records.map((r) => r.key).filter((key) => key !== poisonKey));
+    assert.ok(chunkSizes.every((size) => size <= 3), `chunks of at most 3: ${chunkSizes}`);
+    assert.ok(chunkSizes.some((size) => size > 1), `records were batched: ${chunkSizes}`);
+    assert.equal(outcomes.filter((o) => o === "dlq").length, 1);
+    assert.equal(outcomes.filter((o) => o === "handled").length, 6);
   });
 });
 
