@@ -26,22 +26,57 @@ export async function claimMessage(
   schema: string,
   message: Message,
 ): Promise<Claim> {
-  const fingerprint = messageFingerprint(message);
+  const [claim] = await claimMessages(tx, schema, [message]);
+  return claim ?? "duplicate";
+}
+
+/**
+ * Claims several messages' event ids at once, in two statements at most; the claims come back in
+ * the messages' order. A repeated id is "new" for its first message only.
+ */
+export async function claimMessages(
+  tx: TransactionSql,
+  schema: string,
+  messages: readonly Message[],
+): Promise<Claim[]> {
+  const fingerprints = messages.map(messageFingerprint);
+  const firstIndexOf = new Map<string, number>();
+  messages.forEach((message, index) => {
+    if (!firstIndexOf.has(message.metadata.eventId)) {
+      firstIndexOf.set(message.metadata.eventId, index);
+    }
+  });
+  const candidates = [...firstIndexOf.values()];
   const table = tx(`${schema}.processed_messages`);
-  const inserted = await tx`
-    insert into ${table} (event_id, event_type, fingerprint)
-    values (${message.metadata.eventId}, ${message.eventType}, ${fingerprint})
-    on conflict (event_id) do nothing
-    returning event_id`;
-  if (inserted.length > 0) return "new";
-  const [earlier] = await tx<{ fingerprint: string; event_type: string }[]>`
-    select fingerprint, event_type from ${table} where event_id = ${message.metadata.eventId}`;
-  if (earlier?.fingerprint !== fingerprint) {
-    throw new MalformedMessageError(
-      `Event id ${message.metadata.eventId} was already used by another ${
-        earlier?.event_type ?? "message"
-      } with a different body`,
-    );
+  const inserted = new Set(
+    (await tx<{ event_id: string }[]>`
+      insert into ${table} (event_id, event_type, fingerprint)
+      select * from unnest(
+        ${candidates.map((i) => messages[i]!.metadata.eventId)}::uuid[],
+        ${candidates.map((i) => messages[i]!.eventType)}::text[],
+        ${candidates.map((i) => fingerprints[i]!)}::text[])
+      on conflict (event_id) do nothing
+      returning event_id`).map((row) => row.event_id),
+  );
+  const claimedBefore = [...firstIndexOf.keys()].filter((id) => !inserted.has(id));
+  const earlier = new Map<string, { fingerprint: string; event_type: string }>();
+  if (claimedBefore.length > 0) {
+    const rows = await tx<{ event_id: string; fingerprint: string; event_type: string }[]>`
+      select event_id, fingerprint, event_type from ${table}
+      where event_id = any(${claimedBefore}::uuid[])`;
+    for (const row of rows) earlier.set(row.event_id, row);
   }
-  return "duplicate";
+  return messages.map((message, index) => {
+    const { eventId } = message.metadata;
+    const first = firstIndexOf.get(eventId)!;
+    if (index === first && inserted.has(eventId)) return "new";
+    const original = earlier.get(eventId) ??
+      { fingerprint: fingerprints[first]!, event_type: messages[first]!.eventType };
+    if (original.fingerprint !== fingerprints[index]) {
+      throw new MalformedMessageError(
+        `Event id ${eventId} was already used by another ${original.event_type} with a different body`,
+      );
+    }
+    return "duplicate";
+  });
 }

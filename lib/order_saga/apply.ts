@@ -1,11 +1,12 @@
 /**
- * Applying one event to one saga inside the caller's transaction: the pure transition decides,
- * then the new state, its history line, the commands and any alert are written together, so a
- * crash leaves either all of them or none.
+ * Applying events to sagas: the pure transition decides (`decideSagaEvent`), then the new
+ * states, their history lines, the commands and any alerts are written together in the caller's
+ * transaction (`persistDecisions`), so a crash leaves either all of them or none. Decisions are
+ * made in memory and written in a few set-based statements, however many events a batch holds.
  */
 import { randomInt } from "node:crypto";
 import type { TransactionSql } from "../db/mod.ts";
-import { encodeMessage, type EventType, type OrderCreated } from "../messages/mod.ts";
+import { encodeMessage, type EventType, type WireRecord } from "../messages/mod.ts";
 import { writeOutbox } from "../outbox/mod.ts";
 import {
   type SagaEvent,
@@ -15,7 +16,7 @@ import {
   transition,
 } from "../saga/mod.ts";
 import { ORDER_SAGA } from "./definition.ts";
-import { appendHistory, saveSaga } from "./store.ts";
+import { appendHistory, type HistoryEntry, saveSagas, type StoredSaga } from "./store.ts";
 
 /** The orchestrator schema, home of the sagas and their outbox. */
 export const ORCHESTRATOR_SCHEMA = "orchestrator";
@@ -36,12 +37,22 @@ export interface AppliedEvent {
   transition: Transition;
 }
 
-/** Runs `event` through the order saga and persists everything it decided. */
-export async function applySagaEvent(
-  tx: TransactionSql,
-  saga: { state: SagaState; order: OrderCreated },
-  options: { event: SagaEvent; origin: EventOrigin; policy: SagaPolicy; now?: Date },
-): Promise<AppliedEvent> {
+/** An event decided but not yet written: the transition, its history line and its records. */
+export interface SagaDecision extends AppliedEvent {
+  history: Omit<HistoryEntry, "at">;
+  records: WireRecord[];
+}
+
+/** What `decideSagaEvent` needs besides the saga. */
+export interface DecideOptions {
+  event: SagaEvent;
+  origin: EventOrigin;
+  policy: SagaPolicy;
+  now?: Date;
+}
+
+/** Runs `event` through the order saga; pure apart from the fresh command id and jitter drawn. */
+export function decideSagaEvent(saga: StoredSaga, options: DecideOptions): SagaDecision {
   const before = saga.state;
   const result = transition(before, options.event, {
     definition: ORDER_SAGA,
@@ -52,18 +63,6 @@ export async function applySagaEvent(
     jitter: randomInt(-1_000_000, 1_000_001) / 1_000_000,
   });
   const { state } = result;
-  if (result.outcome === "applied") await saveSaga(tx, state);
-  await appendHistory(tx, {
-    sagaId: state.sagaId,
-    fromStatus: before.status,
-    toStatus: state.status,
-    step: result.step,
-    eventType: options.origin.eventType,
-    eventId: options.origin.eventId,
-    outcome: result.outcome,
-    actor: options.origin.actor,
-    note: result.note,
-  });
   const records = result.commands.map((command) =>
     encodeMessage({
       eventType: command.eventType,
@@ -79,6 +78,44 @@ export async function applySagaEvent(
       sagaId: state.sagaId,
     }));
   }
-  await writeOutbox(tx, ORCHESTRATOR_SCHEMA, records);
-  return { before, transition: result };
+  const history = {
+    sagaId: state.sagaId,
+    fromStatus: before.status,
+    toStatus: state.status,
+    step: result.step,
+    eventType: options.origin.eventType,
+    eventId: options.origin.eventId,
+    outcome: result.outcome,
+    actor: options.origin.actor,
+    note: result.note,
+  };
+  return { before, transition: result, history, records };
+}
+
+/**
+ * Writes decisions in order: each changed saga's latest state (and its order's status), every
+ * history line, every record to the outbox. The sagas must exist and be locked by the caller.
+ */
+export async function persistDecisions(
+  tx: TransactionSql,
+  decisions: readonly SagaDecision[],
+): Promise<void> {
+  const latest = new Map<string, SagaState>();
+  for (const { transition } of decisions) {
+    if (transition.outcome === "applied") latest.set(transition.state.sagaId, transition.state);
+  }
+  await saveSagas(tx, [...latest.values()]);
+  await appendHistory(tx, decisions.map((decision) => decision.history));
+  await writeOutbox(tx, ORCHESTRATOR_SCHEMA, decisions.flatMap((decision) => decision.records));
+}
+
+/** Decides `event` for one locked saga and writes it: `decideSagaEvent` + `persistDecisions`. */
+export async function applySagaEvent(
+  tx: TransactionSql,
+  saga: StoredSaga,
+  options: DecideOptions,
+): Promise<AppliedEvent> {
+  const decision = decideSagaEvent(saga, options);
+  await persistDecisions(tx, [decision]);
+  return decision;
 }

@@ -44,50 +44,114 @@ interface SagaRow {
   failure_reason: string | null;
 }
 
-/** Inserts the order and its items; false when the order exists already (a duplicate). */
-export async function insertOrder(tx: TransactionSql, order: OrderCreated): Promise<boolean> {
-  const inserted = await tx`
-    insert into orchestrator.orders
-      (order_id, customer_id, customer_email, currency, payment_method, total_cents)
-    values (${order.orderId}, ${order.customerId}, ${order.customerEmail}, ${order.currency},
-      ${order.paymentMethod}, ${orderTotalCents(order)})
+interface OrderRow {
+  customer_id: string;
+  customer_email: string;
+  currency: string;
+  payment_method: string;
+  items: OrderCreated["items"];
+}
+
+/**
+ * Inserts orders with their items, skipping those that exist already (duplicates); returns the
+ * ids of the orders inserted.
+ */
+export async function insertOrders(
+  tx: TransactionSql,
+  orders: readonly OrderCreated[],
+): Promise<Set<string>> {
+  if (orders.length === 0) return new Set();
+  const inserted = await tx<{ order_id: string }[]>`
+    insert into orchestrator.orders ${
+    tx(orders.map((order) => ({
+      order_id: order.orderId,
+      customer_id: order.customerId,
+      customer_email: order.customerEmail,
+      currency: order.currency,
+      payment_method: order.paymentMethod,
+      total_cents: orderTotalCents(order),
+    })))
+  }
     on conflict (order_id) do nothing
     returning order_id`;
-  if (inserted.length === 0) return false;
-  await tx`insert into orchestrator.order_items ${
-    tx(order.items.map((item, index) => ({
+  const ids = new Set(inserted.map((row) => row.order_id));
+  const items = orders.filter((order) => ids.has(order.orderId)).flatMap((order) =>
+    order.items.map((item, index) => ({
       order_id: order.orderId,
       line_no: index + 1,
       product_id: item.productId,
       quantity: item.quantity,
       unit_price_cents: item.unitPriceCents,
-    })))
+    }))
+  );
+  if (items.length > 0) await tx`insert into orchestrator.order_items ${tx(items)}`;
+  return ids;
+}
+
+/** Inserts new saga rows. */
+export async function insertSagas(
+  tx: TransactionSql,
+  states: readonly SagaState[],
+  sagaType: string,
+): Promise<void> {
+  if (states.length === 0) return;
+  await tx`insert into orchestrator.sagas ${
+    tx(states.map((state) => ({ ...toRow(state), saga_type: sagaType })))
   }`;
-  return true;
 }
 
-/** Inserts a new saga row. */
-export async function insertSaga(tx: TransactionSql, state: SagaState, sagaType: string) {
-  await tx`insert into orchestrator.sagas ${tx({ ...toRow(state), saga_type: sagaType })}`;
-}
-
-/** Saves the saga's state and the order status that follows from it. */
-export async function saveSaga(tx: TransactionSql, state: SagaState): Promise<void> {
-  const { saga_id: _id, order_id: _order, ...row } = toRow(state);
-  await tx`update orchestrator.sagas set ${tx(row)}, updated_at = now()
-    where saga_id = ${state.sagaId}`;
-  await tx`update orchestrator.orders set status = ${
-    orderStatusOf(state.status)
-  }, updated_at = now()
-    where order_id = ${state.orderId} and status <> ${orderStatusOf(state.status)}`;
+/** Saves sagas' states and the order statuses that follow from them, in one statement. */
+export async function saveSagas(tx: TransactionSql, states: readonly SagaState[]): Promise<void> {
+  if (states.length === 0) return;
+  const rows = states.map((state) => ({
+    ...toRow(state),
+    order_status: orderStatusOf(state.status),
+  }));
+  await tx`
+    with changed as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as c(
+        saga_id uuid, order_id uuid, status text, completed_steps int, compensations int[],
+        pending_step int, pending_phase text, pending_command_id uuid, deadline_at timestamptz,
+        retry_count int, next_retry_at timestamptz, failure_step int, failure_code text,
+        failure_reason text, order_status text)
+    ), saved as (
+      update orchestrator.sagas s set status = c.status, completed_steps = c.completed_steps,
+        compensations = c.compensations, pending_step = c.pending_step,
+        pending_phase = c.pending_phase, pending_command_id = c.pending_command_id,
+        deadline_at = c.deadline_at, retry_count = c.retry_count,
+        next_retry_at = c.next_retry_at, failure_step = c.failure_step,
+        failure_code = c.failure_code, failure_reason = c.failure_reason, updated_at = now()
+      from changed c where s.saga_id = c.saga_id
+    )
+    update orchestrator.orders o set status = c.order_status, updated_at = now()
+    from changed c where o.order_id = c.order_id and o.status <> c.order_status`;
 }
 
 /** The saga and its order, locked until the transaction ends; null when there is no such saga. */
 export async function lockSaga(tx: TransactionSql, sagaId: string): Promise<StoredSaga | null> {
-  const [row] = await tx<SagaRow[]>`
-    select * from orchestrator.sagas where saga_id = ${sagaId} for update`;
-  if (row === undefined) return null;
-  return { state: fromRow(row), order: await loadOrder(tx, row.order_id) };
+  return (await lockSagas(tx, [sagaId])).get(sagaId) ?? null;
+}
+
+/**
+ * Sagas with their orders, locked until the transaction ends (in saga id order, so concurrent
+ * callers cannot deadlock), by saga id; ids without a saga are absent from the map.
+ */
+export async function lockSagas(
+  tx: TransactionSql,
+  sagaIds: readonly string[],
+): Promise<Map<string, StoredSaga>> {
+  if (sagaIds.length === 0) return new Map();
+  const rows = await tx<(SagaRow & OrderRow)[]>`
+    select s.*, o.customer_id, o.customer_email, o.currency, o.payment_method,
+      (select coalesce(json_agg(json_build_object('productId', i.product_id,
+          'quantity', i.quantity, 'unitPriceCents', i.unit_price_cents) order by i.line_no),
+          '[]')
+        from orchestrator.order_items i where i.order_id = s.order_id) as items
+    from orchestrator.sagas s join orchestrator.orders o on o.order_id = s.order_id
+    where s.saga_id = any(${[...sagaIds]}::uuid[])
+    order by s.saga_id
+    for update of s`;
+  return new Map(rows.map((row) => [row.saga_id, { state: fromRow(row), order: orderOf(row) }]));
 }
 
 /** Ids of sagas whose deadline or retry time has come, locked; others' locked rows are skipped. */
@@ -105,10 +169,14 @@ export async function lockDueSagas(
   return rows.map((row) => row.saga_id);
 }
 
-/** Appends one line to the saga's timeline. */
-export async function appendHistory(tx: TransactionSql, entry: Omit<HistoryEntry, "at">) {
+/** Appends lines to sagas' timelines, in the given order. */
+export async function appendHistory(
+  tx: TransactionSql,
+  entries: readonly Omit<HistoryEntry, "at">[],
+): Promise<void> {
+  if (entries.length === 0) return;
   await tx`insert into orchestrator.saga_history ${
-    tx({
+    tx(entries.map((entry) => ({
       saga_id: entry.sagaId,
       from_status: entry.fromStatus,
       to_status: entry.toStatus,
@@ -118,7 +186,7 @@ export async function appendHistory(tx: TransactionSql, entry: Omit<HistoryEntry
       outcome: entry.outcome,
       actor: entry.actor,
       note: entry.note,
-    })
+    })))
   }`;
 }
 
@@ -134,27 +202,14 @@ export async function readHistory(
   return [...rows];
 }
 
-async function loadOrder(tx: TransactionSql, orderId: string): Promise<OrderCreated> {
-  const [order] = await tx<{
-    customer_id: string;
-    customer_email: string;
-    currency: string;
-    payment_method: string;
-  }[]>`select customer_id, customer_email, currency, payment_method
-    from orchestrator.orders where order_id = ${orderId}`;
-  const items = await tx<OrderCreated["items"]>`
-    select product_id as "productId", quantity, unit_price_cents as "unitPriceCents"
-    from orchestrator.order_items where order_id = ${orderId} order by line_no`;
-  if (order === undefined) {
-    throw new RangeError(`Cannot load order "${orderId}": it does not exist`);
-  }
+function orderOf(row: SagaRow & OrderRow): OrderCreated {
   return {
-    orderId,
-    customerId: order.customer_id,
-    customerEmail: order.customer_email,
-    currency: order.currency,
-    paymentMethod: order.payment_method,
-    items: [...items],
+    orderId: row.order_id,
+    customerId: row.customer_id,
+    customerEmail: row.customer_email,
+    currency: row.currency,
+    paymentMethod: row.payment_method,
+    items: row.items,
   };
 }
 

@@ -1,21 +1,26 @@
 /**
- * The orchestrator's record handler: `ORDER_CREATED` starts a saga, a reply moves one. Each
- * record is handled in one transaction (idempotency key, saga state, history, outbox).
+ * The orchestrator's batch handler: `ORDER_CREATED` starts a saga, a reply moves one. A chunk
+ * of records is handled in one transaction: idempotency keys claimed, new orders and sagas
+ * inserted, the replies' sagas locked, every event decided in memory in record order (several
+ * events of one saga in sequence), then states, history and outbox written set-based.
  */
 import { type Sql, type TransactionSql, withTransaction } from "../../lib/db/mod.ts";
 import { MalformedMessageError } from "../../lib/errors/mod.ts";
-import { claimMessage } from "../../lib/idempotency/mod.ts";
-import type { RecordHandler } from "../../lib/kafka/consumer.ts";
+import { claimMessages } from "../../lib/idempotency/mod.ts";
+import type { BatchHandler } from "../../lib/kafka/consumer.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import { decodeMessage, type Message } from "../../lib/messages/mod.ts";
 import {
   type AppliedEvent,
-  applySagaEvent,
-  insertOrder,
-  insertSaga,
-  lockSaga,
+  decideSagaEvent,
+  insertOrders,
+  insertSagas,
+  lockSagas,
   ORCHESTRATOR_SCHEMA,
   ORDER_SAGA,
+  persistDecisions,
+  type SagaDecision,
+  type StoredSaga,
 } from "../../lib/order_saga/mod.ts";
 import { newSagaState, type SagaPolicy } from "../../lib/saga/mod.ts";
 
@@ -28,59 +33,101 @@ export interface OrchestratorDeps {
   onApplied: (applied: AppliedEvent) => void;
 }
 
-/** Builds the handler for records of `orders` and the three reply topics. */
-export function createOrchestratorHandler(deps: OrchestratorDeps): RecordHandler {
-  return async function handleOrchestratorRecord(record) {
-    const message = decodeMessage(record);
-    const applied = await withTransaction(deps.sql, async (tx) => {
-      if (await claimMessage(tx, ORCHESTRATOR_SCHEMA, message) === "duplicate") return null;
-      return message.eventType === "ORDER_CREATED"
-        ? await startSaga(tx, message, deps)
-        : await onReply(tx, message, deps);
-    });
-    if (applied !== null) deps.onApplied(applied);
+/** Builds the handler for chunks of records of `orders` and the three reply topics. */
+export function createOrchestratorHandler(deps: OrchestratorDeps): BatchHandler {
+  return async function handleOrchestratorRecords(records) {
+    const messages = records.map(decodeMessage);
+    const decisions = await withTransaction(
+      deps.sql,
+      (tx) => handleMessages(tx, messages, deps),
+    );
+    for (const decision of decisions) deps.onApplied(decision);
   };
 }
 
-async function startSaga(
+async function handleMessages(
   tx: TransactionSql,
-  message: Message<"ORDER_CREATED">,
+  messages: readonly Message[],
   deps: OrchestratorDeps,
-): Promise<AppliedEvent | null> {
-  const order = message.body;
-  const log = deps.log.child({ orderId: order.orderId });
-  if (!await insertOrder(tx, order)) {
-    log.warn("Order exists already: no second saga started", { eventId: message.metadata.eventId });
-    return null;
+): Promise<SagaDecision[]> {
+  const claims = await claimMessages(tx, ORCHESTRATOR_SCHEMA, messages);
+  const fresh = messages.filter((_, index) => claims[index] === "new");
+  const started = await startSagas(tx, fresh.filter(isOrderCreated));
+  const sagas = await lockSagas(tx, [...new Set(fresh.flatMap(replySagaId))]);
+  const decisions: SagaDecision[] = [];
+  for (const message of fresh) {
+    const decision = isOrderCreated(message)
+      ? decideStart(message, started, deps)
+      : decideReply(message, sagas, deps);
+    if (decision === null) continue;
+    const { state } = decision.transition;
+    const saga = sagas.get(state.sagaId) ?? started.get(message.metadata.eventId);
+    if (saga !== undefined) sagas.set(state.sagaId, { ...saga, state });
+    decisions.push(decision);
   }
-  const state = newSagaState(crypto.randomUUID(), order.orderId);
-  await insertSaga(tx, state, ORDER_SAGA.name);
-  const applied = await applySagaEvent(tx, { state, order }, {
-    event: { type: "START" },
-    origin: {
-      eventType: message.eventType,
-      eventId: message.metadata.eventId,
-      actor: "orchestrator",
-    },
-    policy: deps.policy,
-  });
-  log.info("Saga started", { sagaId: state.sagaId, note: applied.transition.note });
-  return applied;
+  await persistDecisions(tx, decisions);
+  return decisions;
 }
 
-async function onReply(
+/**
+ * Inserts the orders of `ORDER_CREATED` messages and a saga for each; by the eventId of the
+ * message that started it. An order that exists already (a duplicate) starts nothing.
+ */
+async function startSagas(
   tx: TransactionSql,
-  message: Message,
+  messages: readonly Message<"ORDER_CREATED">[],
+): Promise<Map<string, StoredSaga>> {
+  const firstByOrder = new Map<string, Message<"ORDER_CREATED">>();
+  for (const message of messages) {
+    if (!firstByOrder.has(message.body.orderId)) firstByOrder.set(message.body.orderId, message);
+  }
+  const inserted = await insertOrders(tx, [...firstByOrder.values()].map((m) => m.body));
+  const started = new Map<string, StoredSaga>();
+  for (const [orderId, message] of firstByOrder) {
+    if (!inserted.has(orderId)) continue;
+    started.set(message.metadata.eventId, {
+      state: newSagaState(crypto.randomUUID(), orderId),
+      order: message.body,
+    });
+  }
+  await insertSagas(tx, [...started.values()].map((saga) => saga.state), ORDER_SAGA.name);
+  return started;
+}
+
+function decideStart(
+  message: Message<"ORDER_CREATED">,
+  started: ReadonlyMap<string, StoredSaga>,
   deps: OrchestratorDeps,
-): Promise<AppliedEvent> {
+): SagaDecision | null {
+  const { eventId } = message.metadata;
+  const log = deps.log.child({ orderId: message.body.orderId });
+  const saga = started.get(eventId);
+  if (saga === undefined) {
+    log.warn("Order exists already: no second saga started", { eventId });
+    return null;
+  }
+  const decision = decideSagaEvent(saga, {
+    event: { type: "START" },
+    origin: { eventType: message.eventType, eventId, actor: "orchestrator" },
+    policy: deps.policy,
+  });
+  log.info("Saga started", { sagaId: saga.state.sagaId, note: decision.transition.note });
+  return decision;
+}
+
+function decideReply(
+  message: Message,
+  sagas: ReadonlyMap<string, StoredSaga>,
+  deps: OrchestratorDeps,
+): SagaDecision {
   const { sagaId, orderId, eventId, causationId } = message.metadata;
-  const saga = sagaId === undefined ? null : await lockSaga(tx, sagaId);
-  if (saga === null || saga.state.orderId !== orderId) {
+  const saga = sagaId === undefined ? undefined : sagas.get(sagaId);
+  if (saga === undefined || saga.state.orderId !== orderId) {
     throw new MalformedMessageError(
       `${message.eventType} names saga "${sagaId}" of order "${orderId}", which does not exist`,
     );
   }
-  const applied = await applySagaEvent(tx, saga, {
+  const decision = decideSagaEvent(saga, {
     event: {
       type: "REPLY",
       eventType: message.eventType,
@@ -91,7 +138,7 @@ async function onReply(
     origin: { eventType: message.eventType, eventId, actor: "orchestrator" },
     policy: deps.policy,
   });
-  const { transition } = applied;
+  const { transition } = decision;
   deps.log.info(transition.outcome === "applied" ? "Saga advanced" : "Reply ignored", {
     sagaId,
     orderId,
@@ -99,5 +146,14 @@ async function onReply(
     status: transition.state.status,
     note: transition.note,
   });
-  return applied;
+  return decision;
+}
+
+function isOrderCreated(message: Message): message is Message<"ORDER_CREATED"> {
+  return message.eventType === "ORDER_CREATED";
+}
+
+function replySagaId(message: Message): string[] {
+  const { sagaId } = message.metadata;
+  return isOrderCreated(message) || sagaId === undefined ? [] : [sagaId];
 }

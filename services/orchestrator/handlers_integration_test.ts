@@ -38,7 +38,9 @@ function setup(sql: Sql) {
   const handle = createOrchestratorHandler({ sql, log, policy, onApplied: (a) => applied.push(a) });
   return {
     applied,
-    send: (record: ReturnType<typeof encodeMessage>) => handle(asConsumed(record), { signal }),
+    send: (record: ReturnType<typeof encodeMessage>) => handle([asConsumed(record)], { signal }),
+    sendAll: (records: ReturnType<typeof encodeMessage>[]) =>
+      handle(records.map((record) => asConsumed(record)), { signal }),
     async saga(orderId: string) {
       const [row] = await sql<{ saga_id: string; status: string; retry_count: number }[]>`
         select saga_id, status, retry_count from orchestrator.sagas where order_id = ${orderId}`;
@@ -163,6 +165,83 @@ Deno.test("orchestrator records and ignores a late reply, and refuses one for an
       ),
       MalformedMessageError,
     );
+  });
+});
+
+Deno.test("orchestrator handles a chunk of records in order in one transaction", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const [first, second, third] = [newOrder(), newOrder(), newOrder()];
+    const created = encodeMessage({ eventType: "ORDER_CREATED", body: first });
+    await t.sendAll([
+      created,
+      encodeMessage({ eventType: "ORDER_CREATED", body: second }),
+      created, // redelivered within the chunk
+      encodeMessage({ eventType: "ORDER_CREATED", body: first }), // produced twice
+      encodeMessage({ eventType: "ORDER_CREATED", body: third }),
+    ]);
+    assert.equal(t.applied.length, 3);
+    const reserved = async (order: OrderCreated) => {
+      const command = (await t.outbox(order.orderId))[0];
+      return encodeMessage({
+        eventType: "INVENTORY_RESERVED",
+        body: { orderId: order.orderId },
+        sagaId: command.sagaId,
+        causationId: command.eventId,
+      });
+    };
+    const firstReply = await reserved(first);
+    // Both sagas move; the first's reply sent again (new event id) is seen against its moved
+    // state, so it is recorded and ignored, and the exact redelivery is skipped.
+    await t.sendAll([firstReply, await reserved(second), await reserved(first), firstReply]);
+    const sagaId = (await t.saga(first.orderId))!.saga_id;
+    assert.deepEqual((await readHistory(sql, sagaId)).map((h) => h.outcome), [
+      "applied",
+      "applied",
+      "ignored",
+    ]);
+    assert.deepEqual((await t.outbox(first.orderId)).map((c) => c.eventType), [
+      "RESERVE_INVENTORY",
+      "PROCESS_PAYMENT",
+    ]);
+    assert.deepEqual((await t.outbox(second.orderId)).map((c) => c.eventType), [
+      "RESERVE_INVENTORY",
+      "PROCESS_PAYMENT",
+    ]);
+    assert.deepEqual((await t.outbox(third.orderId)).map((c) => c.eventType), [
+      "RESERVE_INVENTORY",
+    ]);
+    const [{ sagas }] =
+      await sql`select count(*)::int as sagas from orchestrator.sagas` as unknown as [
+        { sagas: number },
+      ];
+    assert.equal(sagas, 3);
+  });
+});
+
+Deno.test("orchestrator writes nothing of a chunk when one of its records is refused", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await assert.rejects(
+      t.sendAll([
+        encodeMessage({ eventType: "ORDER_CREATED", body: order }),
+        encodeMessage({
+          eventType: "INVENTORY_RESERVED",
+          body: { orderId: order.orderId },
+          sagaId: crypto.randomUUID(),
+        }),
+      ]),
+      MalformedMessageError,
+    );
+    assert.equal(await t.saga(order.orderId), undefined);
+    assert.deepEqual(await t.outbox(order.orderId), []);
+    const [{ claimed }] =
+      await sql`select count(*)::int as claimed from orchestrator.processed_messages` as unknown as [
+        { claimed: number },
+      ];
+    assert.equal(claimed, 0);
+    assert.deepEqual(t.applied, []);
   });
 });
 

@@ -10,7 +10,7 @@ import {
   loadConfig,
   withDotEnv,
 } from "../../lib/config/mod.ts";
-import { startConsumer } from "../../lib/kafka/consumer.ts";
+import { oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import { checkRedis } from "../../lib/ops/mod.ts";
 import {
@@ -30,6 +30,10 @@ export const ORCHESTRATOR_VARIABLES = {
   ...SAGA_POLICY_VARIABLES,
   ORCHESTRATOR_PORT: integer({ min: 0, max: 65_535, fallback: 9101 }),
   SWEEP_INTERVAL: duration("1s"),
+  /** Records handled in one transaction, at most. */
+  ORCHESTRATOR_BATCH_SIZE: integer({ min: 1, max: 10_000, fallback: 100 }),
+  /** Partitions handled at the same time, each in its own transaction. */
+  ORCHESTRATOR_CONCURRENCY: integer({ min: 1, max: 64, fallback: 1 }),
 };
 
 /** Runs the orchestrator until SIGINT or SIGTERM. */
@@ -57,6 +61,7 @@ export async function main(): Promise<void> {
       recordMetrics(applied);
       publishStatus(applied);
     };
+    const handleRecords = createOrchestratorHandler({ sql, log, policy, onApplied });
     const consumer = await startConsumer(runtime.kafka, {
       groupId: "saga-orchestrator",
       topics: [
@@ -67,7 +72,9 @@ export async function main(): Promise<void> {
       ],
       producer: runtime.producer,
       log,
-      handler: createOrchestratorHandler({ sql, log, policy, onApplied }),
+      handler: oneAtATime(handleRecords),
+      batch: { handler: handleRecords, maxRecords: config.ORCHESTRATOR_BATCH_SIZE },
+      partitionsConcurrently: config.ORCHESTRATOR_CONCURRENCY,
       onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
     });
     runtime.onClose(() => consumer.stop());

@@ -9,9 +9,10 @@ import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import {
   type AppliedEvent,
-  applySagaEvent,
+  decideSagaEvent,
   lockDueSagas,
-  lockSaga,
+  lockSagas,
+  persistDecisions,
 } from "../../lib/order_saga/mod.ts";
 import type { SagaEvent, SagaPolicy } from "../../lib/saga/mod.ts";
 
@@ -34,27 +35,24 @@ export async function sweepOnce(
   now = new Date(),
 ): Promise<AppliedEvent[]> {
   const applied = await withTransaction(options.sql, async (tx) => {
-    const results: AppliedEvent[] = [];
-    for (const sagaId of await lockDueSagas(tx, now, options.batchSize ?? 100)) {
-      const saga = await lockSaga(tx, sagaId);
-      if (saga === null) continue;
+    const due = await lockDueSagas(tx, now, options.batchSize ?? 100);
+    const decisions = [...(await lockSagas(tx, due)).values()].map((saga) => {
       const { pending } = saga.state;
       const overdue = pending !== null && pending.deadlineAt <= now;
       const event: SagaEvent = overdue ? { type: "DEADLINE_PASSED" } : { type: "RETRY_DUE" };
-      results.push(
-        await applySagaEvent(tx, saga, {
-          event,
-          origin: {
-            eventType: overdue ? "STEP_TIMEOUT" : "RETRY_DUE",
-            eventId: null,
-            actor: "sweeper",
-          },
-          policy: options.policy,
-          now,
-        }),
-      );
-    }
-    return results;
+      return decideSagaEvent(saga, {
+        event,
+        origin: {
+          eventType: overdue ? "STEP_TIMEOUT" : "RETRY_DUE",
+          eventId: null,
+          actor: "sweeper",
+        },
+        policy: options.policy,
+        now,
+      });
+    });
+    await persistDecisions(tx, decisions);
+    return decisions;
   });
   for (const result of applied) options.onApplied(result);
   return applied;
