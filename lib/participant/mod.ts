@@ -2,12 +2,18 @@
  * How a participant service handles a command (DESIGN §5): in one PostgreSQL transaction it
  * claims the command's idempotency key, checks that the command comes from the order's saga,
  * applies the business change, and writes the reply to its outbox. A redelivered command is
- * skipped; the reply answers the command by `causationId`.
+ * skipped; the reply answers the command by `causationId`. Commands fetched together are handled
+ * in one such transaction, in order (a failing chunk is retried one command at a time).
  */
 import { type Sql, type TransactionSql, withTransaction } from "../db/mod.ts";
 import { MalformedMessageError } from "../errors/mod.ts";
-import { claimMessage } from "../idempotency/mod.ts";
-import { type RecordHandler, type RunningConsumer, startConsumer } from "../kafka/consumer.ts";
+import { claimMessages } from "../idempotency/mod.ts";
+import {
+  type BatchHandler,
+  oneAtATime,
+  type RunningConsumer,
+  startConsumer,
+} from "../kafka/consumer.ts";
 import { Counter } from "prom-client";
 import {
   onShutdownSignal,
@@ -38,57 +44,91 @@ export interface CommandConsumerOptions {
   onReply?: (command: EventType, reply: EventType) => void;
 }
 
-/** Builds the record handler of a participant's command consumer. */
-export function createCommandConsumer(options: CommandConsumerOptions): RecordHandler {
+/** Commands handled in one transaction at most, unless a participant says otherwise. */
+export const DEFAULT_COMMAND_BATCH = 50;
+
+/**
+ * Builds the batch handler of a participant's command consumer: a chunk of commands in one
+ * transaction, each applied in order, their replies written to the outbox together.
+ */
+export function createCommandConsumer(options: CommandConsumerOptions): BatchHandler {
   const { sql, schema } = options;
-  return async function handleCommand(record) {
-    const message = decodeMessage(record);
-    const handle = options.commands[message.eventType];
-    if (handle === undefined) {
-      throw new MalformedMessageError(
-        `${message.eventType} is not a command the ${schema} service handles`,
-      );
-    }
-    const { sagaId, orderId, eventId } = message.metadata;
-    const log = options.log.child({ sagaId, orderId, eventType: message.eventType, eventId });
-    const reply = await withTransaction(sql, async (tx) => {
-      if (await claimMessage(tx, schema, message) === "duplicate") return null;
-      await checkOrderSaga(tx, schema, message);
-      const reply = await handle(tx, message, log);
-      await writeOutbox(tx, schema, [encodeMessage({ ...reply, sagaId, causationId: eventId })]);
-      return reply;
+  return async function handleCommands(records) {
+    const commands = records.map((record) => {
+      const message = decodeMessage(record);
+      const handle = options.commands[message.eventType];
+      if (handle === undefined) {
+        throw new MalformedMessageError(
+          `${message.eventType} is not a command the ${schema} service handles`,
+        );
+      }
+      const { sagaId, orderId, eventId } = message.metadata;
+      const log = options.log.child({ sagaId, orderId, eventType: message.eventType, eventId });
+      return { message, handle, log };
     });
-    if (reply === null) {
-      log.info("Duplicate command skipped");
-      return;
-    }
-    options.onReply?.(message.eventType, reply.eventType);
-    log.info("Command handled", { reply: reply.eventType });
+    const outcomes = await withTransaction(sql, async (tx) => {
+      const claims = await claimMessages(tx, schema, commands.map((c) => c.message));
+      const isNew = (index: number) => claims[index] === "new";
+      await checkOrderSagas(tx, schema, commands.filter((_, i) => isNew(i)).map((c) => c.message));
+      const replies: Array<Reply | null> = [];
+      for (const [index, { message, handle, log }] of commands.entries()) {
+        replies.push(isNew(index) ? await handle(tx, message, log) : null);
+      }
+      await writeOutbox(
+        tx,
+        schema,
+        commands.flatMap(({ message }, index) => {
+          const reply = replies[index];
+          const { sagaId, eventId } = message.metadata;
+          return reply ? [encodeMessage({ ...reply, sagaId, causationId: eventId })] : [];
+        }),
+      );
+      return replies;
+    });
+    commands.forEach(({ message, log }, index) => {
+      const reply = outcomes[index];
+      if (reply === null || reply === undefined) {
+        log.info("Duplicate command skipped");
+        return;
+      }
+      options.onReply?.(message.eventType, reply.eventType);
+      log.info("Command handled", { reply: reply.eventType });
+    });
   };
 }
 
 /**
- * Records the saga of the command's order the first time the order is seen; a command that
+ * Records the saga of each command's order the first time the order is seen; a command that
  * names another saga for an order already bound (a saga that does not exist: every order has
  * exactly one) is malformed. Without this, a stray `REFUND_PAYMENT` or `RELEASE_INVENTORY` under
- * a made-up saga id would undo a completed order's charge or reservation.
+ * a made-up saga id would undo a completed order's charge or reservation. Two statements for
+ * any number of commands.
  */
-export async function checkOrderSaga(
+export async function checkOrderSagas(
   tx: TransactionSql,
   schema: string,
-  message: Message,
+  messages: readonly Message[],
 ): Promise<void> {
-  const { orderId, sagaId, eventType } = message.metadata;
-  if (sagaId === undefined) return;
+  const named = messages.filter((message) => message.metadata.sagaId !== undefined);
+  if (named.length === 0) return;
   const table = tx(`${schema}.order_sagas`);
-  await tx`insert into ${table} (order_id, saga_id) values (${orderId}, ${sagaId})
+  await tx`insert into ${table} (order_id, saga_id)
+    select * from unnest(${named.map((m) => m.metadata.orderId)}::uuid[],
+      ${named.map((m) => m.metadata.sagaId!)}::uuid[])
     on conflict (order_id) do nothing`;
-  const [bound] = await tx<{ saga_id: string }[]>`
-    select saga_id from ${table} where order_id = ${orderId}`;
-  if (bound !== undefined && bound.saga_id !== sagaId) {
-    throw new MalformedMessageError(
-      `${eventType} names saga "${sagaId}", which does not exist: order "${orderId}" belongs to saga "${bound.saga_id}"`,
-    );
+  const bound = new Map(
+    (await tx<{ order_id: string; saga_id: string }[]>`
+      select order_id, saga_id from ${table}
+      where order_id = any(${named.map((m) => m.metadata.orderId)}::uuid[])`)
+      .map((row) => [row.order_id, row.saga_id]),
+  );
+  for (const { metadata: { orderId, sagaId, eventType } } of named) {
+    const owner = bound.get(orderId);
+    if (owner !== undefined && owner !== sagaId) {
+      throw new MalformedMessageError(
+        `${eventType} names saga "${sagaId}", which does not exist: order "${orderId}" belongs to saga "${owner}"`,
+      );
+    }
   }
 }
 
@@ -101,6 +141,8 @@ export interface ParticipantOptions {
   commands: CommandConsumerOptions["commands"];
   /** Where a new group starts (default: the beginning, so no command is missed). */
   fromBeginning?: boolean;
+  /** Commands handled in one transaction at most (default `DEFAULT_COMMAND_BATCH`). */
+  batchSize?: number;
 }
 
 /** Starts consuming a participant's commands on an open runtime; stopped when it closes. */
@@ -115,18 +157,20 @@ export async function startParticipant(
     labelNames: ["command", "reply"] as const,
     registers: [metrics.registry],
   });
+  const handleCommands = createCommandConsumer({
+    sql: runtime.sql,
+    schema: runtime.schema,
+    log,
+    commands: options.commands,
+    onReply: (command, reply) => repliesSent.inc({ command, reply }),
+  });
   const consumer = await startConsumer(runtime.kafka, {
     groupId: options.groupId,
     topics: [options.topic],
     producer: runtime.producer,
     log,
-    handler: createCommandConsumer({
-      sql: runtime.sql,
-      schema: runtime.schema,
-      log,
-      commands: options.commands,
-      onReply: (command, reply) => repliesSent.inc({ command, reply }),
-    }),
+    handler: oneAtATime(handleCommands),
+    batch: { handler: handleCommands, maxRecords: options.batchSize ?? DEFAULT_COMMAND_BATCH },
     onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
     fromBeginning: options.fromBeginning,
   });

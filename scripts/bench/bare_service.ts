@@ -2,9 +2,10 @@
  * One process of the bench's bare pipeline: the same seven Kafka hops per order as the saga
  * (orders → orchestrator → inventory.commands → inventory → inventory.replies → orchestrator →
  * payment.commands → … → notification.replies → orchestrator), through the same kafkajs client,
- * consumer runner and producer settings, with one durable PostgreSQL commit per hop (an insert
- * into a scratch table) and no saga logic: no validation, no state, no outbox. Records are
- * forwarded as they came, in batches, one batch in flight at a time (per-order order is kept).
+ * consumer runner and producer settings, with one durable PostgreSQL commit per chunk of records
+ * (an insert of one row per hop into a scratch table, chunks as in the saga's consumers) and no
+ * saga logic: no validation, no state, no outbox. Records are forwarded as they came, in
+ * batches, one batch in flight at a time (per-order order is kept).
  *
  * The floor the saga is compared against. Not a service: a forwarded record is not acknowledged
  * before the offset moves on, so a crash may lose a hop, and a failed send stops the process.
@@ -14,7 +15,7 @@ import { COMMON_VARIABLES, integer, loadConfig, text } from "../../lib/config/mo
 import { closeDb, connectDb } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import { createKafka, kafkaLogTo } from "../../lib/kafka/client.ts";
-import { startConsumer } from "../../lib/kafka/consumer.ts";
+import { type BatchHandler, oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
 import { connectProducer, publish } from "../../lib/kafka/producer.ts";
 import { createLogger } from "../../lib/log/mod.ts";
 import { TOPICS, type WireRecord } from "../../lib/messages/mod.ts";
@@ -22,6 +23,9 @@ import { startOpsServer } from "../../lib/ops/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
 import { onShutdownSignal, runMain } from "../../lib/service/mod.ts";
 import type { Producer } from "kafkajs";
+
+/** Records per transaction at most, as in the orchestrator (the saga's busiest consumer). */
+const BARE_BATCH_SIZE = 100;
 
 /** The scratch table every hop inserts one row into. */
 export const BARE_HOPS_TABLE = "bench_bare.hops";
@@ -128,16 +132,14 @@ export async function main(): Promise<void> {
     log.error("Cannot forward records; stopping", { error: errorMessage(error) });
     Deno.exit(1);
   });
-  const consumer = await startConsumer(kafka, {
-    groupId: role.groupId,
-    topics: Object.keys(role.next),
-    producer,
-    log,
-    async handler(record) {
-      const orderId = record.key;
-      if (orderId === null) return;
-      await sql`insert into ${sql(BARE_HOPS_TABLE)} (order_id, topic)
-        values (${orderId}, ${record.topic})`;
+  const handleRecords: BatchHandler = async (records) => {
+    const hops = records.filter((record) => record.key !== null);
+    if (hops.length === 0) return;
+    await sql`insert into ${sql(BARE_HOPS_TABLE)} ${
+      sql(hops.map((record) => ({ order_id: record.key, topic: record.topic })))
+    }`;
+    for (const record of hops) {
+      const orderId = record.key!;
       const next = role.next[record.topic];
       if (next === null || next === undefined) {
         redis.publish(config.BARE_DONE_CHANNEL, orderId).catch((error) =>
@@ -146,7 +148,15 @@ export async function main(): Promise<void> {
       } else {
         forwarder.push({ topic: next, key: orderId, value: record.value, headers: record.headers });
       }
-    },
+    }
+  };
+  const consumer = await startConsumer(kafka, {
+    groupId: role.groupId,
+    topics: Object.keys(role.next),
+    producer,
+    log,
+    handler: oneAtATime(handleRecords),
+    batch: { handler: handleRecords, maxRecords: BARE_BATCH_SIZE },
   });
   const ops = await startOpsServer({
     port: config.BARE_PORT,
