@@ -42,16 +42,25 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   let wake: (() => void) | null = null;
   const subscription = await sql.listen(outboxChannel(schema), () => wake?.());
 
+  const batchSize = options.batchSize ?? 200;
+  const lockKey = `outbox:${schema}`;
+
   async function publishBatch(): Promise<number> {
     // withTransaction, not sql.begin: the batch waits on Kafka inside the transaction, and a
     // connection lost meanwhile must not let the rest of it run outside (see lib/db).
     return await withTransaction(sql, async (tx) => {
-      const [lock] =
-        await tx`select pg_try_advisory_xact_lock(hashtext(${`outbox:${schema}`})) as ok`;
-      if (!lock?.ok) return 0;
+      // The advisory lock and the select in one statement: the lock is an InitPlan, taken once
+      // before the scan, which runs only when it was granted (no rows when another relay holds
+      // it). `for update` is what keeps this as safe as a select after the lock: the statement's
+      // snapshot predates the lock, so rows another relay published and committed in between
+      // still look unpublished in it; locking re-reads them, and the recheck of
+      // `published_at is null` drops them instead of publishing them twice.
       const rows = await tx<Array<WireRecord & { id: string }>>`
         select id, topic, key, value, headers from ${tx(`${schema}.outbox`)}
-        where published_at is null order by id limit ${options.batchSize ?? 200}`;
+        where (select pg_try_advisory_xact_lock(hashtext(${lockKey})))
+          and published_at is null
+        order by id limit ${batchSize}
+        for update`;
       if (rows.length === 0) return 0;
       await publish(options.producer, rows);
       await tx`update ${tx(`${schema}.outbox`)} set published_at = now()
@@ -61,17 +70,23 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   async function flush(): Promise<number> {
+    // A batch smaller than batchSize means nothing else was pending when it was read: stop
+    // there rather than end every wake-up with an empty transaction. A row committed after the
+    // read wakes the relay again with its own NOTIFY (or the poll picks it up).
     let total = 0;
-    for (let count = await publishBatch(); count > 0; count = await publishBatch()) {
-      options.onPublished?.(count);
+    for (;;) {
+      const count = await publishBatch();
+      if (count > 0) options.onPublished?.(count);
       total += count;
+      if (count === 0 || count < batchSize) return total;
     }
-    return total;
   }
 
   const loop = (async () => {
     const pollMs = options.pollIntervalMs ?? 1_000;
     while (!stopping.signal.aborted) {
+      // Armed before the flush: NOTIFYs arriving while it runs all resolve this one promise, so
+      // any number of them costs one more flush afterwards, not one each.
       const woken = new Promise<void>((resolve) => (wake = resolve));
       let failed = false;
       try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../async/mod.ts";
 import { connectProducer } from "../kafka/producer.ts";
 import { createLogger } from "../log/mod.ts";
+import type { Sql } from "../db/mod.ts";
 import { withTestDatabase } from "../testing/db.ts";
 import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../testing/kafka.ts";
 import { startOutboxRelay } from "./relay.ts";
@@ -79,6 +80,111 @@ Deno.test("stop() publishes what is still pending before it returns", async () =
       const [record] = await readRecords(kafka, topic!, { count: 1 });
       assert.equal(record?.value, "written without notify");
     } finally {
+      await producer.disconnect();
+      await deleteTestTopics(kafka, [topic!]);
+    }
+  });
+});
+
+/** `sql`, counting the transactions begun through it. */
+function countingTransactions(sql: Sql): { sql: Sql; begun: () => number } {
+  let begun = 0;
+  const counted = new Proxy(sql, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== "begin" || typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        begun++;
+        return Reflect.apply(value, target, args);
+      };
+    },
+  });
+  return { sql: counted, begun: () => begun };
+}
+
+Deno.test("flush() ends at the first batch smaller than batchSize, with no empty transaction after it", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const kafka = await testKafka("outbox-test");
+    const [topic] = await createTestTopics(kafka, ["outbox-batches"]);
+    const producer = await connectProducer(kafka);
+    try {
+      // Written before the relay starts and without NOTIFY: its first flush finds all five, and
+      // nothing else wakes it before stop().
+      await sql`insert into payment.outbox (topic, key, value)
+        select ${topic!}, 'k', 'v' || n from generate_series(1, 5) as n`;
+      const counting = countingTransactions(sql);
+      const batches: number[] = [];
+      const relay = await startOutboxRelay({
+        sql: counting.sql,
+        schema: "payment",
+        producer,
+        log,
+        batchSize: 2,
+        pollIntervalMs: 60_000,
+        onPublished: (count) => batches.push(count),
+      });
+      await relay.stop();
+      assert.deepEqual(batches, [2, 2, 1]);
+      // The start's flush: batches of 2, 2 and 1, the last one ending it. Then stop()'s flush:
+      // one transaction that finds nothing.
+      assert.equal(counting.begun(), 4);
+      const received = await readRecords(kafka, topic!, { count: 5 });
+      assert.deepEqual(received.map((r) => r.value), ["v1", "v2", "v3", "v4", "v5"]);
+    } finally {
+      await producer.disconnect();
+      await deleteTestTopics(kafka, [topic!]);
+    }
+  });
+});
+
+Deno.test("a relay publishes nothing while another transaction holds its schema's advisory lock", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const kafka = await testKafka("outbox-test");
+    const [topic] = await createTestTopics(kafka, ["outbox-lock"]);
+    const producer = await connectProducer(kafka);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    // Another relay of the schema, in the middle of a batch.
+    const holder = sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtext('outbox:payment'))`;
+      locked();
+      await released;
+    });
+    await lockTaken;
+    const published: number[] = [];
+    const relay = await startOutboxRelay({
+      sql,
+      schema: "payment",
+      producer,
+      log,
+      pollIntervalMs: 60_000,
+      onPublished: (count) => published.push(count),
+    });
+    try {
+      await sql`insert into payment.outbox (topic, key, value)
+        select ${topic!}, 'k', 'v' || n from generate_series(1, 3) as n`;
+      assert.equal(await relay.flush(), 0);
+      const [row] =
+        await sql`select count(*)::int as n from payment.outbox where published_at is null`;
+      assert.equal(row?.n, 3, "nothing published under another relay's lock");
+      release();
+      await holder;
+      // This flush, or the relay's own first one if it ran this late, publishes all three once.
+      await relay.flush();
+      await waitFor(async () => {
+        const [row] =
+          await sql`select count(*)::int as n from payment.outbox where published_at is null`;
+        return row?.n === 0;
+      }, { description: "every row marked published" });
+      assert.equal(published.reduce((sum, n) => sum + n, 0), 3);
+      const received = await readRecords(kafka, topic!, { count: 3 });
+      assert.deepEqual(received.map((r) => r.value), ["v1", "v2", "v3"]);
+    } finally {
+      release();
+      await holder.catch(() => {});
+      await relay.stop();
       await producer.disconnect();
       await deleteTestTopics(kafka, [topic!]);
     }

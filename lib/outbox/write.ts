@@ -20,6 +20,12 @@ export async function writeOutbox(
     value: record.value,
     headers: record.headers,
   }));
-  await tx`insert into ${tx(`${schema}.outbox`)} ${tx(rows, "topic", "key", "value", "headers")}`;
-  await tx`select pg_notify(${outboxChannel(schema)}, '')`;
+  // One statement, one round trip: the insert, then the NOTIFY only if it inserted rows. The
+  // notification is still delivered at commit, and not at all if the transaction rolls back.
+  await tx`
+    with inserted as (
+      insert into ${tx(`${schema}.outbox`)} ${tx(rows, "topic", "key", "value", "headers")}
+      returning 1
+    )
+    select pg_notify(${outboxChannel(schema)}, '') where exists (select from inserted)`;
 }

@@ -57,10 +57,32 @@ export async function writeTombstone(tx: TransactionSql, orderId: string) {
   await tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RELEASED')`;
 }
 
+/**
+ * Adds `sign` × quantity to the available stock of every line's product, in one statement. It
+ * locks the rows first, in product id order as `lockStock` does: a reservation already holds
+ * them by then, but a release takes them here, and whatever order the join visits the rows in,
+ * it hands the update a product only after `locked` has locked it, so no deadlock with a
+ * concurrent reservation. Lines of one product add up (the update applies one row per product).
+ */
 async function adjustStock(tx: TransactionSql, lines: readonly ReservationLine[], sign: 1 | -1) {
+  if (lines.length === 0) return;
+  const deltas = new Map<string, number>();
   for (const { productId, quantity } of lines) {
-    await tx`update inventory.products
-      set available = available + ${sign * quantity}, updated_at = now()
-      where product_id = ${productId}`;
+    const key = productId.toLowerCase(); // as PostgreSQL writes a uuid
+    deltas.set(key, (deltas.get(key) ?? 0) + sign * quantity);
   }
+  const productIds = [...deltas.keys()];
+  await tx`
+    with locked as materialized (
+      select product_id from inventory.products
+      where product_id = any(${productIds}::uuid[])
+      order by product_id
+      for update
+    )
+    update inventory.products p
+    set available = p.available + d.delta, updated_at = now()
+    from locked
+    join unnest(${productIds}::uuid[], ${[...deltas.values()]}::int[]) as d (product_id, delta)
+      using (product_id)
+    where p.product_id = locked.product_id`;
 }

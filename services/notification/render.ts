@@ -19,12 +19,32 @@ export const LOCALE = "en-US";
  * with the currency's symbol or code, exactly (no floating point on the way).
  */
 export function formatMoney(minorUnits: number | bigint, currency: string): string {
-  const format = new Intl.NumberFormat(LOCALE, {
-    style: "currency",
-    currency: currency.toUpperCase(),
-  });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const { format, digits } = moneyFormat(currency.toUpperCase());
   return format.format(toDecimal(BigInt(minorUnits), digits));
+}
+
+/** A currency's formatter and its number of minor-unit digits. */
+interface MoneyFormat {
+  format: Intl.NumberFormat;
+  digits: number;
+}
+
+/** Formatters by upper-case currency code: building one costs far more than using it. */
+const moneyFormats = new Map<string, MoneyFormat>();
+
+/** Enough for every currency a shop uses; past it the cache starts over (codes are 3 letters). */
+const MAX_CACHED_FORMATS = 64;
+
+function moneyFormat(currency: string): MoneyFormat {
+  let cached = moneyFormats.get(currency);
+  if (cached === undefined) {
+    // Throws a RangeError for a malformed code, before anything is cached.
+    const format = new Intl.NumberFormat(LOCALE, { style: "currency", currency });
+    cached = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+    if (moneyFormats.size >= MAX_CACHED_FORMATS) moneyFormats.clear();
+    moneyFormats.set(currency, cached);
+  }
+  return cached;
 }
 
 /** Renders the confirmation of an order. */

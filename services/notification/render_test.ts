@@ -81,6 +81,39 @@ Deno.test("formatMoney() agrees with Intl.NumberFormat on cents for any amount i
   }));
 });
 
+Deno.test("formatMoney() writes any currency as a fresh Intl.NumberFormat does, whatever it formatted before", () => {
+  // Formatters are cached per currency: interleave currencies, come back to them, and go past
+  // the cache's size, comparing each result with a formatter built for that call.
+  const fresh = (minorUnits: number, currency: string) => {
+    const format = new Intl.NumberFormat("en-US", { style: "currency", currency });
+    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    return format.format(minorUnits / 10 ** digits);
+  };
+  fc.assert(fc.property(
+    fc.array(
+      fc.tuple(
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.oneof(fc.constantFrom("usd", "jpy", "bhd", "eur"), fc.stringMatching(/^[a-z]{3}$/)),
+      ),
+      { minLength: 1, maxLength: 200 },
+    ),
+    (calls) => {
+      for (const [minorUnits, currency] of calls) {
+        assert.equal(
+          formatMoney(minorUnits, currency),
+          fresh(minorUnits, currency.toUpperCase()),
+        );
+      }
+    },
+  ));
+});
+
+Deno.test("formatMoney() refuses a malformed currency code every time", () => {
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => formatMoney(100, "us"), RangeError);
+  }
+});
+
 const item = fc.record({
   productId: fc.uuid({ version: 4 }),
   quantity: fc.integer({ min: 1, max: 1000 }),

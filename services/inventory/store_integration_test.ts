@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { waitFor } from "../../lib/async/mod.ts";
+import { seedCatalog } from "../../lib/catalog/mod.ts";
+import type { Sql, TransactionSql } from "../../lib/db/mod.ts";
+import { withTestDatabase } from "../../lib/testing/db.ts";
+import { lockStock, release, reserve } from "./store.ts";
+
+// Ids in a known order; seeded C, A, B so that the table's physical order is not the id order.
+const [A, B, C] = [
+  "10000000-0000-4000-8000-00000000000a",
+  "20000000-0000-4000-8000-000000000000",
+  "30000000-0000-4000-8000-000000000000",
+] as const;
+
+async function seed(sql: Sql) {
+  await seedCatalog(
+    sql,
+    [C, A, B].map((productId, i) => ({
+      productId,
+      sku: `SKU-${i}`,
+      name: `Product ${i}`,
+      priceCents: 100,
+      stock: 10,
+    })),
+  );
+}
+
+async function available(sql: Sql): Promise<Record<string, number>> {
+  const rows = await sql<{ product_id: string; available: number }[]>`
+    select product_id, available from inventory.products order by product_id`;
+  return Object.fromEntries(rows.map((row) => [row.product_id, row.available]));
+}
+
+/** `tx`, counting the statements sent through it (tagged-template calls). */
+function countingStatements(tx: TransactionSql): { tx: TransactionSql; sent: () => number } {
+  let sent = 0;
+  const counted = new Proxy(tx, {
+    apply(target, thisArg, args: unknown[]) {
+      if (Array.isArray((args[0] as { raw?: unknown } | undefined)?.raw)) sent++;
+      return Reflect.apply(target, thisArg, args);
+    },
+  });
+  return { tx: counted, sent: () => sent };
+}
+
+const lines = [
+  { productId: C, quantity: 3 },
+  { productId: A, quantity: 1 },
+  { productId: B, quantity: 2 },
+];
+
+Deno.test("reserve() takes each line out of stock and release() puts it back, one statement for all lines", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await seed(sql);
+    const orderId = crypto.randomUUID();
+    await sql.begin(async (tx) => {
+      await lockStock(tx, [A, B, C]);
+      await reserve(tx, orderId, lines);
+    });
+    assert.deepEqual(await available(sql), { [A]: 9, [B]: 8, [C]: 7 });
+    let statements = 0;
+    await sql.begin(async (tx) => {
+      const counting = countingStatements(tx);
+      await release(counting.tx, orderId, lines);
+      statements = counting.sent();
+    });
+    assert.equal(statements, 2, "the stock update and the reservation's status");
+    assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 });
+    const [row] = await sql`select status from inventory.reservations where order_id = ${orderId}`;
+    assert.equal(row?.status, "RELEASED");
+  });
+});
+
+Deno.test("release() adds up the lines of one product, however its id is spelled", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await seed(sql);
+    await sql.begin((tx) =>
+      release(tx, crypto.randomUUID(), [
+        { productId: A, quantity: 1 },
+        { productId: B, quantity: 1 },
+        { productId: A.toUpperCase(), quantity: 2 },
+      ])
+    );
+    assert.deepEqual(await available(sql), { [A]: 13, [B]: 11, [C]: 10 });
+  });
+});
+
+Deno.test("reserve() changes no stock when one line cannot be taken", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await seed(sql);
+    // Past decideReserve's check, the table's own (available >= 0) refuses the whole statement.
+    await assert.rejects(
+      sql.begin((tx) =>
+        reserve(tx, crypto.randomUUID(), [
+          { productId: A, quantity: 1 },
+          { productId: B, quantity: 11 },
+          { productId: C, quantity: 1 },
+        ])
+      ),
+      (error: { code?: string }) => error.code === "23514",
+    );
+    assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 });
+  });
+});
+
+Deno.test("release() locks the products in id order, as a reservation does, whatever the lines' order", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await seed(sql);
+    const orderId = crypto.randomUUID();
+    await sql.begin(async (tx) => {
+      await lockStock(tx, [A, B, C]);
+      await reserve(tx, orderId, lines);
+    });
+    let unblock!: () => void;
+    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    // A concurrent transaction holding the middle product.
+    const holder = sql.begin(async (tx) => {
+      await tx`select 1 from inventory.products where product_id = ${B} for update`;
+      holding();
+      await unblocked;
+    });
+    try {
+      await held;
+      const releasing = sql.begin((tx) => release(tx, orderId, lines));
+      await waitFor(async () => {
+        const [row] = await sql`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`;
+        return row?.n === 1;
+      }, { description: "the release waiting for the held row" });
+      const lockedNow = async (productId: string) => {
+        try {
+          await sql`select 1 from inventory.products where product_id = ${productId}
+            for update nowait`;
+          return false;
+        } catch (error) {
+          if ((error as { code?: string }).code === "55P03") return true;
+          throw error;
+        }
+      };
+      assert.equal(await lockedNow(A), true, "the first product is locked before the second");
+      assert.equal(await lockedNow(C), false, "the third is not locked before the second");
+      unblock();
+      await holder;
+      await releasing;
+      assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 });
+    } finally {
+      unblock();
+      await holder.catch(() => {});
+    }
+  });
+});
