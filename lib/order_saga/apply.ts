@@ -7,7 +7,7 @@
 import { randomInt } from "node:crypto";
 import type { TransactionSql } from "../db/mod.ts";
 import { encodeMessage, type EventType, type WireRecord } from "../messages/mod.ts";
-import { writeOutbox } from "../outbox/mod.ts";
+import { type OutboxRow, writeOutbox, type WriteOutboxOptions } from "../outbox/mod.ts";
 import {
   type SagaEvent,
   type SagaPolicy,
@@ -94,19 +94,25 @@ export function decideSagaEvent(saga: StoredSaga, options: DecideOptions): SagaD
 
 /**
  * Writes decisions in order: each changed saga's latest state (and its order's status), every
- * history line, every record to the outbox. The sagas must exist and be locked by the caller.
+ * history line, every record to the outbox (returned, for the relay). The sagas must exist and
+ * be locked by the caller.
  */
 export async function persistDecisions(
   tx: TransactionSql,
   decisions: readonly SagaDecision[],
-): Promise<void> {
+  outbox: WriteOutboxOptions = {},
+): Promise<OutboxRow[]> {
   const latest = new Map<string, SagaState>();
   for (const { transition } of decisions) {
     if (transition.outcome === "applied") latest.set(transition.state.sagaId, transition.state);
   }
-  await saveSagas(tx, [...latest.values()]);
-  await appendHistory(tx, decisions.map((decision) => decision.history));
-  await writeOutbox(tx, ORCHESTRATOR_SCHEMA, decisions.flatMap((decision) => decision.records));
+  // Sent together (pipelined: one round trip), run by PostgreSQL one after the other.
+  const [, , rows] = await Promise.all([
+    saveSagas(tx, [...latest.values()]),
+    appendHistory(tx, decisions.map((decision) => decision.history)),
+    writeOutbox(tx, ORCHESTRATOR_SCHEMA, decisions.flatMap((d) => d.records), outbox),
+  ]);
+  return rows;
 }
 
 /** Decides `event` for one locked saga and writes it: `decideSagaEvent` + `persistDecisions`. */

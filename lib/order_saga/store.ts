@@ -52,10 +52,7 @@ interface OrderRow {
   items: OrderCreated["items"];
 }
 
-/**
- * Inserts orders with their items, skipping those that exist already (duplicates); returns the
- * ids of the orders inserted.
- */
+/** Inserts orders, skipping those that exist already (duplicates); returns the ids inserted. */
 export async function insertOrders(
   tx: TransactionSql,
   orders: readonly OrderCreated[],
@@ -74,8 +71,15 @@ export async function insertOrders(
   }
     on conflict (order_id) do nothing
     returning order_id`;
-  const ids = new Set(inserted.map((row) => row.order_id));
-  const items = orders.filter((order) => ids.has(order.orderId)).flatMap((order) =>
+  return new Set(inserted.map((row) => row.order_id));
+}
+
+/** Inserts the items of orders just inserted. */
+export async function insertOrderItems(
+  tx: TransactionSql,
+  orders: readonly OrderCreated[],
+): Promise<void> {
+  const items = orders.flatMap((order) =>
     order.items.map((item, index) => ({
       order_id: order.orderId,
       line_no: index + 1,
@@ -85,10 +89,9 @@ export async function insertOrders(
     }))
   );
   if (items.length > 0) await tx`insert into orchestrator.order_items ${tx(items)}`;
-  return ids;
 }
 
-/** Inserts new saga rows. */
+/** Inserts new saga rows (their orders must exist, or be inserted before in the transaction). */
 export async function insertSagas(
   tx: TransactionSql,
   states: readonly SagaState[],

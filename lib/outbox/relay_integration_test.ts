@@ -190,3 +190,56 @@ Deno.test("a relay publishes nothing while another transaction holds its schema'
     }
   });
 });
+
+Deno.test("publishCommitted() sends handed-over rows without a NOTIFY or a scan, once each", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const kafka = await testKafka("outbox-test");
+    const [topic] = await createTestTopics(kafka, ["outbox"]);
+    const producer = await connectProducer(kafka);
+    // Polls every 50 ms, but a poll leaves rows younger than a minute to their writer: only the
+    // hand-over can publish these soon, and the polls must not publish them a second time.
+    const relay = await startOutboxRelay({
+      sql,
+      schema: "payment",
+      producer,
+      log,
+      pollIntervalMs: 50,
+      graceMs: 60_000,
+    });
+    try {
+      const key = crypto.randomUUID();
+      const records = Array.from({ length: 4 }, (_, i) => ({
+        topic: topic!,
+        key,
+        value: JSON.stringify({ n: i }),
+        headers: {},
+      }));
+      const rows = await sql.begin((tx) => writeOutbox(tx, "payment", records, { notify: false }));
+      assert.deepEqual(rows.map((row) => row.value), records.map((r) => r.value));
+      relay.publishCommitted(rows.slice(0, 2));
+      relay.publishCommitted(rows.slice(2));
+      const received = await readRecords(kafka, topic!, { count: 4, timeoutMs: 15_000 });
+      assert.deepEqual(received.map((r) => r.value), records.map((r) => r.value));
+      await waitFor(async () => {
+        const [row] =
+          await sql`select count(*)::int as n from payment.outbox where published_at is null`;
+        return row?.n === 0;
+      }, { description: "every row marked published" });
+      // A row written without a hand-over or NOTIFY (a crash after commit) waits for its grace.
+      await sql.begin((tx) =>
+        writeOutbox(tx, "payment", [{ ...records[0]!, value: "orphan" }], { notify: false })
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const [pending] =
+        await sql`select count(*)::int as n from payment.outbox where published_at is null`;
+      assert.equal(pending?.n, 1, "a poll does not take a row younger than graceMs");
+      assert.equal(await relay.flush(), 1, "flush() takes it whatever its age");
+      const all = await readRecords(kafka, topic!, { count: 5, timeoutMs: 15_000 });
+      assert.deepEqual(all.map((r) => r.value), [...records.map((r) => r.value), "orphan"]);
+    } finally {
+      await relay.stop();
+      await producer.disconnect();
+      await deleteTestTopics(kafka, [topic!]);
+    }
+  });
+});

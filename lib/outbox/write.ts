@@ -7,25 +7,46 @@ export function outboxChannel(schema: string): string {
   return `outbox_${schema}`;
 }
 
-/** Appends records to `<schema>.outbox` and wakes the relay when the transaction commits. */
+/** A row of a service's outbox: the record and its id (its place in the publishing order). */
+export interface OutboxRow extends WireRecord {
+  id: string;
+}
+
+/** Options of `writeOutbox`. */
+export interface WriteOutboxOptions {
+  /**
+   * Wake every relay of the schema with a `NOTIFY` at commit (default true). A writer that hands
+   * the rows to its own relay's `publishCommitted` after the commit leaves it off: PostgreSQL
+   * wakes every listening backend of the database for each notification, whatever its channel.
+   */
+  notify?: boolean;
+}
+
+/** Appends records to `<schema>.outbox` in the caller's transaction; returns the rows written. */
 export async function writeOutbox(
   tx: TransactionSql,
   schema: string,
   records: readonly WireRecord[],
-): Promise<void> {
-  if (records.length === 0) return;
+  options: WriteOutboxOptions = {},
+): Promise<OutboxRow[]> {
+  if (records.length === 0) return [];
   const rows = records.map((record) => ({
     topic: record.topic,
     key: record.key,
     value: record.value,
     headers: record.headers,
   }));
-  // One statement, one round trip: the insert, then the NOTIFY only if it inserted rows. The
-  // notification is still delivered at commit, and not at all if the transaction rolls back.
-  await tx`
-    with inserted as (
-      insert into ${tx(`${schema}.outbox`)} ${tx(rows, "topic", "key", "value", "headers")}
-      returning 1
-    )
-    select pg_notify(${outboxChannel(schema)}, '') where exists (select from inserted)`;
+  const table = tx(`${schema}.outbox`);
+  const values = tx(rows, "topic", "key", "value", "headers");
+  // One statement either way; ids are drawn in insertion order, so sorted they pair up with
+  // `records`. The NOTIFY is delivered at commit, and not at all if the transaction rolls back.
+  const inserted = (options.notify ?? true)
+    ? await tx<{ id: string }[]>`
+      with inserted as (insert into ${table} ${values} returning id),
+        woken as (select pg_notify(${outboxChannel(schema)}, ''))
+      select id from inserted, woken order by id`
+    : await tx<{ id: string }[]>`
+      with inserted as (insert into ${table} ${values} returning id)
+      select id from inserted order by id`;
+  return inserted.map((row, index) => ({ ...records[index]!, id: row.id }));
 }

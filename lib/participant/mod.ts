@@ -24,7 +24,7 @@ import {
 import type { Logger } from "../log/mod.ts";
 import { decodeMessage, encodeMessage, type EventType, type Message } from "../messages/mod.ts";
 import type { OutgoingMessage } from "../messages/mod.ts";
-import { writeOutbox } from "../outbox/mod.ts";
+import { type OutboxRelay, writeOutbox } from "../outbox/mod.ts";
 
 /** A reply: its type and body; ids, saga and causation are filled in by the runtime. */
 export type Reply = Pick<OutgoingMessage, "eventType" | "body">;
@@ -42,6 +42,8 @@ export interface CommandConsumerOptions {
   commands: Partial<Record<EventType, CommandHandler>>;
   /** Called after each reply is written (metrics). */
   onReply?: (command: EventType, reply: EventType) => void;
+  /** The service's relay, handed the replies once committed; without it, a NOTIFY wakes it. */
+  relay?: Pick<OutboxRelay, "publishCommitted">;
 }
 
 /** Commands handled in one transaction at most, unless a participant says otherwise. */
@@ -66,15 +68,20 @@ export function createCommandConsumer(options: CommandConsumerOptions): BatchHan
       const log = options.log.child({ sagaId, orderId, eventType: message.eventType, eventId });
       return { message, handle, log };
     });
-    const outcomes = await withTransaction(sql, async (tx) => {
-      const claims = await claimMessages(tx, schema, commands.map((c) => c.message));
+    const { replies: outcomes, outbox } = await withTransaction(sql, async (tx) => {
+      const messages = commands.map((c) => c.message);
+      // Independent: sent together (pipelined), one round trip. A redelivered command passes the
+      // saga check again: it passed it the first time.
+      const [claims] = await Promise.all([
+        claimMessages(tx, schema, messages),
+        checkOrderSagas(tx, schema, messages),
+      ]);
       const isNew = (index: number) => claims[index] === "new";
-      await checkOrderSagas(tx, schema, commands.filter((_, i) => isNew(i)).map((c) => c.message));
       const replies: Array<Reply | null> = [];
       for (const [index, { message, handle, log }] of commands.entries()) {
         replies.push(isNew(index) ? await handle(tx, message, log) : null);
       }
-      await writeOutbox(
+      const outbox = await writeOutbox(
         tx,
         schema,
         commands.flatMap(({ message }, index) => {
@@ -82,9 +89,11 @@ export function createCommandConsumer(options: CommandConsumerOptions): BatchHan
           const { sagaId, eventId } = message.metadata;
           return reply ? [encodeMessage({ ...reply, sagaId, causationId: eventId })] : [];
         }),
+        { notify: options.relay === undefined },
       );
-      return replies;
+      return { replies, outbox };
     });
+    options.relay?.publishCommitted(outbox);
     commands.forEach(({ message, log }, index) => {
       const reply = outcomes[index];
       if (reply === null || reply === undefined) {
@@ -112,16 +121,16 @@ export async function checkOrderSagas(
   const named = messages.filter((message) => message.metadata.sagaId !== undefined);
   if (named.length === 0) return;
   const table = tx(`${schema}.order_sagas`);
-  await tx`insert into ${table} (order_id, saga_id)
-    select * from unnest(${named.map((m) => m.metadata.orderId)}::uuid[],
-      ${named.map((m) => m.metadata.sagaId!)}::uuid[])
-    on conflict (order_id) do nothing`;
-  const bound = new Map(
-    (await tx<{ order_id: string; saga_id: string }[]>`
-      select order_id, saga_id from ${table}
-      where order_id = any(${named.map((m) => m.metadata.orderId)}::uuid[])`)
-      .map((row) => [row.order_id, row.saga_id]),
-  );
+  const orderIds = named.map((m) => m.metadata.orderId);
+  // Pipelined: the select runs after the insert and sees its rows.
+  const [, rows] = await Promise.all([
+    tx`insert into ${table} (order_id, saga_id)
+      select * from unnest(${orderIds}::uuid[], ${named.map((m) => m.metadata.sagaId!)}::uuid[])
+      on conflict (order_id) do nothing`,
+    tx<{ order_id: string; saga_id: string }[]>`
+      select order_id, saga_id from ${table} where order_id = any(${orderIds}::uuid[])`,
+  ]);
+  const bound = new Map(rows.map((row) => [row.order_id, row.saga_id]));
   for (const { metadata: { orderId, sagaId, eventType } } of named) {
     const owner = bound.get(orderId);
     if (owner !== undefined && owner !== sagaId) {
@@ -163,6 +172,7 @@ export async function startParticipant(
     log,
     commands: options.commands,
     onReply: (command, reply) => repliesSent.inc({ command, reply }),
+    relay: runtime.relay,
   });
   const consumer = await startConsumer(runtime.kafka, {
     groupId: options.groupId,

@@ -10,9 +10,11 @@ import { claimMessages } from "../../lib/idempotency/mod.ts";
 import type { BatchHandler } from "../../lib/kafka/consumer.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import { decodeMessage, type Message } from "../../lib/messages/mod.ts";
+import type { OutboxRelay, OutboxRow } from "../../lib/outbox/mod.ts";
 import {
   type AppliedEvent,
   decideSagaEvent,
+  insertOrderItems,
   insertOrders,
   insertSagas,
   lockSagas,
@@ -31,16 +33,19 @@ export interface OrchestratorDeps {
   policy: SagaPolicy;
   /** Called after the transaction committed, with what it applied (status cache, metrics). */
   onApplied: (applied: AppliedEvent) => void;
+  /** The service's relay, handed the commands once committed; without it, a NOTIFY wakes it. */
+  relay?: Pick<OutboxRelay, "publishCommitted">;
 }
 
 /** Builds the handler for chunks of records of `orders` and the three reply topics. */
 export function createOrchestratorHandler(deps: OrchestratorDeps): BatchHandler {
   return async function handleOrchestratorRecords(records) {
     const messages = records.map(decodeMessage);
-    const decisions = await withTransaction(
+    const { decisions, outbox } = await withTransaction(
       deps.sql,
       (tx) => handleMessages(tx, messages, deps),
     );
+    deps.relay?.publishCommitted(outbox);
     for (const decision of decisions) deps.onApplied(decision);
   };
 }
@@ -49,11 +54,14 @@ async function handleMessages(
   tx: TransactionSql,
   messages: readonly Message[],
   deps: OrchestratorDeps,
-): Promise<SagaDecision[]> {
+): Promise<{ decisions: SagaDecision[]; outbox: OutboxRow[] }> {
   const claims = await claimMessages(tx, ORCHESTRATOR_SCHEMA, messages);
   const fresh = messages.filter((_, index) => claims[index] === "new");
-  const started = await startSagas(tx, fresh.filter(isOrderCreated));
-  const sagas = await lockSagas(tx, [...new Set(fresh.flatMap(replySagaId))]);
+  // Independent: sent together (pipelined), so both cost one round trip.
+  const [started, sagas] = await Promise.all([
+    startSagas(tx, fresh.filter(isOrderCreated)),
+    lockSagas(tx, [...new Set(fresh.flatMap(replySagaId))]),
+  ]);
   const decisions: SagaDecision[] = [];
   for (const message of fresh) {
     const decision = isOrderCreated(message)
@@ -65,8 +73,8 @@ async function handleMessages(
     if (saga !== undefined) sagas.set(state.sagaId, { ...saga, state });
     decisions.push(decision);
   }
-  await persistDecisions(tx, decisions);
-  return decisions;
+  const outbox = await persistDecisions(tx, decisions, { notify: deps.relay === undefined });
+  return { decisions, outbox };
 }
 
 /**
@@ -90,7 +98,11 @@ async function startSagas(
       order: message.body,
     });
   }
-  await insertSagas(tx, [...started.values()].map((saga) => saga.state), ORDER_SAGA.name);
+  const sagas = [...started.values()];
+  await Promise.all([
+    insertOrderItems(tx, sagas.map((saga) => saga.order)),
+    insertSagas(tx, sagas.map((saga) => saga.state), ORDER_SAGA.name),
+  ]);
   return started;
 }
 

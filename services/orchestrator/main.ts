@@ -33,7 +33,7 @@ export const ORCHESTRATOR_VARIABLES = {
   /** Records handled in one transaction, at most. */
   ORCHESTRATOR_BATCH_SIZE: integer({ min: 1, max: 10_000, fallback: 100 }),
   /** Partitions handled at the same time, each in its own transaction. */
-  ORCHESTRATOR_CONCURRENCY: integer({ min: 1, max: 64, fallback: 1 }),
+  ORCHESTRATOR_CONCURRENCY: integer({ min: 1, max: 64, fallback: 6 }),
 };
 
 /** Runs the orchestrator until SIGINT or SIGTERM. */
@@ -61,7 +61,8 @@ export async function main(): Promise<void> {
       recordMetrics(applied);
       publishStatus(applied);
     };
-    const handleRecords = createOrchestratorHandler({ sql, log, policy, onApplied });
+    const { relay } = runtime;
+    const handleRecords = createOrchestratorHandler({ sql, log, policy, onApplied, relay });
     const consumer = await startConsumer(runtime.kafka, {
       groupId: "saga-orchestrator",
       topics: [
@@ -87,6 +88,7 @@ export async function main(): Promise<void> {
       policy,
       intervalMs: config.SWEEP_INTERVAL,
       onApplied,
+      relay,
     });
     runtime.onClose(() => sweeper.stop());
     log.info("Orchestrator running", { stepTimeoutMs: policy.stepTimeoutMs });

@@ -14,6 +14,7 @@ import {
   lockSagas,
   persistDecisions,
 } from "../../lib/order_saga/mod.ts";
+import type { OutboxRelay } from "../../lib/outbox/mod.ts";
 import type { SagaEvent, SagaPolicy } from "../../lib/saga/mod.ts";
 
 /** Options of `startSweeper`. */
@@ -27,6 +28,8 @@ export interface SweeperOptions {
   batchSize?: number;
   /** Called after each sweep transaction committed, with what it applied. */
   onApplied: (applied: AppliedEvent) => void;
+  /** The service's relay, handed the commands once committed; without it, a NOTIFY wakes it. */
+  relay?: Pick<OutboxRelay, "publishCommitted">;
 }
 
 /** Sweeps once: applies every due event of up to `batchSize` sagas in one transaction. */
@@ -34,7 +37,7 @@ export async function sweepOnce(
   options: Omit<SweeperOptions, "intervalMs">,
   now = new Date(),
 ): Promise<AppliedEvent[]> {
-  const applied = await withTransaction(options.sql, async (tx) => {
+  const { applied, outbox } = await withTransaction(options.sql, async (tx) => {
     const due = await lockDueSagas(tx, now, options.batchSize ?? 100);
     const decisions = [...(await lockSagas(tx, due)).values()].map((saga) => {
       const { pending } = saga.state;
@@ -51,9 +54,10 @@ export async function sweepOnce(
         now,
       });
     });
-    await persistDecisions(tx, decisions);
-    return decisions;
+    const outbox = await persistDecisions(tx, decisions, { notify: options.relay === undefined });
+    return { applied: decisions, outbox };
   });
+  options.relay?.publishCommitted(outbox);
   for (const result of applied) options.onApplied(result);
   return applied;
 }
