@@ -79,6 +79,10 @@ export async function startConsumer(
     // yet longer than one handler call can run without a heartbeat (e.g. a slow Stripe call).
     sessionTimeout: 15_000,
     heartbeatInterval: 1_000,
+    // What a fetch may bring is what the process holds unhandled: 256 kB per partition is a few
+    // hundred records, more than a chunk, and keeps a backlog from filling the heap.
+    maxBytesPerPartition: 256 * 1024,
+    maxBytes: 4 * 1024 * 1024,
   });
   const stopping = new AbortController();
   const ready = new Promise<void>((resolve) => {
