@@ -57,6 +57,11 @@ export function integer(options: { min: number; max: number; fallback?: number }
   });
 }
 
+/** How many partitions a consumer handles at the same time (1 to 64). */
+export function partitionConcurrency(fallback: number) {
+  return integer({ min: 1, max: 64, fallback });
+}
+
 /** A decimal number in `[min, max]`. */
 export function decimal(options: { min: number; max: number; fallback?: number }) {
   return numberIn(options, {

@@ -32,6 +32,13 @@ export type Reply = Pick<OutgoingMessage, "eventType" | "body">;
 /** Applies one command inside the transaction and says what to reply. */
 export type CommandHandler = (tx: TransactionSql, message: Message, log: Logger) => Promise<Reply>;
 
+/**
+ * Takes, in one statement and one consistent order, the shared locks a chunk's commands will
+ * need (e.g. stock rows), so chunks handled at the same time wait on each other instead of
+ * deadlocking.
+ */
+export type ChunkLocker = (tx: TransactionSql, messages: readonly Message[]) => Promise<void>;
+
 /** Options of `createCommandConsumer`. */
 export interface CommandConsumerOptions {
   sql: Sql;
@@ -44,6 +51,8 @@ export interface CommandConsumerOptions {
   onReply?: (command: EventType, reply: EventType) => void;
   /** The service's relay, handed the replies once committed; without it, a NOTIFY wakes it. */
   relay?: Pick<OutboxRelay, "publishCommitted">;
+  /** Locks taken for the whole chunk before any command is applied. */
+  lockFirst?: ChunkLocker;
 }
 
 /** Commands handled in one transaction at most, unless a participant says otherwise. */
@@ -75,6 +84,7 @@ export function createCommandConsumer(options: CommandConsumerOptions): BatchHan
       const [claims] = await Promise.all([
         claimMessages(tx, schema, messages),
         checkOrderSagas(tx, schema, messages),
+        options.lockFirst?.(tx, messages),
       ]);
       const isNew = (index: number) => claims[index] === "new";
       const replies: Array<Reply | null> = [];
@@ -152,6 +162,10 @@ export interface ParticipantOptions {
   fromBeginning?: boolean;
   /** Commands handled in one transaction at most (default `DEFAULT_COMMAND_BATCH`). */
   batchSize?: number;
+  /** Partitions handled at the same time, each chunk in its own transaction (default 1). */
+  concurrency?: number;
+  /** Locks taken for each chunk first; needed when chunks of several partitions contend. */
+  lockFirst?: ChunkLocker;
 }
 
 /** Starts consuming a participant's commands on an open runtime; stopped when it closes. */
@@ -173,6 +187,7 @@ export async function startParticipant(
     commands: options.commands,
     onReply: (command, reply) => repliesSent.inc({ command, reply }),
     relay: runtime.relay,
+    ...(options.lockFirst === undefined ? {} : { lockFirst: options.lockFirst }),
   });
   const consumer = await startConsumer(runtime.kafka, {
     groupId: options.groupId,
@@ -181,6 +196,7 @@ export async function startParticipant(
     log,
     handler: oneAtATime(handleCommands),
     batch: { handler: handleCommands, maxRecords: options.batchSize ?? DEFAULT_COMMAND_BATCH },
+    partitionsConcurrently: options.concurrency ?? 1,
     onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
     fromBeginning: options.fromBeginning,
   });
@@ -200,6 +216,10 @@ export interface ParticipantServiceOptions {
   topic: string;
   /** Builds the command handlers once the runtime is open (clients, metrics, closers). */
   commands: (runtime: ServiceRuntime) => CommandConsumerOptions["commands"];
+  /** Partitions handled at the same time (default 1). */
+  concurrency?: number;
+  /** Locks taken for each chunk first (see `ChunkLocker`). */
+  lockFirst?: ChunkLocker;
 }
 
 /** A participant's whole life: open, consume commands until SIGINT or SIGTERM, close in order. */
@@ -215,6 +235,8 @@ export async function runParticipantService(options: ParticipantServiceOptions):
       groupId: options.groupId,
       topic: options.topic,
       commands: options.commands(runtime),
+      concurrency: options.concurrency ?? 1,
+      ...(options.lockFirst === undefined ? {} : { lockFirst: options.lockFirst }),
     });
     runtime.log.info("Service running", { groupId: options.groupId, topic: options.topic });
     const signal = await onShutdownSignal();

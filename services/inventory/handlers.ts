@@ -7,8 +7,11 @@ import { lockReservation, lockStock, release, reserve, writeTombstone } from "./
 /** `RESERVE_INVENTORY`: all items or none. */
 export const reserveInventory: CommandHandler = async function reserveInventory(tx, message, log) {
   const { orderId, items } = message.body as ReserveInventory;
-  const existing = await lockReservation(tx, orderId);
-  const stock = await lockStock(tx, mergeLines(items).map((line) => line.productId));
+  // Pipelined: one round trip; the reservation is locked before the stock, as always.
+  const [existing, stock] = await Promise.all([
+    lockReservation(tx, orderId),
+    lockStock(tx, mergeLines(items).map((line) => line.productId)),
+  ]);
   const decision = decideReserve(orderId, existing, stock, items);
   switch (decision.kind) {
     case "reserve":

@@ -1,14 +1,23 @@
 /** `deno task run:inventory`: reserves and releases stock for sagas, through Kafka only. */
-import { COMMON_VARIABLES, integer, loadConfig, withDotEnv } from "../../lib/config/mod.ts";
+import {
+  COMMON_VARIABLES,
+  integer,
+  loadConfig,
+  partitionConcurrency,
+  withDotEnv,
+} from "../../lib/config/mod.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import { runParticipantService } from "../../lib/participant/mod.ts";
 import { runMain } from "../../lib/service/mod.ts";
 import { INVENTORY_COMMANDS } from "./handlers.ts";
+import { lockChunkStock } from "./store.ts";
 
 /** Configuration of the inventory service. */
 export const INVENTORY_VARIABLES = {
   ...COMMON_VARIABLES,
   INVENTORY_PORT: integer({ min: 0, max: 65_535, fallback: 9102 }),
+  /** Partitions handled at the same time; each chunk locks its stock rows first, in id order. */
+  INVENTORY_CONCURRENCY: partitionConcurrency(6),
 };
 
 /** Runs the inventory service until SIGINT or SIGTERM. */
@@ -21,6 +30,8 @@ export async function main(): Promise<void> {
     groupId: "inventory-service",
     topic: TOPICS.inventoryCommands,
     commands: () => INVENTORY_COMMANDS,
+    concurrency: config.INVENTORY_CONCURRENCY,
+    lockFirst: lockChunkStock,
   });
 }
 

@@ -1,5 +1,6 @@
 /** The inventory service's SQL: loading and changing reservations and stock, under row locks. */
 import type { TransactionSql } from "../../lib/db/mod.ts";
+import type { Message, ReserveInventory } from "../../lib/messages/mod.ts";
 import type { Reservation, ReservationLine } from "./decide.ts";
 
 /** The order's reservation, locked for the rest of the transaction; null when there is none. */
@@ -7,12 +8,15 @@ export async function lockReservation(
   tx: TransactionSql,
   orderId: string,
 ): Promise<Reservation | null> {
-  const [row] = await tx<{ status: Reservation["status"] }[]>`
-    select status from inventory.reservations where order_id = ${orderId} for update`;
+  // Pipelined: one round trip; the lines are read after the reservation is locked.
+  const [[row], lines] = await Promise.all([
+    tx<{ status: Reservation["status"] }[]>`
+      select status from inventory.reservations where order_id = ${orderId} for update`,
+    tx<ReservationLine[]>`
+      select product_id as "productId", quantity from inventory.reservation_items
+      where order_id = ${orderId} order by product_id`,
+  ]);
   if (row === undefined) return null;
-  const lines = await tx<ReservationLine[]>`
-    select product_id as "productId", quantity from inventory.reservation_items
-    where order_id = ${orderId} order by product_id`;
   return { status: row.status, lines: [...lines] };
 }
 
@@ -28,17 +32,39 @@ export async function lockStock(
   return new Map(rows.map((row) => [row.product_id, row.available]));
 }
 
+/**
+ * Locks, in product id order and in one statement, the stock rows a chunk of commands will touch:
+ * the products to reserve and those of the reservations to release. Two chunks handled at the
+ * same time then queue on their first shared product instead of deadlocking.
+ */
+export async function lockChunkStock(tx: TransactionSql, messages: readonly Message[]) {
+  const toReserve = messages.filter((m) => m.eventType === "RESERVE_INVENTORY")
+    .flatMap((m) => (m.body as ReserveInventory).items.map((item) => item.productId));
+  const toRelease = messages.filter((m) => m.eventType === "RELEASE_INVENTORY")
+    .map((m) => m.metadata.orderId);
+  if (toReserve.length === 0 && toRelease.length === 0) return;
+  await tx`
+    select product_id from inventory.products
+    where product_id = any(${toReserve}::uuid[])
+      or product_id in (select product_id from inventory.reservation_items
+        where order_id = any(${toRelease}::uuid[]))
+    order by product_id for update`;
+}
+
 /** Takes the lines out of stock and records the reservation. */
 export async function reserve(
   tx: TransactionSql,
   orderId: string,
   lines: readonly ReservationLine[],
 ) {
-  await adjustStock(tx, lines, -1);
-  await tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RESERVED')`;
-  await tx`insert into inventory.reservation_items ${
-    tx(lines.map((l) => ({ order_id: orderId, product_id: l.productId, quantity: l.quantity })))
-  }`;
+  // Sent together (pipelined): one round trip, run in this order.
+  await Promise.all([
+    adjustStock(tx, lines, -1),
+    tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RESERVED')`,
+    tx`insert into inventory.reservation_items ${
+      tx(lines.map((l) => ({ order_id: orderId, product_id: l.productId, quantity: l.quantity })))
+    }`,
+  ]);
 }
 
 /** Puts a reservation's lines back into stock and marks it released. */
@@ -47,9 +73,11 @@ export async function release(
   orderId: string,
   lines: readonly ReservationLine[],
 ) {
-  await adjustStock(tx, lines, +1);
-  await tx`update inventory.reservations set status = 'RELEASED', updated_at = now()
-    where order_id = ${orderId}`;
+  await Promise.all([
+    adjustStock(tx, lines, +1),
+    tx`update inventory.reservations set status = 'RELEASED', updated_at = now()
+      where order_id = ${orderId}`,
+  ]);
 }
 
 /** Records that the order was released before it was reserved: a later reservation fails. */

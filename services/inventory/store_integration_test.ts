@@ -3,7 +3,9 @@ import { waitFor } from "../../lib/async/mod.ts";
 import { seedCatalog } from "../../lib/catalog/mod.ts";
 import type { Sql, TransactionSql } from "../../lib/db/mod.ts";
 import { withTestDatabase } from "../../lib/testing/db.ts";
-import { lockStock, release, reserve } from "./store.ts";
+import { decodeMessage, encodeMessage } from "../../lib/messages/mod.ts";
+import { asConsumed } from "../../lib/testing/kafka.ts";
+import { lockChunkStock, lockStock, release, reserve } from "./store.ts";
 
 // Ids in a known order; seeded C, A, B so that the table's physical order is not the id order.
 const [A, B, C] = [
@@ -148,6 +150,54 @@ Deno.test("release() locks the products in id order, as a reservation does, what
     } finally {
       unblock();
       await holder.catch(() => {});
+    }
+  });
+});
+
+Deno.test("lockChunkStock() locks every product a chunk reserves or releases, before any command runs", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await seed(sql);
+    const released = crypto.randomUUID();
+    await sql.begin(async (tx) => {
+      await lockStock(tx, [C]);
+      await reserve(tx, released, [{ productId: C, quantity: 1 }]);
+    });
+    const chunk = [
+      encodeMessage({
+        eventType: "RESERVE_INVENTORY",
+        body: { orderId: crypto.randomUUID(), items: [{ productId: B, quantity: 1 }] },
+        sagaId: crypto.randomUUID(),
+      }),
+      encodeMessage({
+        eventType: "RELEASE_INVENTORY",
+        body: { orderId: released },
+        sagaId: crypto.randomUUID(),
+      }),
+    ].map((record) => decodeMessage(asConsumed(record)));
+    let finish!: () => void;
+    const holding = new Promise<void>((resolve) => (finish = resolve));
+    const chunkTx = sql.begin(async (tx) => {
+      await lockChunkStock(tx, chunk);
+      await holding;
+    });
+    try {
+      // From another connection: B (reserved) and C (released) are locked, A is free.
+      const lockedNow = async (productId: string) => {
+        try {
+          await sql`select 1 from inventory.products where product_id = ${productId}
+            for update nowait`;
+          return false;
+        } catch (error) {
+          if ((error as { code?: string }).code === "55P03") return true;
+          throw error;
+        }
+      };
+      await waitFor(() => lockedNow(B), { description: "B locked by the chunk" });
+      assert.equal(await lockedNow(C), true, "the released reservation's product is locked too");
+      assert.equal(await lockedNow(A), false);
+    } finally {
+      finish();
+      await chunkTx;
     }
   });
 });

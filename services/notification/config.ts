@@ -1,6 +1,12 @@
 /** Configuration of the notification service: the common variables plus its port and mail relay. */
 import { z } from "zod";
-import { COMMON_VARIABLES, integer, loadConfig, urlOf } from "../../lib/config/mod.ts";
+import {
+  COMMON_VARIABLES,
+  integer,
+  loadConfig,
+  partitionConcurrency,
+  urlOf,
+} from "../../lib/config/mod.ts";
 
 /** The sender of every confirmation unless `NOTIFICATION_FROM` says otherwise. */
 export const DEFAULT_NOTIFICATION_FROM = "orders@sagas.example";
@@ -36,6 +42,8 @@ export function optionalUrlOf(protocols: readonly string[]) {
 export const NOTIFICATION_VARIABLES = {
   ...COMMON_VARIABLES,
   NOTIFICATION_PORT: integer({ min: 0, max: 65_535, fallback: 9104 }),
+  /** Partitions handled at the same time: deliveries of different orders overlap. */
+  NOTIFICATION_CONCURRENCY: partitionConcurrency(6),
   /** The mail relay, e.g. `smtp://127.0.0.1:1025`; unset = the log channel. */
   SMTP_URL: optionalUrlOf(["smtp:", "smtps:"]),
   NOTIFICATION_FROM: senderAddress(DEFAULT_NOTIFICATION_FROM),

@@ -16,6 +16,7 @@ export async function main(): Promise<void> {
     opsPort: config.NOTIFICATION_PORT,
     groupId: "notification-service",
     topic: TOPICS.notificationCommands,
+    concurrency: config.NOTIFICATION_CONCURRENCY,
     commands(runtime) {
       const channel: DeliveryChannel = config.SMTP_URL === undefined
         ? createLogChannel(runtime.log)

@@ -8,6 +8,7 @@ import {
   duration,
   integer,
   loadConfig,
+  partitionConcurrency,
   withDotEnv,
 } from "../../lib/config/mod.ts";
 import { oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
@@ -33,7 +34,7 @@ export const ORCHESTRATOR_VARIABLES = {
   /** Records handled in one transaction, at most. */
   ORCHESTRATOR_BATCH_SIZE: integer({ min: 1, max: 10_000, fallback: 100 }),
   /** Partitions handled at the same time, each in its own transaction. */
-  ORCHESTRATOR_CONCURRENCY: integer({ min: 1, max: 64, fallback: 6 }),
+  ORCHESTRATOR_CONCURRENCY: partitionConcurrency(6),
 };
 
 /** Runs the orchestrator until SIGINT or SIGTERM. */

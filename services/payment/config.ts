@@ -5,7 +5,13 @@
  * otherwise.
  */
 import { z } from "zod";
-import { COMMON_VARIABLES, duration, integer, loadConfig } from "../../lib/config/mod.ts";
+import {
+  COMMON_VARIABLES,
+  duration,
+  integer,
+  loadConfig,
+  partitionConcurrency,
+} from "../../lib/config/mod.ts";
 
 /** Where the local Stripe-compatible test server listens by default. */
 export const LOCAL_STRIPE_API_BASE = "http://127.0.0.1:12111";
@@ -20,6 +26,8 @@ export const HOSTED_STRIPE_API_BASE = "https://api.stripe.com";
 export const PAYMENT_VARIABLES = {
   ...COMMON_VARIABLES,
   PAYMENT_PORT: integer({ min: 0, max: 65_535, fallback: 9103 }),
+  /** Partitions handled at the same time: Stripe calls of different orders overlap. */
+  PAYMENT_CONCURRENCY: partitionConcurrency(6),
   STRIPE_SECRET_KEY: optional(
     z.string().regex(
       /^(sk|rk)_(test|live)_\S+$/,

@@ -17,6 +17,7 @@ export async function main(): Promise<void> {
     opsPort: config.PAYMENT_PORT,
     groupId: "payment-service",
     topic: TOPICS.paymentCommands,
+    concurrency: config.PAYMENT_CONCURRENCY,
     commands(runtime) {
       runtime.log.info("Charging through Stripe", {
         stripe: `${stripe.protocol}://${stripe.host}:${stripe.port}`,
