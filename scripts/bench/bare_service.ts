@@ -27,8 +27,8 @@ import type { Producer } from "kafkajs";
 /** Records per transaction at most, as in the orchestrator (the saga's busiest consumer). */
 const BARE_BATCH_SIZE = 100;
 
-/** Partitions handled at once by the orchestrator role, as the orchestrator's default. */
-const BARE_ORCHESTRATOR_CONCURRENCY = 6;
+/** Partitions handled at once by every role, as the services' defaults. */
+const BARE_CONCURRENCY = 6;
 
 /** The scratch table every hop inserts one row into. */
 export const BARE_HOPS_TABLE = "bench_bare.hops";
@@ -160,7 +160,7 @@ export async function main(): Promise<void> {
     log,
     handler: oneAtATime(handleRecords),
     batch: { handler: handleRecords, maxRecords: BARE_BATCH_SIZE },
-    partitionsConcurrently: config.BARE_ROLE === "orchestrator" ? BARE_ORCHESTRATOR_CONCURRENCY : 1,
+    partitionsConcurrently: BARE_CONCURRENCY,
   });
   const ops = await startOpsServer({
     port: config.BARE_PORT,
