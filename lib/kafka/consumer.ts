@@ -64,6 +64,10 @@ export interface RunningConsumer {
   ready: Promise<void>;
   /** Stops fetching, lets the record in hand finish (or abandons its retries), commits, leaves. */
   stop(): Promise<void>;
+  /** Stops fetching `topic` (records fetched already are still handled) until `resume`. */
+  pause(topic: string): void;
+  /** Fetches `topic` again after `pause`. */
+  resume(topic: string): void;
 }
 
 /** Connects a consumer in `groupId`, subscribes to `topics` and starts handling records. */
@@ -143,6 +147,8 @@ export async function startConsumer(
       await restarts.settled();
       await consumer.disconnect();
     },
+    pause: (topic) => consumer.pause([{ topic: inNamespace(kafka, topic) }]),
+    resume: (topic) => consumer.resume([{ topic: inNamespace(kafka, topic) }]),
   };
 }
 

@@ -3,6 +3,7 @@
  * keeps saga state in PostgreSQL, sends commands through its outbox, sweeps deadlines and
  * retries, and caches statuses in Redis for `sagactl`.
  */
+import { Gauge } from "prom-client";
 import {
   COMMON_VARIABLES,
   duration,
@@ -21,6 +22,7 @@ import {
 } from "../../lib/order_saga/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
 import { onShutdownSignal, openServiceRuntime, runMain } from "../../lib/service/mod.ts";
+import { startAdmissionControl } from "./admission.ts";
 import { createOrchestratorHandler } from "./handlers.ts";
 import { createSagaMetrics, createStatusPublisher } from "./observers.ts";
 import { startSweeper } from "./sweeper.ts";
@@ -35,7 +37,12 @@ export const ORCHESTRATOR_VARIABLES = {
   ORCHESTRATOR_BATCH_SIZE: integer({ min: 1, max: 10_000, fallback: 100 }),
   /** Partitions handled at the same time, each in its own transaction. */
   ORCHESTRATOR_CONCURRENCY: partitionConcurrency(6),
+  /** Sagas in progress at which new orders wait in Kafka (admission control). */
+  MAX_SAGAS_IN_PROGRESS: integer({ min: 1, max: 10_000_000, fallback: 1_000 }),
 };
+
+/** How often admission control counts the sagas in progress. */
+const ADMISSION_INTERVAL_MS = 500;
 
 /** Runs the orchestrator until SIGINT or SIGTERM. */
 export async function main(): Promise<void> {
@@ -92,6 +99,21 @@ export async function main(): Promise<void> {
       relay,
     });
     runtime.onClose(() => sweeper.stop());
+    const inProgress = new Gauge({
+      name: "saga_in_progress",
+      help: "Sagas not in a final status, as admission control last counted them",
+      registers: [metrics.registry],
+    });
+    const admission = startAdmissionControl({
+      sql,
+      log,
+      limit: config.MAX_SAGAS_IN_PROGRESS,
+      intervalMs: ADMISSION_INTERVAL_MS,
+      consumer,
+      topic: TOPICS.orders,
+      onCount: (count) => inProgress.set(count),
+    });
+    runtime.onClose(() => admission.stop());
     log.info("Orchestrator running", { stepTimeoutMs: policy.stepTimeoutMs });
     const signal = await onShutdownSignal();
     log.info("Shutting down", { signal });
