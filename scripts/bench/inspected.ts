@@ -4,7 +4,7 @@
  * local port, so the bench can profile it. Its output goes to `<logDir>/<name>.log`.
  */
 import { waitFor } from "../../lib/async/mod.ts";
-import type { ProcessSpec } from "../supervisor.ts";
+import { type ProcessSpec, SERVICE_V8_FLAGS } from "../supervisor.ts";
 
 const ROOT = new URL("../..", import.meta.url);
 
@@ -28,7 +28,13 @@ export async function startInspected(
     append: true,
   });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--inspect=127.0.0.1:${options.inspectorPort}`, spec.entry],
+    args: [
+      "run",
+      "-A",
+      SERVICE_V8_FLAGS,
+      `--inspect=127.0.0.1:${options.inspectorPort}`,
+      spec.entry,
+    ],
     cwd: ROOT,
     env: { ...options.env, ...spec.env },
     stdin: "null",
