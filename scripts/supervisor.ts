@@ -4,6 +4,7 @@
  * to a log file; processes can be killed and restarted one by one.
  */
 import { waitFor } from "../lib/async/mod.ts";
+import { coalescingWriter } from "../lib/log/mod.ts";
 
 /**
  * V8 flags of every service process, as in the `run:*` tasks of deno.json: a 4 MiB young
@@ -112,12 +113,16 @@ export async function startStack(
     const sink = options.logDir === undefined
       ? null
       : await Deno.open(`${options.logDir}/${spec.name}.log`, { create: true, append: true });
+    // A service writes its lines in bursts: pass each burst on in one write, not one per line.
+    const encoder = new TextEncoder();
+    const writeLine = sink === null
+      ? coalescingWriter((lines) => console.log(lines))
+      : coalescingWriter((lines) => sink.writeSync(encoder.encode(lines + "\n")));
     const pump = (stream: ReadableStream<Uint8Array>) =>
       stream.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter()).pipeTo(
         new WritableStream({
           write(line) {
-            if (sink === null) console.log(prefix + line);
-            else sink.writeSync(new TextEncoder().encode(line + "\n"));
+            writeLine(sink === null ? prefix + line : line);
           },
         }),
       );

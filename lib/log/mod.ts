@@ -26,10 +26,34 @@ export interface Logger {
 export interface LoggerOptions {
   /** Lines below this level are dropped (default `info`). */
   level?: LogLevel;
-  /** Where a finished line goes (default: standard output). */
-  write?: (line: string) => void;
+  /** Where a finished line goes, with its level (default: standard output). */
+  write?: (line: string, level: LogLevel) => void;
   /** The clock (default: `new Date()`). */
   now?: () => Date;
+}
+
+/**
+ * A line writer for busy processes: the lines of one synchronous stretch of work (e.g. a chunk of
+ * records logged in a loop) go to `sink` joined, in one call, once the stretch ends (a
+ * microtask), instead of one write each — a write is a system call, and one per line cost a
+ * service ≈ 0.2 ms of CPU per line in the bench. Lines of `urgent` levels (a warning or error,
+ * possibly just before the process exits) flush everything at once, in order.
+ */
+export function coalescingWriter(
+  sink: (lines: string) => void,
+): (line: string, level?: LogLevel) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    sink(lines.join("\n"));
+  };
+  return (line, level) => {
+    if (pending.length === 0) queueMicrotask(flush);
+    pending.push(line);
+    if (level !== undefined && RANK[level] >= RANK.warn) flush();
+  };
 }
 
 /** Creates a JSON-lines logger for `service`. */
@@ -50,7 +74,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
         ...fields,
       };
       if (line.error !== undefined) line.error = serializeError(line.error);
-      write(JSON.stringify(line));
+      write(JSON.stringify(line), level);
     }
     return {
       debug: (message, fields) => emit("debug", message, fields),

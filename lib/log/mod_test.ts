@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, isLogLevel } from "./mod.ts";
+import { coalescingWriter, createLogger, isLogLevel } from "./mod.ts";
 
 function capture(level?: "debug" | "info" | "warn" | "error") {
   const lines: Record<string, unknown>[] = [];
@@ -62,4 +62,35 @@ Deno.test("isLogLevel() accepts the four levels only", () => {
     false,
     false,
   ]);
+});
+
+Deno.test("coalescingWriter() writes the lines of one synchronous stretch in one call, in order", async () => {
+  const calls: string[] = [];
+  const log = createLogger("orchestrator", {
+    write: coalescingWriter((lines) => calls.push(lines)),
+    now: () => new Date("2026-05-06T07:08:09.000Z"),
+  });
+  log.info("one");
+  log.info("two");
+  assert.equal(calls.length, 0, "nothing written before the stretch ends");
+  await Promise.resolve();
+  assert.equal(calls.length, 1);
+  assert.deepEqual(calls[0]!.split("\n").map((line) => JSON.parse(line).msg), ["one", "two"]);
+  log.info("three");
+  await Promise.resolve();
+  assert.deepEqual(calls.slice(1).map((lines) => JSON.parse(lines).msg), ["three"]);
+});
+
+Deno.test("coalescingWriter() writes a warning or an error at once, after the lines before it", () => {
+  const calls: string[] = [];
+  const log = createLogger("payment", { write: coalescingWriter((lines) => calls.push(lines)) });
+  log.info("before");
+  log.error("failing", { error: new Error("boom") });
+  assert.equal(calls.length, 1, "flushed synchronously: a process may exit right after");
+  assert.deepEqual(calls[0]!.split("\n").map((line) => JSON.parse(line).msg), [
+    "before",
+    "failing",
+  ]);
+  log.warn("late");
+  assert.deepEqual(calls.slice(1).map((lines) => JSON.parse(lines).msg), ["late"]);
 });

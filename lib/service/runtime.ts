@@ -9,7 +9,7 @@ import { closeDb, connectDb, runMigrations, type Sql } from "../db/mod.ts";
 import { createKafka, kafkaLogTo } from "../kafka/client.ts";
 import { connectProducer } from "../kafka/producer.ts";
 import { ensureTopics } from "../kafka/topics.ts";
-import { createLogger, type Logger, type LogLevel } from "../log/mod.ts";
+import { coalescingWriter, createLogger, type Logger, type LogLevel } from "../log/mod.ts";
 import { ALL_TOPICS } from "../messages/mod.ts";
 import {
   checkPostgres,
@@ -65,7 +65,10 @@ export interface ServiceRuntime {
 /** Opens the shared resources of a service; on failure closes what was opened and rethrows. */
 export async function openServiceRuntime(options: RuntimeOptions): Promise<ServiceRuntime> {
   const { config, name, schema } = options;
-  const log = createLogger(name, { level: config.LOG_LEVEL });
+  const log = createLogger(name, {
+    level: config.LOG_LEVEL,
+    write: coalescingWriter((lines) => console.log(lines)),
+  });
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.splice(0).reverse()) {

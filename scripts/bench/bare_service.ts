@@ -17,7 +17,7 @@ import { errorMessage } from "../../lib/errors/mod.ts";
 import { createKafka, kafkaLogTo } from "../../lib/kafka/client.ts";
 import { type BatchHandler, oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
 import { connectProducer, publish } from "../../lib/kafka/producer.ts";
-import { createLogger } from "../../lib/log/mod.ts";
+import { coalescingWriter, createLogger } from "../../lib/log/mod.ts";
 import { TOPICS, type WireRecord } from "../../lib/messages/mod.ts";
 import { startOpsServer } from "../../lib/ops/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
@@ -121,7 +121,10 @@ export async function main(): Promise<void> {
     );
   }
   const name = `bare-${config.BARE_ROLE}`;
-  const log = createLogger(name, { level: config.LOG_LEVEL });
+  const log = createLogger(name, {
+    level: config.LOG_LEVEL,
+    write: coalescingWriter((lines) => console.log(lines)),
+  });
   const sql = connectDb(config.DATABASE_URL, { applicationName: name });
   const redis = connectRedis(config.REDIS_URL, { connectionName: name });
   const kafka = createKafka({
