@@ -1,21 +1,8 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../async/mod.ts";
-import type { TransactionSql } from "../db/mod.ts";
 import type { WireRecord } from "../messages/mod.ts";
-import { withTestDatabase } from "../testing/db.ts";
+import { countingStatements, withTestDatabase } from "../testing/db.ts";
 import { outboxChannel, writeOutbox } from "./write.ts";
-
-/** `tx`, counting the statements sent through it (tagged-template calls). */
-function countingStatements(tx: TransactionSql): { tx: TransactionSql; sent: () => number } {
-  let sent = 0;
-  const counted = new Proxy(tx, {
-    apply(target, thisArg, args: unknown[]) {
-      if (Array.isArray((args[0] as { raw?: unknown } | undefined)?.raw)) sent++;
-      return Reflect.apply(target, thisArg, args);
-    },
-  });
-  return { tx: counted, sent: () => sent };
-}
 
 Deno.test("writeOutbox() inserts every record and notifies the relay, in one statement", async () => {
   await withTestDatabase(async ({ sql }) => {

@@ -1,6 +1,13 @@
 /** PostgreSQL helpers for integration tests: a fresh, migrated database per test. */
 import { fileURLToPath } from "node:url";
-import { closeDb, connectDb, ensureDatabase, runMigrations, type Sql } from "../db/mod.ts";
+import {
+  closeDb,
+  connectDb,
+  ensureDatabase,
+  runMigrations,
+  type Sql,
+  type TransactionSql,
+} from "../db/mod.ts";
 import { testInfra } from "./infra.ts";
 
 /** A throwaway database with every migration applied. */
@@ -48,4 +55,18 @@ export async function withTestDatabase<T>(fn: (db: TestDatabase) => Promise<T>):
   } finally {
     await db.drop();
   }
+}
+
+/** `tx`, counting the statements sent through it (tagged-template calls). */
+export function countingStatements(
+  tx: TransactionSql,
+): { tx: TransactionSql; sent: () => number } {
+  let sent = 0;
+  const counted = new Proxy(tx, {
+    apply(target, thisArg, args: unknown[]) {
+      if (Array.isArray((args[0] as { raw?: unknown } | undefined)?.raw)) sent++;
+      return Reflect.apply(target, thisArg, args);
+    },
+  });
+  return { tx: counted, sent: () => sent };
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../../lib/async/mod.ts";
 import { seedCatalog } from "../../lib/catalog/mod.ts";
-import type { Sql, TransactionSql } from "../../lib/db/mod.ts";
-import { withTestDatabase } from "../../lib/testing/db.ts";
+import type { Sql } from "../../lib/db/mod.ts";
+import { countingStatements, withTestDatabase } from "../../lib/testing/db.ts";
 import { decodeMessage, encodeMessage } from "../../lib/messages/mod.ts";
 import { asConsumed } from "../../lib/testing/kafka.ts";
 import { lockChunkStock, lockStock, release, reserve } from "./store.ts";
@@ -31,18 +31,6 @@ async function available(sql: Sql): Promise<Record<string, number>> {
   const rows = await sql<{ product_id: string; available: number }[]>`
     select product_id, available from inventory.products order by product_id`;
   return Object.fromEntries(rows.map((row) => [row.product_id, row.available]));
-}
-
-/** `tx`, counting the statements sent through it (tagged-template calls). */
-function countingStatements(tx: TransactionSql): { tx: TransactionSql; sent: () => number } {
-  let sent = 0;
-  const counted = new Proxy(tx, {
-    apply(target, thisArg, args: unknown[]) {
-      if (Array.isArray((args[0] as { raw?: unknown } | undefined)?.raw)) sent++;
-      return Reflect.apply(target, thisArg, args);
-    },
-  });
-  return { tx: counted, sent: () => sent };
 }
 
 const lines = [
