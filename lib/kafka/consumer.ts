@@ -68,6 +68,8 @@ export interface RunningConsumer {
   pause(topic: string): void;
   /** Fetches `topic` again after `pause`. */
   resume(topic: string): void;
+  /** True when a fetch (empty or not) completed in the last `ms`: the consumer is reading. */
+  fetchedWithin(ms: number): boolean;
 }
 
 /** Connects a consumer in `groupId`, subscribes to `topics` and starts handling records. */
@@ -89,6 +91,8 @@ export async function startConsumer(
     maxBytes: 4 * 1024 * 1024,
   });
   const stopping = new AbortController();
+  let lastFetchAt = -Infinity;
+  consumer.on(consumer.events.FETCH, () => (lastFetchAt = performance.now()));
   const ready = new Promise<void>((resolve) => {
     const removeListener = consumer.on(consumer.events.FETCH, () => {
       removeListener();
@@ -149,6 +153,7 @@ export async function startConsumer(
     },
     pause: (topic) => consumer.pause([{ topic: inNamespace(kafka, topic) }]),
     resume: (topic) => consumer.resume([{ topic: inNamespace(kafka, topic) }]),
+    fetchedWithin: (ms) => performance.now() - lastFetchAt <= ms,
   };
 }
 

@@ -157,15 +157,19 @@ export async function lockSagas(
   return new Map(rows.map((row) => [row.saga_id, { state: fromRow(row), order: orderOf(row) }]));
 }
 
-/** Ids of sagas whose deadline or retry time has come, locked; others' locked rows are skipped. */
+/**
+ * Ids of sagas whose deadline (unless `deadlines` is false) or retry time has come, locked;
+ * others' locked rows are skipped.
+ */
 export async function lockDueSagas(
   tx: TransactionSql,
   now: Date,
   limit: number,
+  deadlines = true,
 ): Promise<string[]> {
   const rows = await tx<{ saga_id: string }[]>`
     select saga_id from orchestrator.sagas
-    where deadline_at <= ${now} or next_retry_at <= ${now}
+    where (${deadlines}::boolean and deadline_at <= ${now}) or next_retry_at <= ${now}
     order by least(deadline_at, next_retry_at)
     limit ${limit}
     for update skip locked`;

@@ -268,6 +268,30 @@ Deno.test("sweepOnce() fails an overdue step as in doubt and sends its compensat
   });
 });
 
+Deno.test("sweepOnce() holds step deadlines while replies may be unread, and keeps retrying", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const [waiting, retrying] = [newOrder(), newOrder()];
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: waiting }));
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: retrying }));
+    await replyTo(t, retrying.orderId, "INVENTORY_RESERVED");
+    await replyTo(t, retrying.orderId, "PAYMENT_FAILED", { code: "card_declined", reason: "No" });
+    await replyTo(t, retrying.orderId, "INVENTORY_RELEASE_FAILED", { code: "db", reason: "Down" });
+    const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
+    const held = { sql, log, policy, onApplied: () => {}, holdDeadlines: () => true };
+    const swept = await sweepOnce(held, later);
+    assert.deepEqual(swept.map((a) => a.transition.state.orderId), [retrying.orderId]);
+    assert.equal((await t.saga(waiting.orderId))?.status, "IN_PROGRESS", "deadline held");
+    assert.deepEqual((await t.outbox(retrying.orderId)).map((c) => c.eventType).slice(-2), [
+      "RELEASE_INVENTORY",
+      "RELEASE_INVENTORY",
+    ]);
+    const [timedOut] = await sweepOnce({ ...held, holdDeadlines: () => false }, later);
+    assert.equal(timedOut?.transition.state.orderId, waiting.orderId);
+    assert.equal(timedOut?.transition.state.status, "COMPENSATING");
+  });
+});
+
 Deno.test("sweepOnce() retries a failed compensation, then raises COMPENSATION_FAILED to orders.dlq", async () => {
   await withTestDatabase(async ({ sql }) => {
     const t = setup(sql);

@@ -41,6 +41,13 @@ export const ORCHESTRATOR_VARIABLES = {
   MAX_SAGAS_IN_PROGRESS: integer({ min: 1, max: 10_000_000, fallback: 1_000 }),
 };
 
+/**
+ * Step deadlines are held while the consumer has not fetched for this long (an idle fetch
+ * returns every 250 ms; a rebalance after a replica died stops fetching for up to the session
+ * timeout): a reply may be waiting unread.
+ */
+const DEADLINE_HOLD_AFTER_MS = 2_000;
+
 /** How often admission control counts the sagas in progress. */
 const ADMISSION_INTERVAL_MS = 500;
 
@@ -97,6 +104,7 @@ export async function main(): Promise<void> {
       intervalMs: config.SWEEP_INTERVAL,
       onApplied,
       relay,
+      holdDeadlines: () => !consumer.fetchedWithin(DEADLINE_HOLD_AFTER_MS),
     });
     runtime.onClose(() => sweeper.stop());
     const inProgress = new Gauge({

@@ -30,6 +30,12 @@ export interface SweeperOptions {
   onApplied: (applied: AppliedEvent) => void;
   /** The service's relay, handed the commands once committed; without it, a NOTIFY wakes it. */
   relay?: Pick<OutboxRelay, "publishCommitted">;
+  /**
+   * True while replies may be waiting unread (the orchestrator's consumer is not fetching, e.g.
+   * in a rebalance after a replica died): step deadlines are then left for a later sweep, so a
+   * reply stuck behind the consumer is not mistaken for a silent participant. Retries go on.
+   */
+  holdDeadlines?: () => boolean;
 }
 
 /** Sweeps once: applies every due event of up to `batchSize` sagas in one transaction. */
@@ -38,10 +44,11 @@ export async function sweepOnce(
   now = new Date(),
 ): Promise<AppliedEvent[]> {
   const { applied, outbox } = await withTransaction(options.sql, async (tx) => {
-    const due = await lockDueSagas(tx, now, options.batchSize ?? 100);
+    const deadlines = !(options.holdDeadlines?.() ?? false);
+    const due = await lockDueSagas(tx, now, options.batchSize ?? 100, deadlines);
     const decisions = [...(await lockSagas(tx, due)).values()].map((saga) => {
       const { pending } = saga.state;
-      const overdue = pending !== null && pending.deadlineAt <= now;
+      const overdue = deadlines && pending !== null && pending.deadlineAt <= now;
       const event: SagaEvent = overdue ? { type: "DEADLINE_PASSED" } : { type: "RETRY_DUE" };
       return decideSagaEvent(saga, {
         event,
