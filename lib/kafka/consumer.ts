@@ -128,6 +128,14 @@ export async function startConsumer(
             }),
         }),
     });
+  // Listening before the first run: `run()` resolves before the group is joined, and a join
+  // that fails for good (e.g. "Failed to find group coordinator" while the broker restarts) is
+  // reported only by the crash event — missed, it left a service up whose consumer never ran.
+  const restarts = restartAfterFatalCrash(consumer, run, {
+    groupId: options.groupId,
+    log: options.log,
+    signal: stopping.signal,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({
@@ -136,14 +144,10 @@ export async function startConsumer(
     });
     await run();
   } catch (error) {
+    stopping.abort();
     await consumer.disconnect();
     throw error;
   }
-  const restarts = restartAfterFatalCrash(consumer, run, {
-    groupId: options.groupId,
-    log: options.log,
-    signal: stopping.signal,
-  });
   return {
     ready,
     async stop() {
