@@ -58,17 +58,20 @@ export async function insertOrders(
   orders: readonly OrderCreated[],
 ): Promise<Set<string>> {
   if (orders.length === 0) return new Set();
+  const rows = orders.map((order) => ({
+    order_id: order.orderId,
+    customer_id: order.customerId,
+    customer_email: order.customerEmail,
+    currency: order.currency,
+    payment_method: order.paymentMethod,
+    total_cents: orderTotalCents(order),
+  }));
   const inserted = await tx<{ order_id: string }[]>`
-    insert into orchestrator.orders ${
-    tx(orders.map((order) => ({
-      order_id: order.orderId,
-      customer_id: order.customerId,
-      customer_email: order.customerEmail,
-      currency: order.currency,
-      payment_method: order.paymentMethod,
-      total_cents: orderTotalCents(order),
-    })))
-  }
+    insert into orchestrator.orders
+      (order_id, customer_id, customer_email, currency, payment_method, total_cents)
+    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(
+      order_id uuid, customer_id uuid, customer_email text, currency text, payment_method text,
+      total_cents bigint)
     on conflict (order_id) do nothing
     returning order_id`;
   return new Set(inserted.map((row) => row.order_id));
@@ -88,7 +91,11 @@ export async function insertOrderItems(
       unit_price_cents: item.unitPriceCents,
     }))
   );
-  if (items.length > 0) await tx`insert into orchestrator.order_items ${tx(items)}`;
+  if (items.length === 0) return;
+  await tx`
+    insert into orchestrator.order_items (order_id, line_no, product_id, quantity, unit_price_cents)
+    select * from jsonb_to_recordset(${JSON.stringify(items)}::text::jsonb) as r(
+      order_id uuid, line_no int, product_id uuid, quantity int, unit_price_cents int)`;
 }
 
 /** Inserts new saga rows (their orders must exist, or be inserted before in the transaction). */
@@ -98,9 +105,16 @@ export async function insertSagas(
   sagaType: string,
 ): Promise<void> {
   if (states.length === 0) return;
-  await tx`insert into orchestrator.sagas ${
-    tx(states.map((state) => ({ ...toRow(state), saga_type: sagaType })))
-  }`;
+  const rows = states.map((state) => ({ ...toRow(state), saga_type: sagaType }));
+  await tx`
+    insert into orchestrator.sagas (saga_id, order_id, saga_type, status, completed_steps,
+      compensations, pending_step, pending_phase, pending_command_id, deadline_at, retry_count,
+      next_retry_at, failure_step, failure_code, failure_reason)
+    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(
+      saga_id uuid, order_id uuid, saga_type text, status text, completed_steps int,
+      compensations int[], pending_step int, pending_phase text, pending_command_id uuid,
+      deadline_at timestamptz, retry_count int, next_retry_at timestamptz, failure_step int,
+      failure_code text, failure_reason text)`;
 }
 
 /** Saves sagas' states and the order statuses that follow from them, in one statement. */
@@ -182,19 +196,23 @@ export async function appendHistory(
   entries: readonly Omit<HistoryEntry, "at">[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await tx`insert into orchestrator.saga_history ${
-    tx(entries.map((entry) => ({
-      saga_id: entry.sagaId,
-      from_status: entry.fromStatus,
-      to_status: entry.toStatus,
-      step: entry.step,
-      event_type: entry.eventType,
-      event_id: entry.eventId,
-      outcome: entry.outcome,
-      actor: entry.actor,
-      note: entry.note,
-    })))
-  }`;
+  const rows = entries.map((entry) => ({
+    saga_id: entry.sagaId,
+    from_status: entry.fromStatus,
+    to_status: entry.toStatus,
+    step: entry.step,
+    event_type: entry.eventType,
+    event_id: entry.eventId,
+    outcome: entry.outcome,
+    actor: entry.actor,
+    note: entry.note,
+  }));
+  await tx`
+    insert into orchestrator.saga_history
+      (saga_id, from_status, to_status, step, event_type, event_id, outcome, actor, note)
+    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(
+      saga_id uuid, from_status text, to_status text, step text, event_type text, event_id uuid,
+      outcome text, actor text, note text)`;
 }
 
 /** The saga's timeline, oldest first. */

@@ -106,7 +106,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       if (rows.length === 0) return 0;
       await publish(options.producer, rows);
       await tx`update ${table} set published_at = now()
-        where id in ${tx(rows.map((row) => row.id))}`;
+        where id = any(${rows.map((row) => row.id)}::bigint[])`;
       return rows.length;
     });
   }

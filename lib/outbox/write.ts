@@ -36,17 +36,22 @@ export async function writeOutbox(
     value: record.value,
     headers: record.headers,
   }));
-  const table = tx(`${schema}.outbox`);
-  const values = tx(rows, "topic", "key", "value", "headers");
-  // One statement either way; ids are drawn in insertion order, so sorted they pair up with
-  // `records`. The NOTIFY is delivered at commit, and not at all if the transaction rolls back.
-  const inserted = (options.notify ?? true)
-    ? await tx<{ id: string }[]>`
-      with inserted as (insert into ${table} ${values} returning id),
-        woken as (select pg_notify(${outboxChannel(schema)}, ''))
-      select id from inserted, woken order by id`
-    : await tx<{ id: string }[]>`
-      with inserted as (insert into ${table} ${values} returning id)
-      select id from inserted order by id`;
+  // One statement either way, of one shape whatever the number of rows (postgres.js prepares
+  // each distinct statement once per connection and keeps it). Rows are inserted in their
+  // order, so their ids, sorted, pair up with `records`. The NOTIFY is delivered at commit, and
+  // not at all if the transaction rolls back.
+  const inserted = await tx<{ id: string }[]>`
+    with inserted as (
+      insert into ${tx(`${schema}.outbox`)} (topic, key, value, headers)
+      select topic, key, value, headers from rows from (
+        jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
+          as (topic text, key text, value text, headers jsonb)
+      ) with ordinality as r(topic, key, value, headers, n)
+      order by n
+      returning id
+    ), woken as (
+      select pg_notify(${outboxChannel(schema)}, '') where ${options.notify ?? true}::boolean
+    )
+    select id from inserted left join woken on true order by id`;
   return inserted.map((row, index) => ({ ...records[index]!, id: row.id }));
 }

@@ -141,9 +141,10 @@ export async function main(): Promise<void> {
   const handleRecords: BatchHandler = async (records) => {
     const hops = records.filter((record) => record.key !== null);
     if (hops.length === 0) return;
-    await sql`insert into ${sql(BARE_HOPS_TABLE)} ${
-      sql(hops.map((record) => ({ order_id: record.key, topic: record.topic })))
-    }`;
+    await sql`insert into ${sql(BARE_HOPS_TABLE)} (order_id, topic)
+      select * from unnest(${hops.map((r) => r.key!)}::uuid[], ${
+      hops.map((r) => r.topic)
+    }::text[])`;
     for (const record of hops) {
       const orderId = record.key!;
       const next = role.next[record.topic];

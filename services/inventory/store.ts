@@ -28,7 +28,7 @@ export async function lockStock(
   if (productIds.length === 0) return new Map();
   const rows = await tx<{ product_id: string; available: number }[]>`
     select product_id, available from inventory.products
-    where product_id in ${tx(productIds)} order by product_id for update`;
+    where product_id = any(${productIds}::uuid[]) order by product_id for update`;
   return new Map(rows.map((row) => [row.product_id, row.available]));
 }
 
