@@ -20,19 +20,10 @@ export function messageFingerprint(message: Message): string {
     .digest("hex");
 }
 
-/** Records the message's `eventId` in `<schema>.processed_messages` unless it is there already. */
-export async function claimMessage(
-  tx: TransactionSql,
-  schema: string,
-  message: Message,
-): Promise<Claim> {
-  const [claim] = await claimMessages(tx, schema, [message]);
-  return claim ?? "duplicate";
-}
-
 /**
- * Claims several messages' event ids at once, in two statements at most; the claims come back in
- * the messages' order. A repeated id is "new" for its first message only.
+ * Records the messages' `eventId`s in `<schema>.processed_messages` unless there already, in two
+ * statements at most; the claims come back in the messages' order. A repeated id is "new" for its
+ * first message only.
  */
 export async function claimMessages(
   tx: TransactionSql,

@@ -56,7 +56,7 @@ export interface CommandConsumerOptions {
 }
 
 /** Commands handled in one transaction at most, unless a participant says otherwise. */
-export const DEFAULT_COMMAND_BATCH = 50;
+const DEFAULT_COMMAND_BATCH = 50;
 
 /**
  * Builds the batch handler of a participant's command consumer: a chunk of commands in one
