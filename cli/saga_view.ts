@@ -3,7 +3,7 @@
  * orchestrator schema, as the stable JSON shapes sagactl prints (`SagaJson`, `TimelineJson`).
  */
 import type { Sql } from "../lib/db/mod.ts";
-import { ORDER_SAGA } from "../lib/order_saga/mod.ts";
+import { type HistoryEntry, ORDER_SAGA, readHistory } from "../lib/order_saga/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 import {
   COLOURS,
@@ -45,19 +45,7 @@ export interface SagaJson {
 }
 
 /** One line of a saga's timeline, as `saga show --json` prints it (oldest first). */
-export interface TimelineJson {
-  at: string;
-  fromStatus: SagaStatus | null;
-  toStatus: SagaStatus;
-  step: string | null;
-  eventType: string;
-  eventId: string | null;
-  /** `ignored` for late, duplicate or unexpected events, which change nothing. */
-  outcome: "applied" | "ignored";
-  /** `orchestrator`, `sweeper` or `operator:<user>`. */
-  actor: string;
-  note: string;
-}
+export type TimelineJson = Omit<HistoryEntry, "sagaId" | "at"> & { at: string };
 
 /** The order a saga runs for, as `saga show --json` prints it. */
 export interface OrderJson {
@@ -135,12 +123,10 @@ export async function readOrder(sql: Sql, orderId: string): Promise<OrderJson | 
 
 /** The saga's timeline, oldest first; `after` skips that many lines. */
 export async function readTimeline(sql: Sql, sagaId: string, after = 0): Promise<TimelineJson[]> {
-  const rows = await sql<(Omit<TimelineJson, "at"> & { at: Date })[]>`
-    select from_status as "fromStatus", to_status as "toStatus", step, event_type as "eventType",
-      event_id as "eventId", outcome, actor, note, at
-    from orchestrator.saga_history where saga_id = ${sagaId}
-    order by id offset ${after}`;
-  return rows.map((row) => ({ ...row, at: row.at.toISOString() }));
+  return (await readHistory(sql, sagaId, after)).map(({ sagaId: _saga, at, ...line }) => ({
+    ...line,
+    at: at.toISOString(),
+  }));
 }
 
 /** How many lines the saga's timeline has. */

@@ -16,6 +16,46 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A loop's wake-up call: see {@linkcode createWakeup}. */
+export interface Wakeup {
+  /** Ends the current `wait`, or, if none is running, the next one as soon as it starts. */
+  wake(): void;
+  /** Resolves on a wake-up, after `ms`, or when `signal` aborts; leaves no timer behind. */
+  wait(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * A wake-up for a loop that works, then waits for more work or a timeout: wake-ups arriving
+ * while it works are remembered as one, so any number of them costs one more pass, not one each.
+ */
+export function createWakeup(): Wakeup {
+  let pending = false;
+  let waiter: (() => void) | null = null;
+  return {
+    wake() {
+      if (waiter === null) pending = true;
+      else waiter();
+    },
+    wait(ms, signal) {
+      if (pending || signal.aborted) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          waiter = null;
+          resolve();
+        };
+        const timer: ReturnType<typeof setTimeout> = setTimeout(done, ms);
+        signal.addEventListener("abort", done, { once: true });
+        waiter = done;
+      });
+    },
+  };
+}
+
 /** Options of `waitFor`. */
 export interface WaitForOptions {
   /** Give up after this long (default 10 s). */

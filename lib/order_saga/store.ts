@@ -21,7 +21,9 @@ export interface HistoryEntry {
   step: string | null;
   eventType: string;
   eventId: string | null;
+  /** `ignored` for late, duplicate or unexpected events, which change nothing. */
   outcome: "applied" | "ignored";
+  /** `orchestrator`, `sweeper` or `operator:<user>`. */
   actor: string;
   note: string;
   at: Date;
@@ -98,6 +100,26 @@ export async function insertOrderItems(
       order_id uuid, line_no int, product_id uuid, quantity int, unit_price_cents int)`;
 }
 
+/** The saga state columns of `orchestrator.sagas` with their types, as `toRow` fills them. */
+const STATE_COLUMNS = {
+  status: "text",
+  completed_steps: "int",
+  compensations: "int[]",
+  pending_step: "int",
+  pending_phase: "text",
+  pending_command_id: "uuid",
+  deadline_at: "timestamptz",
+  retry_count: "int",
+  next_retry_at: "timestamptz",
+  failure_step: "int",
+  failure_code: "text",
+  failure_reason: "text",
+};
+const STATE_NAMES = Object.keys(STATE_COLUMNS).join(", ");
+const STATE_DEFINITIONS = Object.entries(STATE_COLUMNS).map(([n, type]) => `${n} ${type}`)
+  .join(", ");
+const STATE_ASSIGNMENTS = Object.keys(STATE_COLUMNS).map((n) => `${n} = c.${n}`).join(", ");
+
 /** Inserts new saga rows (their orders must exist, or be inserted before in the transaction). */
 export async function insertSagas(
   tx: TransactionSql,
@@ -107,14 +129,9 @@ export async function insertSagas(
   if (states.length === 0) return;
   const rows = states.map((state) => ({ ...toRow(state), saga_type: sagaType }));
   await tx`
-    insert into orchestrator.sagas (saga_id, order_id, saga_type, status, completed_steps,
-      compensations, pending_step, pending_phase, pending_command_id, deadline_at, retry_count,
-      next_retry_at, failure_step, failure_code, failure_reason)
-    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(
-      saga_id uuid, order_id uuid, saga_type text, status text, completed_steps int,
-      compensations int[], pending_step int, pending_phase text, pending_command_id uuid,
-      deadline_at timestamptz, retry_count int, next_retry_at timestamptz, failure_step int,
-      failure_code text, failure_reason text)`;
+    insert into orchestrator.sagas (saga_id, order_id, saga_type, ${tx.unsafe(STATE_NAMES)})
+    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
+      as r(saga_id uuid, order_id uuid, saga_type text, ${tx.unsafe(STATE_DEFINITIONS)})`;
 }
 
 /** Saves sagas' states and the order statuses that follow from them, in one statement. */
@@ -127,17 +144,9 @@ export async function saveSagas(tx: TransactionSql, states: readonly SagaState[]
   await tx`
     with changed as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as c(
-        saga_id uuid, order_id uuid, status text, completed_steps int, compensations int[],
-        pending_step int, pending_phase text, pending_command_id uuid, deadline_at timestamptz,
-        retry_count int, next_retry_at timestamptz, failure_step int, failure_code text,
-        failure_reason text, order_status text)
+        saga_id uuid, order_id uuid, ${tx.unsafe(STATE_DEFINITIONS)}, order_status text)
     ), saved as (
-      update orchestrator.sagas s set status = c.status, completed_steps = c.completed_steps,
-        compensations = c.compensations, pending_step = c.pending_step,
-        pending_phase = c.pending_phase, pending_command_id = c.pending_command_id,
-        deadline_at = c.deadline_at, retry_count = c.retry_count,
-        next_retry_at = c.next_retry_at, failure_step = c.failure_step,
-        failure_code = c.failure_code, failure_reason = c.failure_reason, updated_at = now()
+      update orchestrator.sagas s set ${tx.unsafe(STATE_ASSIGNMENTS)}, updated_at = now()
       from changed c where s.saga_id = c.saga_id
     )
     update orchestrator.orders o set status = c.order_status, updated_at = now()
@@ -215,15 +224,16 @@ export async function appendHistory(
       outcome text, actor text, note text)`;
 }
 
-/** The saga's timeline, oldest first. */
+/** The saga's timeline, oldest first; `after` skips that many lines. */
 export async function readHistory(
   sql: Sql | TransactionSql,
   sagaId: string,
+  after = 0,
 ): Promise<HistoryEntry[]> {
   const rows = await sql<HistoryEntry[]>`
     select saga_id as "sagaId", from_status as "fromStatus", to_status as "toStatus", step,
       event_type as "eventType", event_id as "eventId", outcome, actor, note, at
-    from orchestrator.saga_history where saga_id = ${sagaId} order by id`;
+    from orchestrator.saga_history where saga_id = ${sagaId} order by id offset ${after}`;
   return [...rows];
 }
 

@@ -12,7 +12,7 @@
  * event id. Per-order ordering holds because a saga has one command in flight at a time.
  */
 import type { Producer } from "kafkajs";
-import { sleep } from "../async/mod.ts";
+import { createWakeup, sleep } from "../async/mod.ts";
 import { type Sql, withTransaction } from "../db/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
 import { publish } from "../kafka/producer.ts";
@@ -57,10 +57,10 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   /** Ids of rows handed over and not yet marked: scans leave them alone. */
   const handedOver = new Set<string>();
   let notified = false;
-  let wake: (() => void) | null = null;
+  const wakeup = createWakeup();
   const subscription = await sql.listen(outboxChannel(schema), () => {
     notified = true;
-    wake?.();
+    wakeup.wake();
   });
 
   /** Sends the handed-over rows, a batch at a time, marking each batch in one statement. */
@@ -134,9 +134,6 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     const graceMs = options.graceMs ?? 2_000;
     let scannedAt = 0;
     while (!stopping.signal.aborted) {
-      // Armed before the work: wake-ups arriving while it runs all resolve this one promise, so
-      // any number of them costs one more pass afterwards, not one each.
-      const woken = new Promise<void>((resolve) => (wake = resolve));
       let failed = false;
       try {
         await sendHandedOver();
@@ -154,10 +151,10 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         });
       }
       // After a failure, wait out the poll interval even if new rows come: no hot loop while
-      // Kafka or PostgreSQL is away.
-      const pause = sleep(Math.max(1, scannedAt + pollMs - Date.now()), stopping.signal);
-      await (failed ? sleep(pollMs, stopping.signal) : Promise.race([woken, pause]))
-        .catch(() => {});
+      // Kafka or PostgreSQL is away. Otherwise until rows come (wake-ups during the work count)
+      // or the next scan is due.
+      if (failed) await sleep(pollMs, stopping.signal).catch(() => {});
+      else await wakeup.wait(Math.max(1, scannedAt + pollMs - Date.now()), stopping.signal);
     }
   })();
 
@@ -166,11 +163,10 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     publishCommitted(rows) {
       for (const row of rows) handedOver.add(row.id);
       queue.push(...rows);
-      wake?.();
+      wakeup.wake();
     },
     async stop() {
       stopping.abort();
-      wake?.();
       await loop;
       await subscription.unlisten();
       try {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../async/mod.ts";
+import type { Kafka, Producer } from "kafkajs";
 import { connectProducer } from "../kafka/producer.ts";
 import { createLogger } from "../log/mod.ts";
 import type { Sql } from "../db/mod.ts";
@@ -10,11 +11,31 @@ import { writeOutbox } from "./write.ts";
 
 const log = createLogger("test", { level: "error" });
 
-Deno.test("startOutboxRelay() publishes committed rows in order, marks them, and skips rolled-back ones", async () => {
+interface OutboxFixture {
+  sql: Sql;
+  kafka: Kafka;
+  /** A topic of the test's own. */
+  topic: string;
+  producer: Producer;
+}
+
+/** Runs `fn` with a fresh database, a topic and a producer, all closed or dropped afterwards. */
+async function withOutbox(prefix: string, fn: (f: OutboxFixture) => Promise<void>) {
   await withTestDatabase(async ({ sql }) => {
     const kafka = await testKafka("outbox-test");
-    const [topic] = await createTestTopics(kafka, ["outbox"]);
+    const [topic] = await createTestTopics(kafka, [prefix]);
     const producer = await connectProducer(kafka);
+    try {
+      await fn({ sql, kafka, topic: topic!, producer });
+    } finally {
+      await producer.disconnect();
+      await deleteTestTopics(kafka, [topic!]);
+    }
+  });
+}
+
+Deno.test("startOutboxRelay() publishes committed rows in order, marks them, and skips rolled-back ones", async () => {
+  await withOutbox("outbox", async ({ sql, kafka, topic, producer }) => {
     const relay = await startOutboxRelay({
       sql,
       schema: "inventory",
@@ -25,7 +46,7 @@ Deno.test("startOutboxRelay() publishes committed rows in order, marks them, and
     try {
       const key = crypto.randomUUID();
       const records = Array.from({ length: 5 }, (_, i) => ({
-        topic: topic!,
+        topic,
         key,
         value: JSON.stringify({ n: i }),
         headers: { metadata: JSON.stringify({ n: i }) },
@@ -36,7 +57,7 @@ Deno.test("startOutboxRelay() publishes committed rows in order, marks them, and
         throw new Error("Abort the transaction");
       }));
       // The poll interval is a minute: only the NOTIFY can have woken the relay this soon.
-      const received = await readRecords(kafka, topic!, { count: 5, timeoutMs: 15_000 });
+      const received = await readRecords(kafka, topic, { count: 5, timeoutMs: 15_000 });
       assert.deepEqual(received.map((r) => r.value), records.map((r) => r.value));
       assert.deepEqual(
         received.map((r) => r.headers.metadata),
@@ -54,17 +75,12 @@ Deno.test("startOutboxRelay() publishes committed rows in order, marks them, and
       assert.equal(total, 5, "the rolled-back row never reached the outbox");
     } finally {
       await relay.stop();
-      await producer.disconnect();
-      await deleteTestTopics(kafka, [topic!]);
     }
   });
 });
 
 Deno.test("stop() publishes what is still pending before it returns", async () => {
-  await withTestDatabase(async ({ sql }) => {
-    const kafka = await testKafka("outbox-test");
-    const [topic] = await createTestTopics(kafka, ["outbox-stop"]);
-    const producer = await connectProducer(kafka);
+  await withOutbox("outbox-stop", async ({ sql, kafka, topic, producer }) => {
     const relay = await startOutboxRelay({
       sql,
       schema: "payment",
@@ -72,17 +88,12 @@ Deno.test("stop() publishes what is still pending before it returns", async () =
       log,
       pollIntervalMs: 60_000,
     });
-    try {
-      await sql`insert into payment.outbox (topic, key, value) values (${topic!}, 'k', 'written without notify')`;
-      await relay.stop();
-      const [row] = await sql`select published_at from payment.outbox`;
-      assert.ok(row?.published_at instanceof Date);
-      const [record] = await readRecords(kafka, topic!, { count: 1 });
-      assert.equal(record?.value, "written without notify");
-    } finally {
-      await producer.disconnect();
-      await deleteTestTopics(kafka, [topic!]);
-    }
+    await sql`insert into payment.outbox (topic, key, value) values (${topic}, 'k', 'written without notify')`;
+    await relay.stop();
+    const [row] = await sql`select published_at from payment.outbox`;
+    assert.ok(row?.published_at instanceof Date);
+    const [record] = await readRecords(kafka, topic, { count: 1 });
+    assert.equal(record?.value, "written without notify");
   });
 });
 
@@ -103,45 +114,34 @@ function countingTransactions(sql: Sql): { sql: Sql; begun: () => number } {
 }
 
 Deno.test("flush() ends at the first batch smaller than batchSize, with no empty transaction after it", async () => {
-  await withTestDatabase(async ({ sql }) => {
-    const kafka = await testKafka("outbox-test");
-    const [topic] = await createTestTopics(kafka, ["outbox-batches"]);
-    const producer = await connectProducer(kafka);
-    try {
-      // Written before the relay starts and without NOTIFY: its first flush finds all five, and
-      // nothing else wakes it before stop().
-      await sql`insert into payment.outbox (topic, key, value)
-        select ${topic!}, 'k', 'v' || n from generate_series(1, 5) as n`;
-      const counting = countingTransactions(sql);
-      const batches: number[] = [];
-      const relay = await startOutboxRelay({
-        sql: counting.sql,
-        schema: "payment",
-        producer,
-        log,
-        batchSize: 2,
-        pollIntervalMs: 60_000,
-        onPublished: (count) => batches.push(count),
-      });
-      await relay.stop();
-      assert.deepEqual(batches, [2, 2, 1]);
-      // The start's flush: batches of 2, 2 and 1, the last one ending it. Then stop()'s flush:
-      // one transaction that finds nothing.
-      assert.equal(counting.begun(), 4);
-      const received = await readRecords(kafka, topic!, { count: 5 });
-      assert.deepEqual(received.map((r) => r.value), ["v1", "v2", "v3", "v4", "v5"]);
-    } finally {
-      await producer.disconnect();
-      await deleteTestTopics(kafka, [topic!]);
-    }
+  await withOutbox("outbox-batches", async ({ sql, kafka, topic, producer }) => {
+    // Written before the relay starts and without NOTIFY: its first flush finds all five, and
+    // nothing else wakes it before stop().
+    await sql`insert into payment.outbox (topic, key, value)
+      select ${topic}, 'k', 'v' || n from generate_series(1, 5) as n`;
+    const counting = countingTransactions(sql);
+    const batches: number[] = [];
+    const relay = await startOutboxRelay({
+      sql: counting.sql,
+      schema: "payment",
+      producer,
+      log,
+      batchSize: 2,
+      pollIntervalMs: 60_000,
+      onPublished: (count) => batches.push(count),
+    });
+    await relay.stop();
+    assert.deepEqual(batches, [2, 2, 1]);
+    // The start's flush: batches of 2, 2 and 1, the last one ending it. Then stop()'s flush:
+    // one transaction that finds nothing.
+    assert.equal(counting.begun(), 4);
+    const received = await readRecords(kafka, topic, { count: 5 });
+    assert.deepEqual(received.map((r) => r.value), ["v1", "v2", "v3", "v4", "v5"]);
   });
 });
 
 Deno.test("a relay publishes nothing while another transaction holds its schema's advisory lock", async () => {
-  await withTestDatabase(async ({ sql }) => {
-    const kafka = await testKafka("outbox-test");
-    const [topic] = await createTestTopics(kafka, ["outbox-lock"]);
-    const producer = await connectProducer(kafka);
+  await withOutbox("outbox-lock", async ({ sql, kafka, topic, producer }) => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
@@ -164,7 +164,7 @@ Deno.test("a relay publishes nothing while another transaction holds its schema'
     });
     try {
       await sql`insert into payment.outbox (topic, key, value)
-        select ${topic!}, 'k', 'v' || n from generate_series(1, 3) as n`;
+        select ${topic}, 'k', 'v' || n from generate_series(1, 3) as n`;
       assert.equal(await relay.flush(), 0);
       const [row] =
         await sql`select count(*)::int as n from payment.outbox where published_at is null`;
@@ -179,23 +179,18 @@ Deno.test("a relay publishes nothing while another transaction holds its schema'
         return row?.n === 0;
       }, { description: "every row marked published" });
       assert.equal(published.reduce((sum, n) => sum + n, 0), 3);
-      const received = await readRecords(kafka, topic!, { count: 3 });
+      const received = await readRecords(kafka, topic, { count: 3 });
       assert.deepEqual(received.map((r) => r.value), ["v1", "v2", "v3"]);
     } finally {
       release();
       await holder.catch(() => {});
       await relay.stop();
-      await producer.disconnect();
-      await deleteTestTopics(kafka, [topic!]);
     }
   });
 });
 
 Deno.test("publishCommitted() sends handed-over rows without a NOTIFY or a scan, once each", async () => {
-  await withTestDatabase(async ({ sql }) => {
-    const kafka = await testKafka("outbox-test");
-    const [topic] = await createTestTopics(kafka, ["outbox"]);
-    const producer = await connectProducer(kafka);
+  await withOutbox("outbox", async ({ sql, kafka, topic, producer }) => {
     // Polls every 50 ms, but a poll leaves rows younger than a minute to their writer: only the
     // hand-over can publish these soon, and the polls must not publish them a second time.
     const relay = await startOutboxRelay({
@@ -209,7 +204,7 @@ Deno.test("publishCommitted() sends handed-over rows without a NOTIFY or a scan,
     try {
       const key = crypto.randomUUID();
       const records = Array.from({ length: 4 }, (_, i) => ({
-        topic: topic!,
+        topic,
         key,
         value: JSON.stringify({ n: i }),
         headers: {},
@@ -218,7 +213,7 @@ Deno.test("publishCommitted() sends handed-over rows without a NOTIFY or a scan,
       assert.deepEqual(rows.map((row) => row.value), records.map((r) => r.value));
       relay.publishCommitted(rows.slice(0, 2));
       relay.publishCommitted(rows.slice(2));
-      const received = await readRecords(kafka, topic!, { count: 4, timeoutMs: 15_000 });
+      const received = await readRecords(kafka, topic, { count: 4, timeoutMs: 15_000 });
       assert.deepEqual(received.map((r) => r.value), records.map((r) => r.value));
       await waitFor(async () => {
         const [row] =
@@ -234,12 +229,10 @@ Deno.test("publishCommitted() sends handed-over rows without a NOTIFY or a scan,
         await sql`select count(*)::int as n from payment.outbox where published_at is null`;
       assert.equal(pending?.n, 1, "a poll does not take a row younger than graceMs");
       assert.equal(await relay.flush(), 1, "flush() takes it whatever its age");
-      const all = await readRecords(kafka, topic!, { count: 5, timeoutMs: 15_000 });
+      const all = await readRecords(kafka, topic, { count: 5, timeoutMs: 15_000 });
       assert.deepEqual(all.map((r) => r.value), [...records.map((r) => r.value), "orphan"]);
     } finally {
       await relay.stop();
-      await producer.disconnect();
-      await deleteTestTopics(kafka, [topic!]);
     }
   });
 });
