@@ -2,13 +2,14 @@
  * Runs the Stripe-compatible test server on its own (`deno task stripe:test-server`) so the
  * payment service and the demo can point the real `stripe` SDK at it.
  *
- * Configuration: `STRIPE_TEST_SERVER_PORT` (default 12111, `0` = any free port) and `LOG_LEVEL`,
- * from the environment or `.env`. Listens on 127.0.0.1 only. Everything is kept in memory: a
+ * Configuration, from the environment or `.env`: `STRIPE_TEST_SERVER_PORT` (default 12111, `0` =
+ * any free port), `STRIPE_TEST_LATENCY` (the median delay of every `/v1` answer, a duration such
+ * as `300ms`; default 0, a long-tailed spread with p99 ≈ 3× the median) and `LOG_LEVEL`. Listens on 127.0.0.1 only. Everything is kept in memory: a
  * restart forgets every PaymentIntent, Charge, Refund, idempotency key and fault.
  *
  * @module
  */
-import { integer, loadConfig, logLevel, withDotEnv } from "../config/mod.ts";
+import { duration, integer, loadConfig, logLevel, withDotEnv } from "../config/mod.ts";
 import { ConfigError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { serveStripeTestServer } from "./serve.ts";
@@ -24,12 +25,22 @@ export async function main(): Promise<void> {
       max: 65_535,
       fallback: DEFAULT_STRIPE_TEST_SERVER_PORT,
     }),
+    STRIPE_TEST_LATENCY: duration("0"),
     LOG_LEVEL: logLevel("info"),
   }, withDotEnv(Deno.env.toObject()));
+  if (config.STRIPE_TEST_LATENCY > 60_000) {
+    throw new ConfigError(
+      `Invalid configuration: STRIPE_TEST_LATENCY must be at most 60s (got ${config.STRIPE_TEST_LATENCY} ms)`,
+    );
+  }
   const log = createLogger("stripe-test-server", { level: config.LOG_LEVEL });
-  const served = serveStripeTestServer({ port: config.STRIPE_TEST_SERVER_PORT });
+  const served = serveStripeTestServer({
+    port: config.STRIPE_TEST_SERVER_PORT,
+    latencyMs: config.STRIPE_TEST_LATENCY,
+  });
   log.info("Stripe test server listening", {
     url: served.url,
+    latencyMedianMs: config.STRIPE_TEST_LATENCY,
     sdk: { host: served.hostname, port: served.port, protocol: "http" },
     controls: `${served.url}/_test/`,
   });

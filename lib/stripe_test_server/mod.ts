@@ -18,11 +18,16 @@
  *   answer byte for byte with `Idempotent-Replayed: true`; other parameters answer 400
  *   `idempotency_error`; requests with one key run one at a time. Like Stripe, only answers
  *   that executed (2xx and card declines) are saved, not parameter-validation errors.
+ * - Latency: every `/v1` answer (errors and injected 500s too) waits a log-normal sample with
+ *   median `latencyMs` (`STRIPE_TEST_LATENCY` for `main.ts`; default 0) and p99 ≈ 3× the median
+ *   (`sampleLatency()`); the request takes effect at once and its answer is held back. The
+ *   `/_test/` controls are never delayed.
  * - Controls (no auth): `POST /_test/faults` `{ mode: "ok" | "error500" | "stall", stallMs?,
  *   count? }`, `GET /_test/faults`, `POST /_test/refund-failures` `{ enabled: boolean }` (false:
  *   refunds of `pm_card_refundFail` succeed from now on), `GET /_test/refund-failures`,
- *   `POST /_test/reset` (faults and the refund-failure switch, not records), `GET /_test/ledger`,
- *   `GET /_test/records`. `error500` answers before the API runs (nothing happens, nothing is
+ *   `POST /_test/latency` `{ medianMs }` and `GET /_test/latency`, `POST /_test/reset` (faults,
+ *   the refund-failure switch and the latency back to the configured one; not records),
+ *   `GET /_test/ledger`, `GET /_test/records`. `error500` answers before the API runs (nothing happens, nothing is
  *   saved under the key); `stall` lets the request take effect and then holds its response back.
  * - Everything is in memory; a restart starts from an empty account.
  *
@@ -31,12 +36,14 @@
 export { TEST_CARDS, type TestCard } from "./cards.ts";
 export type { ApiResult, StripeErrorObject, StripeErrorType } from "./errors.ts";
 export { type FormParams, type FormValue, parseForm } from "./form.ts";
+export { LATENCY_SIGMA, sampleLatency } from "./latency.ts";
 export {
   createStripeTestServer,
   DEFAULT_STRIPE_VERSION,
   type FaultConfig,
   type FaultMode,
   type FaultState,
+  type LatencyState,
   type StripeTestServer,
   type StripeTestServerOptions,
 } from "./server.ts";

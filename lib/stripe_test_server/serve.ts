@@ -37,7 +37,12 @@ export interface ServedStripeTestServer extends AsyncDisposable {
 export function serveStripeTestServer(
   options: ServeStripeTestServerOptions = {},
 ): ServedStripeTestServer {
-  const server = options.server ?? createStripeTestServer({ now: options.now });
+  const server = options.server ??
+    createStripeTestServer({
+      now: options.now,
+      latencyMs: options.latencyMs,
+      random: options.random,
+    });
   const onListen = options.onListen ?? (() => {});
   const httpServer = Deno.serve({
     port: options.port ?? 0,

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { type ApiResult, stripeError, StripeRequestError } from "./errors.ts";
 import { type FormParams, type FormValue, parseForm } from "./form.ts";
+import { sampleLatency } from "./latency.ts";
 import {
   createStore,
   newId,
@@ -42,6 +43,19 @@ export interface FaultState {
 export interface StripeTestServerOptions {
   /** Clock for `created` timestamps; defaults to the system clock. */
   now?: () => Date;
+  /**
+   * Median delay of every `/v1` answer in ms (default 0: answer at once); each answer waits a
+   * log-normal sample with this median and a p99 about 3× it (`sampleLatency()`).
+   */
+  latencyMs?: number;
+  /** Floats in [0, 1) for the latency samples (default `Math.random`; a seeded PRNG in tests). */
+  random?: () => number;
+}
+
+/** The answer delay in force, as read and set through `/_test/latency`. */
+export interface LatencyState {
+  /** Median delay of every `/v1` answer in ms (0: none). */
+  medianMs: number;
 }
 
 /** A test server: its request handler, its records and its fault controls. */
@@ -56,6 +70,10 @@ export interface StripeTestServer {
   fault(): FaultState;
   /** Injects a fault for later `/v1/` requests; throws `TypeError` on an invalid config. */
   setFault(fault: FaultConfig): void;
+  /** The answer delay in force. */
+  latency(): LatencyState;
+  /** Sets the median delay of later `/v1` answers; throws `RangeError` unless 0 to 60 s. */
+  setLatency(medianMs: number): void;
   /** Whether refunds of `pm_card_refundFail` charges fail (true until switched off). */
   refundFailures(): boolean;
   /**
@@ -64,8 +82,8 @@ export interface StripeTestServer {
    */
   setRefundFailures(enabled: boolean): void;
   /**
-   * Clears any fault, switches refund failures back on and releases responses being stalled;
-   * records are kept.
+   * Clears any fault, switches refund failures back on, puts the latency back to the one the
+   * server was created with and releases responses being stalled or delayed; records are kept.
    */
   resetFaults(): void;
 }
@@ -73,7 +91,10 @@ export interface StripeTestServer {
 const DEFAULT_STALL_MS = 1000;
 const NO_FAULT: FaultState = { mode: "ok", stallMs: DEFAULT_STALL_MS, remaining: null };
 
+const MAX_LATENCY_MS = 60_000;
+
 const refundFailuresSchema = z.strictObject({ enabled: z.boolean() });
+const latencySchema = z.strictObject({ medianMs: z.number().min(0).max(MAX_LATENCY_MS) });
 
 const faultSchema = z.strictObject({
   mode: z.enum(["ok", "error500", "stall"]),
@@ -112,12 +133,25 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
   const stalled = new Set<() => void>();
   let current: FaultState = NO_FAULT;
   let resets = 0;
+  const random = options.random ?? Math.random;
+  const configuredLatencyMs = options.latencyMs ?? 0;
+  checkLatency(configuredLatencyMs);
+  let latencyMs = configuredLatencyMs;
 
   async function handleStripeRequest(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/_test" || url.pathname.startsWith("/_test/")) {
       return await handleControl(request, url);
     }
+    const arrived = performance.now();
+    const delayMs = sampleLatency(latencyMs, random);
+    const response = await answerApi(request, url);
+    const left = delayMs - (performance.now() - arrived);
+    if (left > 0) await stall(left);
+    return response;
+  }
+
+  async function answerApi(request: Request, url: URL): Promise<Response> {
     const meta: ResponseMeta = {
       requestId: newId("req_", 14),
       stripeVersion: request.headers.get("stripe-version") ?? DEFAULT_STRIPE_VERSION,
@@ -283,9 +317,15 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
       : { mode, stallMs: stallMs ?? DEFAULT_STALL_MS, remaining: count ?? null };
   }
 
+  function setLatency(medianMs: number): void {
+    checkLatency(medianMs);
+    latencyMs = medianMs;
+  }
+
   function resetFaults(): void {
     current = NO_FAULT;
     refundFailuresEnabled = true;
+    latencyMs = configuredLatencyMs;
     resets += 1;
     for (const release of [...stalled]) release();
   }
@@ -335,6 +375,29 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
         refundFailuresEnabled = parsed.data.enabled;
         return controlJson(200, { enabled: refundFailuresEnabled });
       }
+      case "GET /_test/latency":
+        return controlJson(200, { medianMs: latencyMs });
+      case "POST /_test/latency": {
+        let body: unknown;
+        try {
+          body = await request.json();
+        } catch {
+          return controlJson(400, {
+            error: { message: "Cannot set the latency: body is not JSON" },
+          });
+        }
+        const parsed = latencySchema.safeParse(body);
+        if (!parsed.success) {
+          return controlJson(400, {
+            error: {
+              message: 'Cannot set the latency: body must be { "medianMs": number } with 0 to ' +
+                `${MAX_LATENCY_MS} ms`,
+            },
+          });
+        }
+        latencyMs = parsed.data.medianMs;
+        return controlJson(200, { medianMs: latencyMs });
+      }
       case "POST /_test/reset":
         resetFaults();
         return controlJson(200, current);
@@ -351,12 +414,22 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
     ledger: () => store.ledger(),
     fault: () => ({ ...current }),
     setFault,
+    latency: () => ({ medianMs: latencyMs }),
+    setLatency,
     refundFailures: () => refundFailuresEnabled,
     setRefundFailures(enabled: boolean) {
       refundFailuresEnabled = enabled;
     },
     resetFaults,
   };
+}
+
+function checkLatency(medianMs: number): void {
+  if (!Number.isFinite(medianMs) || medianMs < 0 || medianMs > MAX_LATENCY_MS) {
+    throw new RangeError(
+      `Cannot set the latency: the median must be 0 to ${MAX_LATENCY_MS} ms, got ${medianMs}`,
+    );
+  }
 }
 
 function routesOf(store: StripeStore): Route[] {

@@ -234,3 +234,55 @@ Deno.test("createStripeTestServer() switches refund failures back on at reset an
   }
   assert.equal(server.refundFailures(), true);
 });
+
+/** Box–Muller with u = 0.75, v = 0.25 gives z = 0: every sample is exactly the median. */
+const AT_MEDIAN = () => 0.25;
+
+async function timed(run: () => Promise<Response>): Promise<{ ms: number; response: Response }> {
+  const started = performance.now();
+  const response = await run();
+  await response.body?.cancel();
+  return { ms: performance.now() - started, response };
+}
+
+Deno.test("createStripeTestServer() delays every /v1 answer by the latency, never the controls", async () => {
+  const server = createStripeTestServer({ latencyMs: 150, random: AT_MEDIAN });
+  const charged = await timed(() => server.handler(post("/v1/payment_intents", CHARGE_BODY)));
+  assert.equal(charged.response.status, 200);
+  assert.ok(charged.ms >= 145, `a charge answered after ${charged.ms} ms`);
+  const unknown = await timed(() => server.handler(get("/v1/nothing")));
+  assert.equal(unknown.response.status, 404);
+  assert.ok(unknown.ms >= 145, `an unknown URL answered after ${unknown.ms} ms`);
+  server.setFault({ mode: "error500", count: 1 });
+  const failed = await timed(() => server.handler(get("/v1/payment_intents")));
+  assert.equal(failed.response.status, 500);
+  assert.ok(failed.ms >= 145, `an injected 500 answered after ${failed.ms} ms`);
+  const control = await timed(() => server.handler(get("/_test/ledger")));
+  assert.equal(control.response.status, 200);
+  assert.ok(control.ms < 100, `a control endpoint answered after ${control.ms} ms`);
+});
+
+Deno.test("createStripeTestServer() changes the latency through /_test/latency until reset", async () => {
+  const server = createStripeTestServer({ latencyMs: 150, random: AT_MEDIAN });
+  assert.deepEqual(await json(await server.handler(get("/_test/latency"))), { medianMs: 150 });
+  const set = await server.handler(
+    new Request(`${BASE}/_test/latency`, { method: "POST", body: '{"medianMs":0}' }),
+  );
+  assert.deepEqual(await json(set), { medianMs: 0 });
+  const fast = await timed(() => server.handler(get("/v1/payment_intents")));
+  assert.ok(fast.ms < 100, `answered after ${fast.ms} ms with no latency`);
+  server.setLatency(20);
+  assert.deepEqual(server.latency(), { medianMs: 20 });
+  server.resetFaults();
+  assert.deepEqual(server.latency(), { medianMs: 150 });
+  for (const body of ['{"medianMs":-1}', '{"medianMs":60001}', '{"ms":5}', "soon"]) {
+    const refused = await server.handler(
+      new Request(`${BASE}/_test/latency`, { method: "POST", body }),
+    );
+    assert.equal(refused.status, 400, body);
+    assert.match((await json(refused)).error.message, /^Cannot set the latency: /);
+  }
+  assert.throws(() => server.setLatency(Number.NaN), RangeError);
+  assert.throws(() => createStripeTestServer({ latencyMs: -5 }), RangeError);
+  assert.deepEqual(server.latency(), { medianMs: 150 });
+});
