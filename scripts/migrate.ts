@@ -5,7 +5,7 @@
  * the repo's `migrations/`). Prints each file applied; on error prints one line and exits 1.
  */
 import { fileURLToPath } from "node:url";
-import { COMMON_VARIABLES, loadConfig, withDotEnv } from "../lib/config/mod.ts";
+import { COMMON_VARIABLES, loadConfig, maskSecrets, withDotEnv } from "../lib/config/mod.ts";
 import { closeDb, connectDb, ensureDatabase, runMigrations } from "../lib/db/mod.ts";
 
 /** Runs the migrations named by the environment against its database. */
@@ -20,7 +20,7 @@ export async function main(): Promise<void> {
   }
   const directory = env.MIGRATIONS_DIR ||
     fileURLToPath(new URL("../migrations/", import.meta.url));
-  const target = redact(databaseUrl);
+  const target = maskSecrets(databaseUrl);
   try {
     if (await ensureDatabase(databaseUrl)) console.log(`Created database ${target}`);
     const sql = connectDb(databaseUrl, { max: 1, applicationName: "sagas-migrate" });
@@ -35,7 +35,7 @@ export async function main(): Promise<void> {
     }
   } catch (error) {
     const raw = error instanceof Error ? error.message || String(error) : String(error);
-    const message = raw.replace(/\s*\n\s*/g, " ");
+    const message = maskSecrets(raw.replace(/\s*\n\s*/g, " "));
     // Errors of the runner already say what was being done; others get it said for them.
     console.error(
       message.startsWith("Cannot ")
@@ -43,16 +43,6 @@ export async function main(): Promise<void> {
         : `Cannot migrate ${target}: ${message}`,
     );
     Deno.exit(1);
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.href;
-  } catch {
-    return "(unparseable DATABASE_URL)";
   }
 }
 

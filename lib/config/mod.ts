@@ -1,6 +1,7 @@
 /**
  * Configuration from the environment (and an optional `.env` file beneath it), validated at
- * start. A missing or malformed value becomes one `ConfigError` line naming the variable.
+ * start. A missing or malformed value becomes one `ConfigError` line naming the variable, with
+ * the value shown by `describeValue` (passwords and keys masked, secret variables not shown).
  */
 import { z } from "zod";
 import { ConfigError } from "../errors/mod.ts";
@@ -10,10 +11,12 @@ import {
   DEFAULT_REDIS_URL,
   DEFAULT_TOPIC_PARTITIONS,
 } from "./defaults.ts";
+import { describeValue } from "./secrets.ts";
 import { brokerList, integer, kafkaNamespace, logLevel, urlOf } from "./variables.ts";
 
 export * from "./defaults.ts";
 export * from "./variables.ts";
+export { describeValue, isSecretVariable, maskSecrets } from "./secrets.ts";
 export { parseDotEnv, withDotEnv } from "./dotenv.ts";
 
 /** Variables every service and sagactl read. */
@@ -38,6 +41,6 @@ export function loadConfig<const V extends Record<string, z.ZodType>>(
   const value = env[name];
   const problem = value === undefined || value === ""
     ? "is required but not set"
-    : (issue?.message ?? "is invalid");
+    : `${issue?.message ?? "is invalid"} ${describeValue(name, String(value))}`;
   throw new ConfigError(`Invalid configuration: ${name} ${problem}`);
 }

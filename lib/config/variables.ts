@@ -1,7 +1,8 @@
 /**
  * Typed readers for environment variables, built on zod. Each returns a schema for one variable:
  * an unset or empty variable takes its default (or is reported missing), anything else is
- * validated and converted.
+ * validated and converted. A problem says what the value must be, never what it is: `loadConfig`
+ * adds the value, masked (see secrets.ts).
  */
 import { z } from "zod";
 import { isLogLevel, type LogLevel } from "../log/mod.ts";
@@ -13,7 +14,7 @@ function fromEnv<T extends z.ZodType>(schema: T, fallback?: string) {
 function checked(predicate: (text: string) => boolean, expectation: string) {
   return z.string().superRefine((text, ctx) => {
     if (!predicate(text)) {
-      ctx.addIssue({ code: "custom", message: `${expectation} (got "${text}")` });
+      ctx.addIssue({ code: "custom", message: expectation });
     }
   });
 }
@@ -27,7 +28,7 @@ export function brokerList(fallback?: string) {
         if (!/^[^\s:,]+:\d{1,5}$/.test(broker)) {
           ctx.addIssue({
             code: "custom",
-            message: `must be host:port[,host:port…] (got "${text}")`,
+            message: "must be host:port[,host:port…]",
           });
           return z.NEVER;
         }
@@ -81,7 +82,7 @@ function numberIn(
       if (!format.accepts(text) || value < min || value > max) {
         ctx.addIssue({
           code: "custom",
-          message: `must be ${format.kind} from ${min} to ${max} (got "${text}")`,
+          message: `must be ${format.kind} from ${min} to ${max}`,
         });
         return z.NEVER;
       }
@@ -99,7 +100,7 @@ export function duration(fallback?: string) {
       if (ms === undefined) {
         ctx.addIssue({
           code: "custom",
-          message: `must be a duration like 500ms, 30s or 2m (got "${text}")`,
+          message: "must be a duration like 500ms, 30s or 2m",
         });
         return z.NEVER;
       }

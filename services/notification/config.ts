@@ -23,7 +23,7 @@ export function senderAddress(fallback: string) {
       if (!z.email().safeParse(address.trim()).success) {
         ctx.addIssue({
           code: "custom",
-          message: `must be an e-mail address such as ${DEFAULT_NOTIFICATION_FROM} (got "${text}")`,
+          message: `must be an e-mail address such as ${DEFAULT_NOTIFICATION_FROM}`,
         });
       }
     }),

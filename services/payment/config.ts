@@ -31,7 +31,7 @@ export const PAYMENT_VARIABLES = {
   STRIPE_SECRET_KEY: optional(
     z.string().regex(
       /^(sk|rk)_(test|live)_\S+$/,
-      "must be a Stripe secret key such as sk_test_… (value not shown)",
+      "must be a Stripe secret key such as sk_test_…",
     ),
   ),
   STRIPE_API_BASE: optional(
@@ -39,8 +39,7 @@ export const PAYMENT_VARIABLES = {
       if (!isApiBase(text)) {
         ctx.addIssue({
           code: "custom",
-          message:
-            `must be an http:// or https:// URL with no path, e.g. ${LOCAL_STRIPE_API_BASE} (got "${text}")`,
+          message: `must be an http:// or https:// URL with no path, e.g. ${LOCAL_STRIPE_API_BASE}`,
         });
       }
     }),
