@@ -11,3 +11,6 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
 /** Partitions per topic when topics are created. */
 export const DEFAULT_TOPIC_PARTITIONS = 6;
+
+/** Where each service's ops server (`/healthz`, `/readyz`, `/metrics`) listens: loopback only. */
+export const DEFAULT_OPS_HOST = "127.0.0.1";

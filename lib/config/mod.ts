@@ -8,11 +8,12 @@ import { ConfigError } from "../errors/mod.ts";
 import {
   DEFAULT_DATABASE_URL,
   DEFAULT_KAFKA_BROKERS,
+  DEFAULT_OPS_HOST,
   DEFAULT_REDIS_URL,
   DEFAULT_TOPIC_PARTITIONS,
 } from "./defaults.ts";
 import { describeValue } from "./secrets.ts";
-import { brokerList, integer, kafkaNamespace, logLevel, urlOf } from "./variables.ts";
+import { brokerList, integer, kafkaNamespace, listenHost, logLevel, urlOf } from "./variables.ts";
 
 export * from "./defaults.ts";
 export * from "./variables.ts";
@@ -27,6 +28,8 @@ export const COMMON_VARIABLES = {
   DATABASE_URL: urlOf(["postgres:", "postgresql:"], DEFAULT_DATABASE_URL),
   REDIS_URL: urlOf(["redis:", "rediss:"], DEFAULT_REDIS_URL),
   LOG_LEVEL: logLevel("info"),
+  /** Where the ops server listens (DESIGN §9): loopback unless set, e.g. `0.0.0.0`. */
+  OPS_HOST: listenHost(DEFAULT_OPS_HOST),
 };
 
 /** Validates `env` against named variable schemas; throws `ConfigError` naming the first bad one. */

@@ -32,7 +32,20 @@ Deno.test("loadConfig() applies the local defaults when nothing is set", () => {
     DATABASE_URL: "postgres://postgres@127.0.0.1:5432/sagas",
     REDIS_URL: "redis://127.0.0.1:6379",
     LOG_LEVEL: "info",
+    OPS_HOST: "127.0.0.1",
   });
+});
+
+Deno.test("loadConfig() takes OPS_HOST as a hostname or an IP address", () => {
+  for (const host of ["0.0.0.0", "10.1.2.3", "::", "::1", "fe80::1", "localhost", "ops.internal"]) {
+    assert.equal(loadConfig(COMMON_VARIABLES, { OPS_HOST: host }).OPS_HOST, host);
+  }
+  for (const host of ["http://0.0.0.0", "0.0.0.0:9101", "[::1]", "1.2.3", "a b", "-ops", "ops_1"]) {
+    assertConfigError(
+      () => loadConfig(COMMON_VARIABLES, { OPS_HOST: host }),
+      /^Invalid configuration: OPS_HOST must be a hostname or an IP address/,
+    );
+  }
 });
 
 Deno.test("loadConfig() converts set values", () => {

@@ -4,6 +4,7 @@
  * validated and converted. A problem says what the value must be, never what it is: `loadConfig`
  * adds the value, masked (see secrets.ts).
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { isLogLevel, type LogLevel } from "../log/mod.ts";
 
@@ -48,6 +49,23 @@ export function urlOf(protocols: readonly string[], fallback?: string) {
     ),
     fallback,
   );
+}
+
+/** A host to listen on: a hostname (`localhost`, `ops.internal`), an IPv4 or an IPv6 address. */
+export function listenHost(fallback?: string) {
+  return fromEnv(
+    checked(isListenHost, "must be a hostname or an IP address such as 127.0.0.1 or ::"),
+    fallback,
+  );
+}
+
+/** True for a hostname (RFC 1123 labels), an IPv4 or an IPv6 address (bare, not in brackets). */
+export function isListenHost(text: string): boolean {
+  if (isIP(text) !== 0) return true;
+  const labels = text.split(".");
+  return text.length <= 253 &&
+    labels.every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
+    !/^\d+$/.test(labels.at(-1)!);
 }
 
 /** An integer in `[min, max]`. */

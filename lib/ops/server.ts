@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { DEFAULT_OPS_HOST } from "../config/defaults.ts";
 
 /** A readiness check: resolves when the dependency answers, rejects (or hangs) when not. */
 export type ReadinessCheck = () => Promise<void>;
@@ -19,7 +20,10 @@ export interface MetricsSource {
 export interface OpsServerOptions {
   /** Port to listen on; 0 picks a free one (see {@linkcode OpsServer.port}). */
   port: number;
-  /** Address to listen on (default `0.0.0.0`, so probes from outside the host reach it). */
+  /**
+   * Address to listen on (default `127.0.0.1`: loopback only, DESIGN §9); `0.0.0.0` or `::`
+   * when probes from outside the host must reach it (the services take it from `OPS_HOST`).
+   */
   hostname?: string;
   /** Name of the service, echoed in the JSON answers. */
   service: string;
@@ -35,6 +39,8 @@ export interface OpsServerOptions {
 export interface OpsServer {
   /** The port listened on (the one picked, when asked for 0). */
   port: number;
+  /** The address listened on, as the socket reports it (e.g. `127.0.0.1`). */
+  address: string;
   /** Stops listening and closes open connections; resolves when the server has closed. */
   close(): Promise<void>;
 }
@@ -100,7 +106,7 @@ async function runCheck(
 
 /** Starts the ops server; resolves once it listens. */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
-  const hostname = options.hostname ?? "0.0.0.0";
+  const hostname = options.hostname ?? DEFAULT_OPS_HOST;
   const checks = options.readinessChecks ?? {};
   const timeoutMs = options.checkTimeoutMs ?? 2_000;
   const server = createServer(function handleOpsRequest(request, response) {
@@ -159,8 +165,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   });
 
   let closing: Promise<void> | undefined;
+  const bound = server.address() as AddressInfo;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: bound.port,
+    address: bound.address,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { networkInterfaces } from "node:os";
 import { createMetrics } from "./metrics.ts";
 import {
   type OpsServer,
@@ -167,6 +168,62 @@ Deno.test("startOpsServer() answers 500 when the metrics source fails", async ()
       error: "Cannot answer /metrics: collector exploded",
     });
   });
+});
+
+/** The first non-loopback IPv4 address of this host, if it has one. */
+function externalAddress(): string | undefined {
+  return Object.values(networkInterfaces()).flat()
+    .find((info) => info?.family === "IPv4" && !info.internal)?.address;
+}
+
+async function answersHealthz(host: string, port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://${host}:${port}/healthz`, {
+      signal: AbortSignal.timeout(2_000),
+    });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("startOpsServer() listens on 127.0.0.1 only when no hostname is given", async () => {
+  const server = await startOpsServer({
+    port: 0,
+    service: "test-service",
+    registry: createMetrics("test-service").registry,
+  });
+  try {
+    assert.equal(server.address, "127.0.0.1");
+    assert.equal(await answersHealthz("127.0.0.1", server.port), true);
+    // Where the host has another address, the server must not answer on it.
+    const external = externalAddress();
+    if (external !== undefined) {
+      assert.equal(await answersHealthz(external, server.port), false, `reached on ${external}`);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("startOpsServer() listens on the hostname it is given", async () => {
+  const server = await startOpsServer({
+    port: 0,
+    hostname: "0.0.0.0",
+    service: "test-service",
+    registry: createMetrics("test-service").registry,
+  });
+  try {
+    assert.equal(server.address, "0.0.0.0");
+    assert.equal(await answersHealthz("127.0.0.1", server.port), true);
+    const external = externalAddress();
+    if (external !== undefined) {
+      assert.equal(await answersHealthz(external, server.port), true, `not reached on ${external}`);
+    }
+  } finally {
+    await server.close();
+  }
 });
 
 Deno.test("startOpsServer() rejects naming the address when the port is taken", async () => {

@@ -29,6 +29,8 @@ export interface RuntimeConfig {
   KAFKA_TOPIC_PARTITIONS: number;
   DATABASE_URL: string;
   LOG_LEVEL: LogLevel;
+  /** Where the ops server listens (default 127.0.0.1). */
+  OPS_HOST?: string;
 }
 
 /** Options of `openServiceRuntime`. */
@@ -118,6 +120,7 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
 
     const ops = await startOpsServer({
       port: options.opsPort,
+      hostname: config.OPS_HOST,
       service: name,
       registry: metrics.registry,
       readinessChecks: {
@@ -127,7 +130,7 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
       },
     });
     closers.push(() => ops.close());
-    log.info("Service runtime open", { opsPort: ops.port });
+    log.info("Service runtime open", { opsHost: ops.address, opsPort: ops.port });
     return {
       name,
       schema,
