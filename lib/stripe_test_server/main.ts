@@ -4,7 +4,9 @@
  *
  * Configuration, from the environment or `.env`: `STRIPE_TEST_SERVER_PORT` (default 12111, `0` =
  * any free port), `STRIPE_TEST_LATENCY` (the median delay of every `/v1` answer, a duration such
- * as `300ms`; default 0, a long-tailed spread with p99 ≈ 3× the median) and `LOG_LEVEL`. Listens on 127.0.0.1 only. Everything is kept in memory: a
+ * as `300ms`; default 0, a long-tailed spread with p99 ≈ 3× the median), `STRIPE_TEST_ASYNC_DELAY`
+ * (how long `processing` payments and `pending` refunds wait for their outcome; default 2s) and
+ * `LOG_LEVEL`. Listens on 127.0.0.1 only. Everything is kept in memory: a
  * restart forgets every PaymentIntent, Charge, Refund, idempotency key and fault.
  *
  * @module
@@ -26,6 +28,7 @@ export async function main(): Promise<void> {
       fallback: DEFAULT_STRIPE_TEST_SERVER_PORT,
     }),
     STRIPE_TEST_LATENCY: duration("0"),
+    STRIPE_TEST_ASYNC_DELAY: duration("2s"),
     LOG_LEVEL: logLevel("info"),
   }, withDotEnv(Deno.env.toObject()));
   if (config.STRIPE_TEST_LATENCY > 60_000) {
@@ -33,14 +36,21 @@ export async function main(): Promise<void> {
       `Invalid configuration: STRIPE_TEST_LATENCY must be at most 60s (got ${config.STRIPE_TEST_LATENCY} ms)`,
     );
   }
+  if (config.STRIPE_TEST_ASYNC_DELAY > 3_600_000) {
+    throw new ConfigError(
+      `Invalid configuration: STRIPE_TEST_ASYNC_DELAY must be at most 1h (got ${config.STRIPE_TEST_ASYNC_DELAY} ms)`,
+    );
+  }
   const log = createLogger("stripe-test-server", { level: config.LOG_LEVEL });
   const served = serveStripeTestServer({
     port: config.STRIPE_TEST_SERVER_PORT,
     latencyMs: config.STRIPE_TEST_LATENCY,
+    asyncDelayMs: config.STRIPE_TEST_ASYNC_DELAY,
   });
   log.info("Stripe test server listening", {
     url: served.url,
     latencyMedianMs: config.STRIPE_TEST_LATENCY,
+    asyncDelayMs: config.STRIPE_TEST_ASYNC_DELAY,
     sdk: { host: served.hostname, port: served.port, protocol: "http" },
     controls: `${served.url}/_test/`,
   });

@@ -41,6 +41,7 @@ export function serveStripeTestServer(
     createStripeTestServer({
       now: options.now,
       latencyMs: options.latencyMs,
+      asyncDelayMs: options.asyncDelayMs,
       random: options.random,
     });
   const onListen = options.onListen ?? (() => {});

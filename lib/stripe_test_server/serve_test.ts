@@ -451,3 +451,270 @@ Deno.test("serveStripeTestServer() serves the per-order ledger on GET /_test/led
     });
   });
 });
+
+/** A clock the test moves by hand, so asynchronous outcomes come exactly when told. */
+function manualClock(): { now: () => Date; advance(ms: number): void } {
+  let ms = Date.parse("2026-12-01T12:00:00Z");
+  return {
+    now: () => new Date(ms),
+    advance(by) {
+      ms += by;
+    },
+  };
+}
+
+async function withClockedServer(
+  run: (harness: Harness & { clock: ReturnType<typeof manualClock> }) => Promise<void>,
+): Promise<void> {
+  const clock = manualClock();
+  await using served = serveStripeTestServer({ now: clock.now, asyncDelayMs: 2_000 });
+  await run({ served, stripe: sdkFor(served), clock });
+}
+
+async function unexpectedState(promise: Promise<unknown>, status: string): Promise<void> {
+  const error = await rejection(promise);
+  assert.ok(error instanceof Stripe.errors.StripeInvalidRequestError, String(error));
+  assert.equal(error.statusCode, 400);
+  assert.equal(error.code, "payment_intent_unexpected_state");
+  assert.match(
+    error.message,
+    new RegExp(`^You cannot cancel this PaymentIntent because it has a status of ${status}\\. `),
+  );
+  assert.equal(
+    (error.raw as { payment_intent?: { status?: string } }).payment_intent?.status,
+    status,
+  );
+}
+
+Deno.test("serveStripeTestServer() leaves pm_card_authenticationRequired in requires_action until cancelled", async () => {
+  await withClockedServer(async ({ served, stripe, clock }) => {
+    const intent = await charge(stripe, "pm_card_authenticationRequired", "order-3ds");
+    assert.equal(intent.status, "requires_action");
+    assert.equal(intent.next_action?.type, "use_stripe_sdk");
+    assert.equal(intent.latest_charge, null);
+    assert.equal(intent.amount_received, 0);
+
+    const redirected = await stripe.paymentIntents.create({
+      amount: 1200,
+      currency: "usd",
+      payment_method: "pm_card_authenticationRequired",
+      confirm: true,
+      return_url: "https://shop.test/return",
+    });
+    assert.equal(redirected.status, "requires_action");
+    assert.equal(redirected.next_action?.type, "redirect_to_url");
+    assert.equal(redirected.next_action?.redirect_to_url?.return_url, "https://shop.test/return");
+    assert.match(redirected.next_action?.redirect_to_url?.url ?? "", /^https:\/\/hooks\.stripe/);
+
+    clock.advance(3_600_000);
+    const later = await stripe.paymentIntents.retrieve(intent.id);
+    assert.equal(later.status, "requires_action");
+    assert.equal(served.server.ledger().orders["order-3ds"], undefined);
+
+    const canceled = await stripe.paymentIntents.cancel(intent.id, {
+      cancellation_reason: "abandoned",
+    });
+    assert.equal(canceled.status, "canceled");
+    assert.equal(canceled.cancellation_reason, "abandoned");
+    assert.equal(canceled.next_action, null);
+    assert.equal(typeof canceled.canceled_at, "number");
+    assert.equal((await stripe.paymentIntents.retrieve(intent.id)).status, "canceled");
+    await unexpectedState(stripe.paymentIntents.cancel(intent.id), "canceled");
+    assert.equal(served.server.ledger().orders["order-3ds"], undefined);
+    assert.equal(served.server.ledger().totals.chargedCents, 0);
+  });
+});
+
+Deno.test("serveStripeTestServer() settles pm_processing_succeeds after the async delay", async () => {
+  await withClockedServer(async ({ served, stripe, clock }) => {
+    const intent = await charge(stripe, "pm_processing_succeeds", "order-ps", { amount: 3100 });
+    assert.equal(intent.status, "processing");
+    assert.deepEqual(intent.processing, { type: "card" });
+    assert.equal(intent.amount_received, 0);
+    const pending = await stripe.charges.retrieve(intent.latest_charge as string);
+    assert.equal(pending.status, "pending");
+    assert.equal(pending.paid, false);
+    assert.equal(served.server.ledger().orders["order-ps"], undefined);
+    // Like Stripe for cards: a processing payment can be neither cancelled nor refunded.
+    await unexpectedState(stripe.paymentIntents.cancel(intent.id), "processing");
+    const refused = await rejection(stripe.refunds.create({ payment_intent: intent.id }));
+    assert.ok(refused instanceof Stripe.errors.StripeInvalidRequestError, String(refused));
+
+    clock.advance(1_999);
+    assert.equal((await stripe.paymentIntents.retrieve(intent.id)).status, "processing");
+    clock.advance(1);
+    const settled = await stripe.paymentIntents.retrieve(intent.id, { expand: ["latest_charge"] });
+    assert.equal(settled.status, "succeeded");
+    assert.equal(settled.processing, null);
+    assert.equal(settled.amount_received, 3100);
+    const latest = settled.latest_charge as Stripe.Charge;
+    assert.equal(latest.id, intent.latest_charge);
+    assert.equal(latest.status, "succeeded");
+    assert.equal(latest.paid, true);
+    assert.equal(latest.amount_captured, 3100);
+    assert.deepEqual(served.server.ledger().orders["order-ps"], {
+      orderId: "order-ps",
+      chargedCents: 3100,
+      refundedCents: 0,
+      charges: 1,
+      refunds: 0,
+    });
+    await unexpectedState(stripe.paymentIntents.cancel(intent.id), "succeeded");
+    const refund = await stripe.refunds.create({ payment_intent: intent.id });
+    assert.equal(refund.status, "succeeded");
+    assert.equal(served.server.ledger().orders["order-ps"]?.refundedCents, 3100);
+  });
+});
+
+Deno.test("serveStripeTestServer() fails pm_processing_fails after the async delay, like Stripe", async () => {
+  await withClockedServer(async ({ served, stripe, clock }) => {
+    const intent = await charge(stripe, "pm_processing_fails", "order-pf");
+    assert.equal(intent.status, "processing");
+    clock.advance(2_000);
+    const failed = await stripe.paymentIntents.retrieve(intent.id);
+    assert.equal(failed.status, "requires_payment_method");
+    assert.equal(failed.payment_method, null);
+    assert.equal(failed.processing, null);
+    assert.equal(failed.last_payment_error?.type, "card_error");
+    assert.equal(failed.last_payment_error?.code, "card_declined");
+    assert.equal(failed.last_payment_error?.decline_code, "generic_decline");
+    assert.equal(failed.last_payment_error?.charge, intent.latest_charge);
+    const latest = await stripe.charges.retrieve(intent.latest_charge as string);
+    assert.equal(latest.status, "failed");
+    assert.equal(latest.failure_code, "card_declined");
+    assert.equal(served.server.ledger().orders["order-pf"], undefined);
+    const canceled = await stripe.paymentIntents.cancel(intent.id);
+    assert.equal(canceled.status, "canceled");
+    assert.equal(canceled.cancellation_reason, null);
+    assert.equal(served.server.ledger().totals.charges, 0);
+  });
+});
+
+Deno.test("serveStripeTestServer() keeps refunds of pm_card_refundPendingFails pending, then fails them", async () => {
+  await withClockedServer(async ({ served, stripe, clock }) => {
+    const intent = await charge(stripe, "pm_card_refundPendingFails", "order-rpf", {
+      amount: 2000,
+    });
+    assert.equal(intent.status, "succeeded");
+    const refund = await stripe.refunds.create({ payment_intent: intent.id });
+    assert.equal(refund.status, "pending");
+    assert.equal(refund.failure_reason, undefined);
+    assert.equal(
+      (await stripe.charges.retrieve(intent.latest_charge as string)).amount_refunded,
+      2000,
+    );
+    // The amount is held: a second refund finds nothing left to refund.
+    const twice = await rejection(stripe.refunds.create({ payment_intent: intent.id }));
+    assert.ok(twice instanceof Stripe.errors.StripeInvalidRequestError, String(twice));
+    assert.equal(twice.code, "charge_already_refunded");
+    assert.equal(served.server.ledger().orders["order-rpf"]?.refundedCents, 0);
+
+    clock.advance(1_000);
+    assert.equal((await stripe.refunds.retrieve(refund.id)).status, "pending");
+    clock.advance(1_000);
+    const failed = await stripe.refunds.retrieve(refund.id);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.failure_reason, "declined");
+    assert.equal(failed.pending_reason, undefined);
+    assert.equal(
+      (await stripe.charges.retrieve(intent.latest_charge as string)).amount_refunded,
+      0,
+    );
+    assert.deepEqual(served.server.ledger().orders["order-rpf"], {
+      orderId: "order-rpf",
+      chargedCents: 2000,
+      refundedCents: 0,
+      charges: 1,
+      refunds: 0,
+    });
+
+    // With refund failures switched off, a new refund is still pending first, then succeeds.
+    served.server.setRefundFailures(false);
+    const retried = await stripe.refunds.create({ payment_intent: intent.id });
+    assert.equal(retried.status, "pending");
+    clock.advance(2_000);
+    assert.equal((await stripe.refunds.retrieve(retried.id)).status, "succeeded");
+    assert.equal(served.server.ledger().orders["order-rpf"]?.refundedCents, 2000);
+  });
+});
+
+Deno.test("serveStripeTestServer() cancels PaymentIntents that wait for a method or a confirmation", async () => {
+  await withServer(async ({ served, stripe }) => {
+    const unpaid = await stripe.paymentIntents.create({
+      amount: 900,
+      currency: "usd",
+      ...CARD_ONLY,
+    });
+    assert.equal(unpaid.status, "requires_payment_method");
+    assert.equal((await stripe.paymentIntents.cancel(unpaid.id)).status, "canceled");
+    const unconfirmed = await stripe.paymentIntents.create({
+      amount: 900,
+      currency: "usd",
+      payment_method: "pm_card_visa",
+      ...CARD_ONLY,
+    });
+    assert.equal(unconfirmed.status, "requires_confirmation");
+    const canceled = await stripe.paymentIntents.cancel(unconfirmed.id, {
+      cancellation_reason: "duplicate",
+    });
+    assert.equal(canceled.cancellation_reason, "duplicate");
+    const confirmLater = await rejection(stripe.paymentIntents.confirm(unconfirmed.id));
+    assert.ok(confirmLater instanceof Stripe.errors.StripeInvalidRequestError);
+    assert.equal(confirmLater.code, "payment_intent_unexpected_state");
+
+    const paid = await charge(stripe, "pm_card_visa", "order-paid");
+    await unexpectedState(stripe.paymentIntents.cancel(paid.id), "succeeded");
+    const badReason = await rejection(
+      stripe.paymentIntents.cancel(unpaid.id, {
+        cancellation_reason: "bored" as Stripe.PaymentIntentCancelParams.CancellationReason,
+      }),
+    );
+    assert.ok(badReason instanceof Stripe.errors.StripeInvalidRequestError);
+    assert.equal(badReason.param, "cancellation_reason");
+    const missing = await rejection(stripe.paymentIntents.cancel("pi_missing"));
+    assert.ok(missing instanceof Stripe.errors.StripeInvalidRequestError);
+    assert.equal(missing.statusCode, 404);
+    assert.equal(served.server.ledger().totals.charges, 1);
+  });
+});
+
+Deno.test("serveStripeTestServer() settles on the real clock after the async delay set by /_test/async-delay", async () => {
+  await withServer(async ({ served, stripe }) => {
+    assert.deepEqual(await (await fetch(`${served.url}/_test/async-delay`)).json(), {
+      delayMs: 2000,
+    });
+    const set = await fetch(`${served.url}/_test/async-delay`, {
+      method: "POST",
+      body: JSON.stringify({ delayMs: 150 }),
+    });
+    assert.deepEqual(await set.json(), { delayMs: 150 });
+    const started = performance.now();
+    const intent = await charge(stripe, "pm_processing_succeeds", "order-real-clock");
+    assert.equal(intent.status, "processing");
+    let status: Stripe.PaymentIntent.Status = intent.status;
+    while (status === "processing" && performance.now() - started < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = (await stripe.paymentIntents.retrieve(intent.id)).status;
+    }
+    assert.equal(status, "succeeded");
+    assert.ok(performance.now() - started >= 145, "settled before its delay");
+    const refused = await fetch(`${served.url}/_test/async-delay`, {
+      method: "POST",
+      body: JSON.stringify({ delayMs: -1 }),
+    });
+    assert.equal(refused.status, 400);
+    await refused.body?.cancel();
+    served.server.resetFaults();
+    assert.deepEqual(served.server.asyncDelay(), { delayMs: 2000 });
+  });
+});
+
+Deno.test("serveStripeTestServer() answers the SDK after STRIPE_TEST_LATENCY", async () => {
+  await using served = serveStripeTestServer({ latencyMs: 120, random: () => 0.25 });
+  const stripe = sdkFor(served);
+  const started = performance.now();
+  const intent = await charge(stripe, "pm_card_visa", "order-slow");
+  const elapsed = performance.now() - started;
+  assert.equal(intent.status, "succeeded");
+  assert.ok(elapsed >= 115, `answered after ${elapsed} ms`);
+});

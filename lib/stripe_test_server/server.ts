@@ -11,6 +11,7 @@ import { type FormParams, type FormValue, parseForm } from "./form.ts";
 import { sampleLatency } from "./latency.ts";
 import {
   createStore,
+  DEFAULT_ASYNC_DELAY_MS,
   newId,
   type StripeLedger,
   type StripeStore,
@@ -48,6 +49,11 @@ export interface StripeTestServerOptions {
    * log-normal sample with this median and a p99 about 3× it (`sampleLatency()`).
    */
   latencyMs?: number;
+  /**
+   * How long, in ms, a `processing` payment or a `pending` refund waits for its outcome
+   * (default 2000; `STRIPE_TEST_ASYNC_DELAY` for `main.ts`), on the `now` clock.
+   */
+  asyncDelayMs?: number;
   /** Floats in [0, 1) for the latency samples (default `Math.random`; a seeded PRNG in tests). */
   random?: () => number;
 }
@@ -56,6 +62,12 @@ export interface StripeTestServerOptions {
 export interface LatencyState {
   /** Median delay of every `/v1` answer in ms (0: none). */
   medianMs: number;
+}
+
+/** The wait of asynchronous outcomes, as read and set through `/_test/async-delay`. */
+export interface AsyncDelayState {
+  /** How long a `processing` payment or a `pending` refund waits for its outcome, in ms. */
+  delayMs: number;
 }
 
 /** A test server: its request handler, its records and its fault controls. */
@@ -74,6 +86,13 @@ export interface StripeTestServer {
   latency(): LatencyState;
   /** Sets the median delay of later `/v1` answers; throws `RangeError` unless 0 to 60 s. */
   setLatency(medianMs: number): void;
+  /** The wait of asynchronous outcomes in force. */
+  asyncDelay(): AsyncDelayState;
+  /**
+   * Sets how long payments and refunds that start waiting from now on wait for their outcome;
+   * throws `RangeError` unless 0 to 1 h.
+   */
+  setAsyncDelay(delayMs: number): void;
   /** Whether refunds of `pm_card_refundFail` charges fail (true until switched off). */
   refundFailures(): boolean;
   /**
@@ -82,8 +101,8 @@ export interface StripeTestServer {
    */
   setRefundFailures(enabled: boolean): void;
   /**
-   * Clears any fault, switches refund failures back on, puts the latency back to the one the
-   * server was created with and releases responses being stalled or delayed; records are kept.
+   * Clears any fault, switches refund failures back on, puts the latency and the async delay
+   * back to the ones the server was created with and releases responses being stalled or delayed; records are kept.
    */
   resetFaults(): void;
 }
@@ -95,6 +114,10 @@ const MAX_LATENCY_MS = 60_000;
 
 const refundFailuresSchema = z.strictObject({ enabled: z.boolean() });
 const latencySchema = z.strictObject({ medianMs: z.number().min(0).max(MAX_LATENCY_MS) });
+const MAX_ASYNC_DELAY_MS = 3_600_000;
+const asyncDelaySchema = z.strictObject({
+  delayMs: z.number().min(0).max(MAX_ASYNC_DELAY_MS),
+});
 
 const faultSchema = z.strictObject({
   mode: z.enum(["ok", "error500", "stall"]),
@@ -126,7 +149,14 @@ interface ResponseMeta {
 /** Creates a test server with an empty in-memory account and no fault. */
 export function createStripeTestServer(options: StripeTestServerOptions = {}): StripeTestServer {
   let refundFailuresEnabled = true;
-  const store = createStore({ now: options.now, refundFailures: () => refundFailuresEnabled });
+  const configuredAsyncDelayMs = options.asyncDelayMs ?? DEFAULT_ASYNC_DELAY_MS;
+  checkAsyncDelay(configuredAsyncDelayMs);
+  let asyncDelayMs = configuredAsyncDelayMs;
+  const store = createStore({
+    now: options.now,
+    refundFailures: () => refundFailuresEnabled,
+    asyncDelayMs: () => asyncDelayMs,
+  });
   const routes = routesOf(store);
   const saved = new Map<string, SavedResponse>();
   const keyLocks = new Map<string, Promise<void>>();
@@ -322,10 +352,16 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
     latencyMs = medianMs;
   }
 
+  function setAsyncDelay(delayMs: number): void {
+    checkAsyncDelay(delayMs);
+    asyncDelayMs = delayMs;
+  }
+
   function resetFaults(): void {
     current = NO_FAULT;
     refundFailuresEnabled = true;
     latencyMs = configuredLatencyMs;
+    asyncDelayMs = configuredAsyncDelayMs;
     resets += 1;
     for (const release of [...stalled]) release();
   }
@@ -398,6 +434,29 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
         latencyMs = parsed.data.medianMs;
         return controlJson(200, { medianMs: latencyMs });
       }
+      case "GET /_test/async-delay":
+        return controlJson(200, { delayMs: asyncDelayMs });
+      case "POST /_test/async-delay": {
+        let body: unknown;
+        try {
+          body = await request.json();
+        } catch {
+          return controlJson(400, {
+            error: { message: "Cannot set the async delay: body is not JSON" },
+          });
+        }
+        const parsed = asyncDelaySchema.safeParse(body);
+        if (!parsed.success) {
+          return controlJson(400, {
+            error: {
+              message: 'Cannot set the async delay: body must be { "delayMs": number } with 0 to ' +
+                `${MAX_ASYNC_DELAY_MS} ms`,
+            },
+          });
+        }
+        asyncDelayMs = parsed.data.delayMs;
+        return controlJson(200, { delayMs: asyncDelayMs });
+      }
       case "POST /_test/reset":
         resetFaults();
         return controlJson(200, current);
@@ -416,6 +475,8 @@ export function createStripeTestServer(options: StripeTestServerOptions = {}): S
     setFault,
     latency: () => ({ medianMs: latencyMs }),
     setLatency,
+    asyncDelay: () => ({ delayMs: asyncDelayMs }),
+    setAsyncDelay,
     refundFailures: () => refundFailuresEnabled,
     setRefundFailures(enabled: boolean) {
       refundFailuresEnabled = enabled;
@@ -428,6 +489,14 @@ function checkLatency(medianMs: number): void {
   if (!Number.isFinite(medianMs) || medianMs < 0 || medianMs > MAX_LATENCY_MS) {
     throw new RangeError(
       `Cannot set the latency: the median must be 0 to ${MAX_LATENCY_MS} ms, got ${medianMs}`,
+    );
+  }
+}
+
+function checkAsyncDelay(delayMs: number): void {
+  if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_ASYNC_DELAY_MS) {
+    throw new RangeError(
+      `Cannot set the async delay: it must be 0 to ${MAX_ASYNC_DELAY_MS} ms, got ${delayMs}`,
     );
   }
 }
@@ -445,6 +514,11 @@ function routesOf(store: StripeStore): Route[] {
       method: "POST",
       pattern: /^\/v1\/payment_intents\/([^/]+)\/confirm$/,
       run: (params, id) => store.confirmPaymentIntent(id, params),
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/payment_intents\/([^/]+)\/cancel$/,
+      run: (params, id) => store.cancelPaymentIntent(id, params),
     },
     { method: "GET", pattern: /^\/v1\/charges$/, run: store.listCharges },
     {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Stripe } from "stripe";
-import { TEST_CARDS, type TestCard } from "./cards.ts";
+import { type CardDecline, TEST_CARDS, type TestCard } from "./cards.ts";
 import {
   type ApiResult,
   invalidRequest,
@@ -38,12 +38,18 @@ export interface StripeLedger {
   totals: Omit<LedgerEntry, "orderId">;
 }
 
-/** The API operations of the in-memory account; each returns the status and body to send. */
+/**
+ * The API operations of the in-memory account; each returns the status and body to send. Each
+ * first settles the asynchronous outcomes that are due (payments `processing` and refunds
+ * `pending` whose async delay has passed), so every read sees the state of its moment.
+ */
 export interface StripeStore {
   /** `POST /v1/payment_intents`. */
   createPaymentIntent(params: FormParams): ApiResult;
   /** `POST /v1/payment_intents/:id/confirm`. */
   confirmPaymentIntent(id: string, params: FormParams): ApiResult;
+  /** `POST /v1/payment_intents/:id/cancel`. */
+  cancelPaymentIntent(id: string, params: FormParams): ApiResult;
   /** `GET /v1/payment_intents/:id`. */
   retrievePaymentIntent(id: string, params: FormParams): ApiResult;
   /** `GET /v1/payment_intents`. */
@@ -73,7 +79,20 @@ export interface StoreOptions {
    * asked at each refund. Defaults to always true.
    */
   refundFailures?: () => boolean;
+  /**
+   * How long, in ms, a `processing` payment or a `pending` refund waits before its outcome;
+   * asked as it starts waiting. Defaults to {@linkcode DEFAULT_ASYNC_DELAY_MS}.
+   */
+  asyncDelayMs?: () => number;
 }
+
+/** How long asynchronous outcomes take when nothing else is said: 2 s. */
+export const DEFAULT_ASYNC_DELAY_MS = 2_000;
+
+/** An outcome that comes later: when it is due and what it does. */
+type Settlement =
+  | { kind: "payment"; dueMs: number; intentId: string; chargeId: string; succeeds: boolean }
+  | { kind: "refund"; dueMs: number; refundId: string; failureReason?: string };
 
 const MAX_AMOUNT = 99_999_999;
 const PAYMENT_INTENT_PARAMS = [
@@ -93,6 +112,15 @@ const PAYMENT_INTENT_PARAMS = [
   "statement_descriptor_suffix",
 ];
 const CONFIRM_PARAMS = ["expand", "payment_method", "return_url"];
+const CANCEL_PARAMS = ["cancellation_reason", "expand"];
+const CANCELLATION_REASONS = ["abandoned", "duplicate", "fraudulent", "requested_by_customer"];
+/** Stripe also cancels some `processing` payments; this server, like cards, does not. */
+const CANCELLABLE = [
+  "requires_payment_method",
+  "requires_capture",
+  "requires_confirmation",
+  "requires_action",
+];
 const REFUND_PARAMS = ["amount", "charge", "expand", "metadata", "payment_intent", "reason"];
 const REFUND_REASONS = ["duplicate", "fraudulent", "requested_by_customer"];
 const RETRIEVE_PARAMS = ["expand", "client_secret"];
@@ -102,9 +130,62 @@ const LIST_PARAMS = ["ending_before", "expand", "limit", "starting_after"];
 export function createStore(options: StoreOptions = {}): StripeStore {
   const now = options.now ?? (() => new Date());
   const refundFailures = options.refundFailures ?? (() => true);
+  const asyncDelayMs = options.asyncDelayMs ?? (() => DEFAULT_ASYNC_DELAY_MS);
   const paymentIntents = new Map<string, Stripe.PaymentIntent>();
   const charges = new Map<string, Stripe.Charge>();
   const refunds = new Map<string, Stripe.Refund>();
+  /** Outcomes still to come, in the order they started waiting. */
+  const settlements: Settlement[] = [];
+
+  /** Applies every outcome that is due; computed on read, so no timer is needed. */
+  function settleDue(): void {
+    const nowMs = now().getTime();
+    for (let i = 0; i < settlements.length;) {
+      const due = settlements[i] as Settlement;
+      if (due.dueMs > nowMs) {
+        i++;
+        continue;
+      }
+      settlements.splice(i, 1);
+      if (due.kind === "payment") settlePayment(due);
+      else settleRefund(due);
+    }
+  }
+
+  function settlePayment(due: Extract<Settlement, { kind: "payment" }>): void {
+    const intent = paymentIntents.get(due.intentId);
+    const pending = charges.get(due.chargeId);
+    if (intent === undefined || pending === undefined || intent.status !== "processing") return;
+    const paymentMethod = pending.payment_method as string;
+    const card = testCard(paymentMethod, "payment_method");
+    const charge = {
+      ...newCharge(intent, paymentMethod, card, due.succeeds ? "succeeded" : "failed"),
+      id: pending.id,
+      created: pending.created,
+    };
+    charges.set(charge.id, charge);
+    intent.processing = null;
+    if (due.succeeds) succeed(intent, paymentMethod);
+    else declinePayment(intent, charge, card.decline as CardDecline);
+  }
+
+  function settleRefund(due: Extract<Settlement, { kind: "refund" }>): void {
+    const refund = refunds.get(due.refundId);
+    if (refund === undefined || refund.status !== "pending") return;
+    delete refund.pending_reason;
+    if (due.failureReason === undefined) {
+      refund.status = "succeeded";
+      return;
+    }
+    refund.status = "failed";
+    refund.failure_reason = due.failureReason;
+    refund.failure_balance_transaction = newId("txn_");
+    const charge = typeof refund.charge === "string" ? charges.get(refund.charge) : undefined;
+    if (charge !== undefined) {
+      charge.amount_refunded -= refund.amount;
+      charge.refunded = charge.amount_refunded === charge.amount;
+    }
+  }
 
   function created(): number {
     return Math.floor(now().getTime() / 1000);
@@ -204,7 +285,9 @@ export function createStore(options: StoreOptions = {}): StripeStore {
       transfer_group: null,
     };
     paymentIntents.set(id, intent);
-    if (confirm && paymentMethod !== undefined) return confirmWith(intent, paymentMethod, expand);
+    if (confirm && paymentMethod !== undefined) {
+      return confirmWith(intent, paymentMethod, expand, returnUrl);
+    }
     return ok(intent, expand);
   }
 
@@ -226,31 +309,56 @@ export function createStore(options: StoreOptions = {}): StripeStore {
       intent.automatic_payment_methods,
       stringParam(params, "return_url"),
     );
-    return confirmWith(intent, paymentMethod as string, expandParam(params));
+    return confirmWith(
+      intent,
+      paymentMethod as string,
+      expandParam(params),
+      stringParam(params, "return_url"),
+    );
   }
 
   function confirmWith(
     intent: Stripe.PaymentIntent,
     paymentMethod: string,
     expand: string[],
+    returnUrl: string | undefined,
   ): ApiResult {
     const card = testCard(paymentMethod, "payment_method");
-    const charge = newCharge(intent, paymentMethod, card);
+    if (card.asyncOutcome === "requires_action") {
+      intent.status = "requires_action";
+      intent.payment_method = paymentMethod;
+      intent.last_payment_error = null;
+      intent.next_action = threeDSecureAction(intent, returnUrl);
+      return ok(intent, expand);
+    }
+    if (card.asyncOutcome !== undefined) {
+      const charge = newCharge(intent, paymentMethod, card, "pending");
+      charges.set(charge.id, charge);
+      intent.latest_charge = charge.id;
+      intent.status = "processing";
+      intent.payment_method = paymentMethod;
+      intent.last_payment_error = null;
+      intent.processing = { type: "card" };
+      settlements.push({
+        kind: "payment",
+        dueMs: now().getTime() + asyncDelayMs(),
+        intentId: intent.id,
+        chargeId: charge.id,
+        succeeds: card.asyncOutcome === "processing_succeeds",
+      });
+      return ok(intent, expand);
+    }
+    const charge = newCharge(
+      intent,
+      paymentMethod,
+      card,
+      card.decline === undefined ? "succeeded" : "failed",
+    );
     charges.set(charge.id, charge);
     intent.latest_charge = charge.id;
-    const decline = card.decline;
-    if (decline !== undefined) {
-      intent.status = "requires_payment_method";
-      intent.payment_method = null;
-      intent.last_payment_error = {
-        charge: charge.id,
-        code: decline.code as Stripe.PaymentIntent.LastPaymentError.Code,
-        decline_code: decline.declineCode,
-        doc_url: `https://stripe.com/docs/error-codes/${decline.code.replaceAll("_", "-")}`,
-        message: decline.message,
-        payment_method_type: "card",
-        type: "card_error",
-      };
+    if (card.decline !== undefined) {
+      const decline = card.decline;
+      declinePayment(intent, charge, decline);
       return stripeError(402, {
         type: "card_error",
         code: decline.code,
@@ -261,10 +369,65 @@ export function createStore(options: StoreOptions = {}): StripeStore {
         payment_method_type: "card",
       });
     }
+    succeed(intent, paymentMethod);
+    return ok(intent, expand);
+  }
+
+  function succeed(intent: Stripe.PaymentIntent, paymentMethod: string): void {
     intent.status = "succeeded";
     intent.amount_received = intent.amount;
     intent.payment_method = paymentMethod;
     intent.last_payment_error = null;
+    intent.next_action = null;
+  }
+
+  function declinePayment(
+    intent: Stripe.PaymentIntent,
+    charge: Stripe.Charge,
+    decline: CardDecline,
+  ): void {
+    intent.status = "requires_payment_method";
+    intent.payment_method = null;
+    intent.next_action = null;
+    intent.last_payment_error = {
+      charge: charge.id,
+      code: decline.code as Stripe.PaymentIntent.LastPaymentError.Code,
+      decline_code: decline.declineCode,
+      doc_url: `https://stripe.com/docs/error-codes/${decline.code.replaceAll("_", "-")}`,
+      message: decline.message,
+      payment_method_type: "card",
+      type: "card_error",
+    };
+  }
+
+  function cancelPaymentIntent(id: string, params: FormParams): ApiResult {
+    checkKnown(params, CANCEL_PARAMS);
+    const intent = paymentIntents.get(id);
+    if (intent === undefined) throw resourceMissing("payment_intent", id, "intent");
+    const reason = stringParam(params, "cancellation_reason");
+    if (reason !== undefined && !CANCELLATION_REASONS.includes(reason)) {
+      throw invalidRequest(
+        `Invalid cancellation_reason: must be one of ${CANCELLATION_REASONS.join(", ")}`,
+        { param: "cancellation_reason" },
+      );
+    }
+    const expand = expandParam(params);
+    if (!CANCELLABLE.includes(intent.status)) {
+      throw new StripeRequestError(400, {
+        type: "invalid_request_error",
+        code: "payment_intent_unexpected_state",
+        message:
+          `You cannot cancel this PaymentIntent because it has a status of ${intent.status}. ` +
+          `Only a PaymentIntent with one of the following statuses may be canceled: ${
+            CANCELLABLE.join(", ")
+          }.`,
+        payment_intent: structuredClone(intent),
+      });
+    }
+    intent.status = "canceled";
+    intent.canceled_at = created();
+    intent.cancellation_reason = (reason ?? null) as Stripe.PaymentIntent.CancellationReason | null;
+    intent.next_action = null;
     return ok(intent, expand);
   }
 
@@ -272,9 +435,10 @@ export function createStore(options: StoreOptions = {}): StripeStore {
     intent: Stripe.PaymentIntent,
     paymentMethod: string,
     card: TestCard,
+    status: "succeeded" | "failed" | "pending",
   ): Stripe.Charge {
-    const decline = card.decline;
-    const paid = decline === undefined;
+    const decline = status === "failed" ? card.decline : undefined;
+    const paid = status === "succeeded";
     const year = now().getUTCFullYear();
     return {
       id: newId("ch_"),
@@ -314,7 +478,7 @@ export function createStore(options: StoreOptions = {}): StripeStore {
       livemode: false,
       metadata: { ...intent.metadata },
       on_behalf_of: null,
-      outcome: {
+      outcome: status === "pending" ? null : {
         advice_code: null,
         network_advice_code: null,
         network_decline_code: null,
@@ -360,7 +524,7 @@ export function createStore(options: StoreOptions = {}): StripeStore {
       source_transfer: null,
       statement_descriptor: intent.statement_descriptor,
       statement_descriptor_suffix: intent.statement_descriptor_suffix,
-      status: paid ? "succeeded" : "failed",
+      status,
       transfer_data: null,
       transfer_group: null,
     };
@@ -398,6 +562,7 @@ export function createStore(options: StoreOptions = {}): StripeStore {
     }
     const card = TEST_CARDS[charge.payment_method ?? ""];
     const failureReason = refundFailures() ? card?.refundFailureReason : undefined;
+    const pending = card?.pendingRefundFailureReason !== undefined;
     const refund: Stripe.Refund = {
       id: newId("re_"),
       object: "refund",
@@ -414,10 +579,21 @@ export function createStore(options: StoreOptions = {}): StripeStore {
       reason: (reason ?? null) as Stripe.Refund.Reason | null,
       receipt_number: null,
       source_transfer_reversal: null,
-      status: failureReason === undefined ? "succeeded" : "failed",
+      status: pending ? "pending" : failureReason === undefined ? "succeeded" : "failed",
       transfer_reversal: null,
     };
-    if (failureReason !== undefined) {
+    if (pending) {
+      // Like Stripe, a pending refund holds its amount on the charge until it fails.
+      refund.pending_reason = "processing";
+      charge.amount_refunded += amount;
+      charge.refunded = charge.amount_refunded === charge.amount;
+      settlements.push({
+        kind: "refund",
+        dueMs: now().getTime() + asyncDelayMs(),
+        refundId: refund.id,
+        failureReason: refundFailures() ? card?.pendingRefundFailureReason : undefined,
+      });
+    } else if (failureReason !== undefined) {
       refund.failure_reason = failureReason;
       refund.failure_balance_transaction = newId("txn_");
     } else {
@@ -552,6 +728,7 @@ export function createStore(options: StoreOptions = {}): StripeStore {
   }
 
   function records(): StripeTestRecords {
+    settleDue();
     return structuredClone({
       paymentIntents: [...paymentIntents.values()],
       charges: [...charges.values()],
@@ -560,6 +737,7 @@ export function createStore(options: StoreOptions = {}): StripeStore {
   }
 
   function ledger(): StripeLedger {
+    settleDue();
     const orders: Record<string, LedgerEntry> = {};
     const totals = { chargedCents: 0, refundedCents: 0, charges: 0, refunds: 0 };
     function entryFor(charge: Stripe.Charge): LedgerEntry | undefined {
@@ -593,18 +771,50 @@ export function createStore(options: StoreOptions = {}): StripeStore {
     return { orders, totals };
   }
 
+  /** An operation that first settles what is due. */
+  function settling<A extends unknown[]>(
+    operation: (...args: A) => ApiResult,
+  ): (...args: A) => ApiResult {
+    return function settledFirst(...args) {
+      settleDue();
+      return operation(...args);
+    };
+  }
+
   return {
-    createPaymentIntent,
-    confirmPaymentIntent,
-    retrievePaymentIntent: retrieve(paymentIntents, "payment_intent", "intent"),
-    listPaymentIntents: list(paymentIntents, "/v1/payment_intents"),
-    retrieveCharge: retrieve(charges, "charge", "charge"),
-    listCharges: list(charges, "/v1/charges"),
-    createRefund,
-    retrieveRefund: retrieve(refunds, "refund", "refund"),
-    listRefunds: list(refunds, "/v1/refunds"),
+    createPaymentIntent: settling(createPaymentIntent),
+    confirmPaymentIntent: settling(confirmPaymentIntent),
+    cancelPaymentIntent: settling(cancelPaymentIntent),
+    retrievePaymentIntent: settling(retrieve(paymentIntents, "payment_intent", "intent")),
+    listPaymentIntents: settling(list(paymentIntents, "/v1/payment_intents")),
+    retrieveCharge: settling(retrieve(charges, "charge", "charge")),
+    listCharges: settling(list(charges, "/v1/charges")),
+    createRefund: settling(createRefund),
+    retrieveRefund: settling(retrieve(refunds, "refund", "refund")),
+    listRefunds: settling(list(refunds, "/v1/refunds")),
     records,
     ledger,
+  };
+}
+
+/** Stripe's 3D Secure step: a redirect when a `return_url` was given, else the SDK's own. */
+function threeDSecureAction(
+  intent: Stripe.PaymentIntent,
+  returnUrl: string | undefined,
+): Stripe.PaymentIntent.NextAction {
+  const url = `https://hooks.stripe.com/3d_secure_2/hosted?merchant=acct_stripe_test_server&` +
+    `payment_intent=${intent.id}&payment_intent_client_secret=${intent.client_secret}` +
+    `&publishable_key=pk_test_stripe_test_server&source=src_${randomChars(24)}`;
+  if (returnUrl !== undefined) {
+    return { type: "redirect_to_url", redirect_to_url: { return_url: returnUrl, url } };
+  }
+  return {
+    type: "use_stripe_sdk",
+    use_stripe_sdk: {
+      type: "three_d_secure_redirect",
+      stripe_js: url,
+      source: `src_${randomChars(24)}`,
+    },
   };
 }
 
