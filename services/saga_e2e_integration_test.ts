@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "../lib/async/mod.ts";
+import { DEMO_CATALOG } from "../lib/catalog/mod.ts";
 import { checkInvariants } from "../lib/invariants/mod.ts";
 import { publish } from "../lib/kafka/producer.ts";
 import { encodeMessage } from "../lib/messages/mod.ts";
@@ -68,6 +69,37 @@ Deno.test({
         ];
         assert.equal(sagas, 1);
         assert.equal((await t.ledger())[order.orderId]?.charges, 1);
+      });
+
+      await test.step("an order below the catalog price ends FAILED (price_mismatch), charges nothing and holds no stock", async () => {
+        const book = DEMO_CATALOG.find((p) => p.sku === "BOOK-SAGAS")!;
+        assert.ok(book.priceCents > 1, "the catalog prices the book above 1 cent");
+        const stockOf = async () => {
+          const [row] = await t.sql<{ available: number; total_stock: number }[]>`
+            select available, total_stock from inventory.products
+            where product_id = ${book.productId}`;
+          return { ...row };
+        };
+        const before = await stockOf();
+        const order = newOrder({
+          ...scenario("success").request,
+          items: [{ productId: book.productId, quantity: 1, unitPriceCents: 1 }],
+        });
+        await placeOrder(t.producer, order); // a kafkajs producer, as any storefront's
+        const saga = await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 60_000 });
+        assert.equal(saga.status, "FAILED", saga.failureReason ?? "");
+        assert.equal(saga.failureCode, "price_mismatch");
+        assert.match(
+          saga.failureReason ?? "",
+          /BOOK-SAGAS .* 1 cent a unit, the catalog price is 3999 cents/,
+        );
+        assert.equal((await t.ledger())[order.orderId]?.charges ?? 0, 0, "nothing charged");
+        const [{ payments }] = await t.sql`
+          select count(*)::int as payments from payment.payments
+          where order_id = ${order.orderId}` as unknown as [{ payments: number }];
+        assert.equal(payments, 0, "no payment attempted");
+        assert.deepEqual(await stockOf(), before, "stock unchanged");
+        await assertInvariants(t);
       });
 
       await test.step("an orchestrator killed with SIGKILL mid-saga finishes the saga after restart", async () => {

@@ -92,7 +92,10 @@ export function buildPoison(rng: Prng, sources: PoisonSources): PoisonRecord[] {
       name: "no metadata header",
       topic: TOPICS.inventoryCommands,
       key: orderId,
-      value: JSON.stringify({ orderId, items: [{ productId: MUG, quantity: 1 }] }),
+      value: JSON.stringify({
+        orderId,
+        items: [{ productId: MUG, quantity: 1, unitPriceCents: 1_299 }],
+      }),
       headers: {},
     });
   }
@@ -148,7 +151,11 @@ export function buildPoison(rng: Prng, sources: PoisonSources): PoisonRecord[] {
       name: "negative quantity",
       topic: TOPICS.inventoryCommands,
       key: orderId,
-      value: JSON.stringify({ orderId, items: [{ productId: MUG, quantity: -5 }] }),
+      // At the catalog's price: the negative quantity is its only fault.
+      value: JSON.stringify({
+        orderId,
+        items: [{ productId: MUG, quantity: -5, unitPriceCents: 1_299 }],
+      }),
       headers: {
         metadata: metadata({ eventType: "RESERVE_INVENTORY", eventId, sagaId, orderId }),
       },

@@ -25,10 +25,11 @@ export const OrderCreated = z.object({
 /** `ORDER_CREATED` body. */
 export type OrderCreated = z.infer<typeof OrderCreated>;
 
-/** `RESERVE_INVENTORY`: reserve every item of the order, or none. */
+/** `RESERVE_INVENTORY`: reserve every item of the order at its catalog price, or none. */
 export const ReserveInventory = z.object({
   orderId: id,
-  items: z.array(z.object({ productId: id, quantity: z.number().int().positive() })).min(1),
+  // Each line at the price the customer was shown: inventory checks it against its catalog.
+  items: OrderCreated.shape.items,
 });
 /** `RESERVE_INVENTORY` body. */
 export type ReserveInventory = z.infer<typeof ReserveInventory>;

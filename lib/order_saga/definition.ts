@@ -21,7 +21,12 @@ export const ORDER_SAGA: SagaDefinition<OrderCreated> = {
         topic: TOPICS.inventoryCommands,
         body: (order) => ({
           orderId: order.orderId,
-          items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
+          // The prices go along: inventory refuses a line its catalog does not price so.
+          items: order.items.map(({ productId, quantity, unitPriceCents }) => ({
+            productId,
+            quantity,
+            unitPriceCents,
+          })),
         }),
       },
       replies: { success: "INVENTORY_RESERVED", failure: "INVENTORY_RESERVATION_FAILED" },

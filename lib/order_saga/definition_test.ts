@@ -3,7 +3,7 @@
  * line is an event and what the saga must do about it. No broker, no database.
  */
 import assert from "node:assert/strict";
-import type { EventType, OrderCreated } from "../messages/mod.ts";
+import { type EventType, type OrderCreated, ReserveInventory } from "../messages/mod.ts";
 import {
   DEFAULT_BACKOFF,
   newSagaState,
@@ -138,10 +138,15 @@ Deno.test("transition() builds each command body from the order", () => {
     { event: "PAYMENT_PROCESSED", expect: { status: "IN_PROGRESS", send: "SEND_NOTIFICATION" } },
   ]);
   const [reserve, pay, notify] = log.map((t) => t.commands[0]);
+  // Each line carries the price the customer was shown, for inventory to check.
   assert.deepEqual(reserve?.body, {
     orderId: order.orderId,
-    items: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
+    items: [
+      { productId: "33333333-3333-4333-8333-333333333333", quantity: 2, unitPriceCents: 1999 },
+      { productId: "44444444-4444-4444-8444-444444444444", quantity: 1, unitPriceCents: 500 },
+    ],
   });
+  assert.equal(ReserveInventory.safeParse(reserve?.body).success, true, "a valid body");
   assert.equal(reserve?.topic, "inventory.commands");
   assert.deepEqual(pay?.body, {
     orderId: order.orderId,

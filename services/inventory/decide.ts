@@ -1,6 +1,7 @@
 /**
  * The inventory service's decisions, pure: whether an order's items can be reserved (all or
- * none), and what a release undoes. The handler loads the rows, asks, and applies the answer.
+ * none, each at the catalog's price), and what a release undoes. The handler loads the rows,
+ * asks, and applies the answer.
  */
 
 /** A reservation as stored; `RELEASED` with no lines is a tombstone. */
@@ -13,6 +14,18 @@ export interface Reservation {
 export interface ReservationLine {
   productId: string;
   quantity: number;
+}
+
+/** One line of a `RESERVE_INVENTORY` command: a quantity at the unit price the customer was shown. */
+export interface OrderedLine extends ReservationLine {
+  unitPriceCents: number;
+}
+
+/** A product of the catalog as a reservation sees it (its row locked). */
+export interface StockRow {
+  sku: string;
+  available: number;
+  priceCents: number;
 }
 
 /** What to do with a `RESERVE_INVENTORY` command. */
@@ -38,44 +51,68 @@ export function mergeLines(items: readonly ReservationLine[]): ReservationLine[]
 }
 
 /**
- * Decides a reservation given the order's existing reservation (if any) and the available
- * stock of the products it names (`undefined` for an unknown product).
+ * Decides a reservation given the order's existing reservation (if any) and the catalog rows of
+ * the products it names (absent for an unknown product). Every line must name a known product at
+ * its catalog price (DESIGN §3: prices belong to inventory), and every product must have enough
+ * stock for all its lines; otherwise nothing is reserved.
  */
 export function decideReserve(
   orderId: string,
   existing: Reservation | null,
-  available: ReadonlyMap<string, number>,
-  items: readonly ReservationLine[],
+  stock: ReadonlyMap<string, StockRow>,
+  items: readonly OrderedLine[],
 ): ReserveDecision {
   if (existing?.status === "RESERVED") return { kind: "already-reserved" };
   if (existing?.status === "RELEASED") {
-    return {
-      kind: "refuse",
-      code: "reservation_released",
-      reason: `Cannot reserve stock for order "${orderId}": it was already released`,
-    };
+    return refuse(orderId, "reservation_released", "it was already released");
+  }
+  const unknown = items.find((item) => !stock.has(item.productId));
+  if (unknown !== undefined) {
+    return refuse(
+      orderId,
+      "unknown_product",
+      `product "${unknown.productId}" does not exist`,
+    );
+  }
+  const mispriced = items.filter((item) =>
+    item.unitPriceCents !== stock.get(item.productId)!.priceCents
+  );
+  if (mispriced.length > 0) {
+    const [first] = mispriced as [OrderedLine];
+    const { sku, priceCents } = stock.get(first.productId)!;
+    const more = mispriced.length - 1;
+    return refuse(
+      orderId,
+      "price_mismatch",
+      `product ${sku} ("${first.productId}") was ordered at ${
+        cents(first.unitPriceCents)
+      } a unit, the catalog price is ${cents(priceCents)}${
+        more > 0
+          ? ` (and ${more} more line${more === 1 ? "" : "s"} at a price the catalog does not hold)`
+          : ""
+      }`,
+    );
   }
   const lines = mergeLines(items);
   for (const { productId, quantity } of lines) {
-    const left = available.get(productId);
-    if (left === undefined) {
-      return {
-        kind: "refuse",
-        code: "unknown_product",
-        reason:
-          `Cannot reserve stock for order "${orderId}": product "${productId}" does not exist`,
-      };
-    }
+    const left = stock.get(productId)!.available;
     if (left < quantity) {
-      return {
-        kind: "refuse",
-        code: "insufficient_stock",
-        reason:
-          `Cannot reserve stock for order "${orderId}": product "${productId}" has ${left} left, ${quantity} wanted`,
-      };
+      return refuse(
+        orderId,
+        "insufficient_stock",
+        `product "${productId}" has ${left} left, ${quantity} wanted`,
+      );
     }
   }
   return { kind: "reserve", lines };
+}
+
+function cents(amount: number): string {
+  return `${amount} cent${amount === 1 ? "" : "s"}`;
+}
+
+function refuse(orderId: string, code: string, why: string): ReserveDecision {
+  return { kind: "refuse", code, reason: `Cannot reserve stock for order "${orderId}": ${why}` };
 }
 
 /** Decides a release given the order's existing reservation (if any). */

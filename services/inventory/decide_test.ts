@@ -1,14 +1,38 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decideRelease, decideReserve, mergeLines, type Reservation } from "./decide.ts";
+import {
+  decideRelease,
+  decideReserve,
+  mergeLines,
+  type OrderedLine,
+  type Reservation,
+  type StockRow,
+} from "./decide.ts";
 
 const order = "o-1";
 const [a, b] = ["aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"];
+const PRICES: Record<string, number> = { [a]: 1_299, [b]: 3_999 };
+
+/** The catalog rows: available stock per product, each at its price in PRICES. */
+function catalog(available: Record<string, number>): Map<string, StockRow> {
+  return new Map(
+    Object.entries(available).map(([productId, left]) => [productId, {
+      sku: productId === a ? "MUG-BLUE" : "BOOK-SAGAS",
+      available: left,
+      priceCents: PRICES[productId] ?? 100,
+    }]),
+  );
+}
+
+/** A line at the catalog's price. */
+function line(productId: string, quantity: number): OrderedLine {
+  return { productId, quantity, unitPriceCents: PRICES[productId] ?? 100 };
+}
 
 Deno.test("decideReserve() reserves every line when each product has enough stock", () => {
-  const decision = decideReserve(order, null, new Map([[a, 5], [b, 1]]), [
-    { productId: b, quantity: 1 },
-    { productId: a, quantity: 5 },
+  const decision = decideReserve(order, null, catalog({ [a]: 5, [b]: 1 }), [
+    line(b, 1),
+    line(a, 5),
   ]);
   assert.deepEqual(decision, {
     kind: "reserve",
@@ -17,9 +41,9 @@ Deno.test("decideReserve() reserves every line when each product has enough stoc
 });
 
 Deno.test("decideReserve() refuses the whole order when one product is short", () => {
-  const decision = decideReserve(order, null, new Map([[a, 5], [b, 0]]), [
-    { productId: a, quantity: 1 },
-    { productId: b, quantity: 1 },
+  const decision = decideReserve(order, null, catalog({ [a]: 5, [b]: 0 }), [
+    line(a, 1),
+    line(b, 1),
   ]);
   assert.deepEqual(decision, {
     kind: "refuse",
@@ -29,30 +53,115 @@ Deno.test("decideReserve() refuses the whole order when one product is short", (
 });
 
 Deno.test("decideReserve() counts a product named twice once, with both quantities", () => {
-  const decision = decideReserve(order, null, new Map([[a, 3]]), [
-    { productId: a, quantity: 2 },
-    { productId: a, quantity: 2 },
-  ]);
+  const decision = decideReserve(order, null, catalog({ [a]: 3 }), [line(a, 2), line(a, 2)]);
   assert.equal(decision.kind, "refuse");
 });
 
 Deno.test("decideReserve() refuses an unknown product with its own code", () => {
-  const decision = decideReserve(order, null, new Map(), [{ productId: a, quantity: 1 }]);
+  const decision = decideReserve(order, null, new Map(), [line(a, 1)]);
   assert.equal(decision.kind === "refuse" && decision.code, "unknown_product");
+});
+
+Deno.test("decideReserve() reserves only lines at the catalog's price (DESIGN §3: prices belong to inventory)", () => {
+  const stock = () => catalog({ [a]: 10, [b]: 10 });
+  const cases: {
+    name: string;
+    items: OrderedLine[];
+    stock?: Map<string, StockRow>;
+    expect: { kind: "reserve" } | { kind: "refuse"; code: string; reason?: string };
+  }[] = [
+    { name: "exact price", items: [line(a, 2)], expect: { kind: "reserve" } },
+    {
+      name: "exact price on every line of several",
+      items: [line(a, 2), line(b, 1), line(a, 1)],
+      expect: { kind: "reserve" },
+    },
+    {
+      name: "higher than the catalog",
+      items: [{ productId: a, quantity: 1, unitPriceCents: 1_300 }],
+      expect: {
+        kind: "refuse",
+        code: "price_mismatch",
+        reason:
+          `Cannot reserve stock for order "o-1": product MUG-BLUE ("${a}") was ordered at 1300 cents a unit, the catalog price is 1299 cents`,
+      },
+    },
+    {
+      name: "lower than the catalog",
+      items: [{ productId: b, quantity: 1, unitPriceCents: 1 }],
+      expect: {
+        kind: "refuse",
+        code: "price_mismatch",
+        reason:
+          `Cannot reserve stock for order "o-1": product BOOK-SAGAS ("${b}") was ordered at 1 cent a unit, the catalog price is 3999 cents`,
+      },
+    },
+    {
+      name: "one line of several wrong",
+      items: [line(a, 1), { productId: b, quantity: 1, unitPriceCents: 3_998 }, line(a, 1)],
+      expect: { kind: "refuse", code: "price_mismatch" },
+    },
+    {
+      name: "the same product twice, once at a wrong price",
+      items: [line(a, 1), { productId: a, quantity: 1, unitPriceCents: 1 }],
+      expect: {
+        kind: "refuse",
+        code: "price_mismatch",
+        reason:
+          `Cannot reserve stock for order "o-1": product MUG-BLUE ("${a}") was ordered at 1 cent a unit, the catalog price is 1299 cents`,
+      },
+    },
+    {
+      name: "several lines wrong: the first is named, the others counted",
+      items: [
+        { productId: b, quantity: 1, unitPriceCents: 1 },
+        { productId: a, quantity: 1, unitPriceCents: 1 },
+        { productId: a, quantity: 1, unitPriceCents: 2 },
+      ],
+      expect: {
+        kind: "refuse",
+        code: "price_mismatch",
+        reason:
+          `Cannot reserve stock for order "o-1": product BOOK-SAGAS ("${b}") was ordered at 1 cent a unit, the catalog price is 3999 cents (and 2 more lines at a price the catalog does not hold)`,
+      },
+    },
+    {
+      name: "a wrong price is refused even when stock is short too",
+      items: [{ productId: a, quantity: 99, unitPriceCents: 1 }],
+      expect: { kind: "refuse", code: "price_mismatch" },
+    },
+    {
+      name: "an unknown product is still unknown_product, whatever its price",
+      items: [line(a, 1), {
+        productId: "cccccccc-0000-4000-8000-000000000000",
+        quantity: 1,
+        unitPriceCents: 1,
+      }],
+      expect: { kind: "refuse", code: "unknown_product" },
+    },
+  ];
+  for (const c of cases) {
+    const decision = decideReserve(order, null, c.stock ?? stock(), c.items);
+    assert.equal(decision.kind, c.expect.kind, c.name);
+    if (c.expect.kind === "refuse" && decision.kind === "refuse") {
+      assert.equal(decision.code, c.expect.code, c.name);
+      if (c.expect.reason !== undefined) assert.equal(decision.reason, c.expect.reason, c.name);
+    }
+    if (decision.kind === "reserve") {
+      assert.deepEqual(decision.lines, mergeLines(c.items), `${c.name}: every line reserved`);
+    }
+  }
 });
 
 Deno.test("decideReserve() refuses a reservation that a tombstone already released", () => {
   const tombstone: Reservation = { status: "RELEASED", lines: [] };
-  const decision = decideReserve(order, tombstone, new Map([[a, 9]]), [{
-    productId: a,
-    quantity: 1,
-  }]);
+  const decision = decideReserve(order, tombstone, catalog({ [a]: 9 }), [line(a, 1)]);
   assert.equal(decision.kind === "refuse" && decision.code, "reservation_released");
 });
 
 Deno.test("decideReserve() answers an order reserved already without reserving twice", () => {
   const held: Reservation = { status: "RESERVED", lines: [{ productId: a, quantity: 1 }] };
-  assert.deepEqual(decideReserve(order, held, new Map([[a, 9]]), [{ productId: a, quantity: 1 }]), {
+  assert.deepEqual(decideReserve(order, held, catalog({ [a]: 9 }), [line(a, 1)]), {
     kind: "already-reserved",
   });
 });
@@ -64,18 +173,30 @@ Deno.test("decideRelease() undoes a reservation, leaves a tombstone for none, an
   assert.deepEqual(decideRelease({ status: "RELEASED", lines }), { kind: "already-released" });
 });
 
-Deno.test("decideReserve() never reserves more than is available, for any stock and order", () => {
+Deno.test("decideReserve() never reserves more than is available, nor at a price the catalog does not hold", () => {
   const product = fc.constantFrom(a, b, "cccccccc-0000-4000-8000-000000000000");
   fc.assert(fc.property(
     fc.dictionary(product, fc.nat(10)),
-    fc.array(fc.record({ productId: product, quantity: fc.integer({ min: 1, max: 10 }) }), {
-      minLength: 1,
-    }),
-    (stock, items) => {
-      const available = new Map(Object.entries(stock));
-      const decision = decideReserve(order, null, available, items);
+    fc.array(
+      fc.record({
+        productId: product,
+        quantity: fc.integer({ min: 1, max: 10 }),
+        // Mostly the catalog's price, sometimes one cent off either way.
+        priceOffset: fc.constantFrom(0, 0, 0, -1, 1),
+      }),
+      { minLength: 1 },
+    ),
+    (available, drawn) => {
+      const stock = catalog(available);
+      const items = drawn.map(({ productId, quantity, priceOffset }) => ({
+        productId,
+        quantity,
+        unitPriceCents: (PRICES[productId] ?? 100) + priceOffset,
+      }));
+      const decision = decideReserve(order, null, stock, items);
       const wanted = mergeLines(items);
-      const fits = wanted.every((l) => (available.get(l.productId) ?? -1) >= l.quantity);
+      const fits = wanted.every((l) => (stock.get(l.productId)?.available ?? -1) >= l.quantity) &&
+        items.every((i) => stock.get(i.productId)?.priceCents === i.unitPriceCents);
       assert.equal(decision.kind, fits ? "reserve" : "refuse");
       if (decision.kind === "reserve") {
         assert.equal(

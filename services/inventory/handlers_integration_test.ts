@@ -25,6 +25,12 @@ function withInventory(fn: (harness: ParticipantHarness) => Promise<void>) {
   });
 }
 
+/** A line at the demo catalog's price. */
+function line(productId: string, quantity: number) {
+  const product = DEMO_CATALOG.find((p) => p.productId === productId)!;
+  return { productId, quantity, unitPriceCents: product.priceCents };
+}
+
 async function stock(harness: ParticipantHarness, productId: string) {
   const [row] = await harness.runtime.sql<{ available: number; total_stock: number }[]>`
     select available, total_stock from inventory.products where product_id = ${productId}`;
@@ -43,7 +49,7 @@ Deno.test("inventory replies INVENTORY_RESERVED once to a command delivered 5 ti
     const sagaId = crypto.randomUUID();
     const body = {
       orderId,
-      items: [{ productId: mug, quantity: 3 }, { productId: tee, quantity: 1 }],
+      items: [line(mug, 3), line(tee, 1)],
     };
     for (let i = 0; i < 5; i++) {
       await harness.send({ eventType: "RESERVE_INVENTORY", body, eventId, sagaId });
@@ -78,7 +84,7 @@ Deno.test("inventory refuses a whole order when one product is out of stock, and
       eventType: "RESERVE_INVENTORY",
       body: {
         orderId,
-        items: [{ productId: mug, quantity: 1 }, { productId: soldOut, quantity: 1 }],
+        items: [line(mug, 1), line(soldOut, 1)],
       },
     });
     const [reply] = await harness.replies(orderId, 1);
@@ -95,10 +101,54 @@ Deno.test("inventory refuses an unknown product as a business failure, not a poi
     const orderId = crypto.randomUUID();
     await harness.send({
       eventType: "RESERVE_INVENTORY",
-      body: { orderId, items: [{ productId: crypto.randomUUID(), quantity: 1 }] },
+      body: {
+        orderId,
+        items: [{ productId: crypto.randomUUID(), quantity: 1, unitPriceCents: 100 }],
+      },
     });
     const [reply] = await harness.replies(orderId, 1);
     assert.equal(JSON.parse(reply!.value!).code, "unknown_product");
+  });
+});
+
+Deno.test("inventory refuses a whole order with a line below the catalog price (price_mismatch), and keeps stock", async () => {
+  await withInventory(async (harness) => {
+    const [fair, cheap] = [crypto.randomUUID(), crypto.randomUUID()];
+    const before = { mug: await stock(harness, mug), tee: await stock(harness, tee) };
+    await harness.send({
+      eventType: "RESERVE_INVENTORY",
+      body: {
+        orderId: cheap,
+        items: [line(mug, 2), { productId: tee, quantity: 1, unitPriceCents: 1 }],
+      },
+    });
+    // The same lines at the catalog's prices go through: the refusal was the price, nothing else.
+    await harness.send({
+      eventType: "RESERVE_INVENTORY",
+      body: { orderId: fair, items: [line(mug, 2), line(tee, 1)] },
+    });
+    const [refused] = await harness.replies(cheap, 1);
+    assert.deepEqual(replyTypes([refused!]), ["INVENTORY_RESERVATION_FAILED"]);
+    const body = JSON.parse(refused!.value!);
+    assert.equal(body.code, "price_mismatch");
+    assert.equal(
+      body.reason,
+      `Cannot reserve stock for order "${cheap}": product TEE-LOGO-M ("${tee}") was ordered at 1 cent a unit, the catalog price is 2499 cents`,
+    );
+    assert.deepEqual(replyTypes(await harness.replies(fair, 1)), ["INVENTORY_RESERVED"]);
+    const [held] = await harness.runtime.sql`
+      select count(*)::int as n from inventory.reservations where order_id = ${cheap}`;
+    assert.equal(held!.n, 0, "no reservation row for the refused order");
+    assert.deepEqual(await stock(harness, mug), {
+      ...before.mug,
+      available: before.mug.available - 2,
+      reserved: before.mug.reserved + 2,
+    }, "only the fair order's 2 mugs are held");
+    assert.deepEqual(await stock(harness, tee), {
+      ...before.tee,
+      available: before.tee.available - 1,
+      reserved: before.tee.reserved + 1,
+    });
   });
 });
 
@@ -109,7 +159,7 @@ Deno.test("inventory leaves a tombstone for a release that comes first, so the l
     await harness.send({ eventType: "RELEASE_INVENTORY", body: { orderId } });
     await harness.send({
       eventType: "RESERVE_INVENTORY",
-      body: { orderId, items: [{ productId: tee, quantity: 2 }] },
+      body: { orderId, items: [line(tee, 2)] },
     });
     const replies = await harness.replies(orderId, 2);
     assert.deepEqual(replyTypes(replies), ["INVENTORY_RELEASED", "INVENTORY_RESERVATION_FAILED"]);
@@ -133,7 +183,7 @@ Deno.test("inventory never oversells when concurrent orders compete for the last
       orders.map((orderId) =>
         harness.send({
           eventType: "RESERVE_INVENTORY",
-          body: { orderId, items: [{ productId, quantity: 1 }] },
+          body: { orderId, items: [{ productId, quantity: 1, unitPriceCents: 100 }] },
         })
       ),
     );

@@ -1,7 +1,7 @@
 /** The inventory service's SQL: loading and changing reservations and stock, under row locks. */
 import type { TransactionSql } from "../../lib/db/mod.ts";
 import type { Message, ReserveInventory } from "../../lib/messages/mod.ts";
-import type { Reservation, ReservationLine } from "./decide.ts";
+import type { Reservation, ReservationLine, StockRow } from "./decide.ts";
 
 /** The order's reservation, locked for the rest of the transaction; null when there is none. */
 export async function lockReservation(
@@ -20,16 +20,24 @@ export async function lockReservation(
   return { status: row.status, lines: [...lines] };
 }
 
-/** Available stock of the products, locked in id order (so concurrent orders cannot deadlock). */
+/**
+ * The catalog rows (SKU, available stock, price) of the products, locked in id order (so
+ * concurrent orders cannot deadlock).
+ */
 export async function lockStock(
   tx: TransactionSql,
   productIds: readonly string[],
-): Promise<Map<string, number>> {
+): Promise<Map<string, StockRow>> {
   if (productIds.length === 0) return new Map();
-  const rows = await tx<{ product_id: string; available: number }[]>`
-    select product_id, available from inventory.products
+  const rows = await tx<({ product_id: string } & StockRow)[]>`
+    select product_id, sku, available, price_cents as "priceCents" from inventory.products
     where product_id = any(${productIds}::uuid[]) order by product_id for update`;
-  return new Map(rows.map((row) => [row.product_id, row.available]));
+  return new Map(
+    rows.map(({ product_id, sku, available, priceCents }) => [
+      product_id,
+      { sku, available, priceCents },
+    ]),
+  );
 }
 
 /**

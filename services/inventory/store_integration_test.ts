@@ -44,7 +44,9 @@ Deno.test("reserve() takes each line out of stock and release() puts it back, on
     await seed(sql);
     const orderId = crypto.randomUUID();
     await sql.begin(async (tx) => {
-      await lockStock(tx, [A, B, C]);
+      const stock = await lockStock(tx, [A, B, C]);
+      // The price comes with the stock rows: the reservation checks each line against it.
+      assert.deepEqual(stock.get(A), { sku: "SKU-1", available: 10, priceCents: 100 });
       await reserve(tx, orderId, lines);
     });
     assert.deepEqual(await available(sql), { [A]: 9, [B]: 8, [C]: 7 });
@@ -153,7 +155,10 @@ Deno.test("lockChunkStock() locks every product a chunk reserves or releases, be
     const chunk = [
       encodeMessage({
         eventType: "RESERVE_INVENTORY",
-        body: { orderId: crypto.randomUUID(), items: [{ productId: B, quantity: 1 }] },
+        body: {
+          orderId: crypto.randomUUID(),
+          items: [{ productId: B, quantity: 1, unitPriceCents: 100 }],
+        },
         sagaId: crypto.randomUUID(),
       }),
       encodeMessage({
