@@ -6,6 +6,7 @@
  *
  *   deno task bench --mode open --rate 200 --warmup 10s --duration 30s
  *   deno task bench --mode closed --concurrency 128 --pipeline saga
+ *   deno task bench --stripe-latency 300ms   # the Stripe test server answering like Stripe
  */
 import { closeDb, connectDb } from "../lib/db/mod.ts";
 import { errorMessage } from "../lib/errors/mod.ts";

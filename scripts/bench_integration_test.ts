@@ -26,6 +26,8 @@ Deno.test("the bench runs both pipelines at a low rate and prints a JSON summary
       "15s",
       "--pipeline",
       "both",
+      "--stripe-latency",
+      "20ms",
     ],
     env: { NO_COLOR: "1" },
     stdin: "null",
@@ -39,6 +41,7 @@ Deno.test("the bench runs both pipelines at a low rate and prints a JSON summary
   assert.equal(summary.benchmark, "sagas");
   assert.equal(summary.options.mode, "open");
   assert.equal(summary.options.rate, 5);
+  assert.equal(summary.options.stripeLatencyMs, 20);
   assert.equal(typeof summary.machine.cores, "number");
   assert.equal(summary.machine.loadAverageAtStart.length, 3);
   for (const kind of ["saga", "bare"]) {

@@ -3,8 +3,14 @@
  * of each kind: a success, a declined card, an undeliverable email, an out-of-stock item, and a
  * refund that fails after a failed notification. Prints outcome and timeline per saga, checks
  * the invariants, stops everything, and exits 1 if anything is not as expected.
+ *
+ *   deno task demo [--stripe-latency 300ms]
+ *
+ * `--stripe-latency` is the Stripe test server's median answer time (a long tail, p99 ≈ 3× the
+ * median, like Stripe's own API; default 0: at once).
  */
-import { COMMON_VARIABLES, loadConfig } from "../lib/config/mod.ts";
+import { parseArgs } from "node:util";
+import { COMMON_VARIABLES, loadConfig, parseDuration } from "../lib/config/mod.ts";
 import { closeDb, connectDb } from "../lib/db/mod.ts";
 import { formatTable } from "../lib/format/table.ts";
 import { checkInvariants } from "../lib/invariants/mod.ts";
@@ -16,12 +22,48 @@ import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
 import { prepareInfra, projectEnv } from "./prepare.ts";
 import { serviceSpecs, startStack } from "./supervisor.ts";
 
-async function main(): Promise<number> {
-  const env = projectEnv();
+const USAGE = `Usage: deno task demo [--stripe-latency D]
+
+Runs the whole system end to end and shows one order of each kind, then checks the invariants.
+
+Options:
+  --stripe-latency D  median answer time of the Stripe test server, e.g. 300ms, with a long
+                      tail (p99 ≈ 3× the median), like Stripe's own API (0)
+  -h, --help          show this text`;
+
+/** The demo's flags; throws a `TypeError` or `RangeError` naming the bad one. */
+function parseDemoArgs(args: string[]): { stripeLatencyMs: number; help: boolean } {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      "stripe-latency": { type: "string", default: "0" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const text = values["stripe-latency"];
+  const ms = parseDuration(text);
+  if (ms === undefined || ms > 60_000) {
+    throw new RangeError(
+      `--stripe-latency must be a duration like 300ms, at most 60s (got "${text}")`,
+    );
+  }
+  return { stripeLatencyMs: ms, help: values.help };
+}
+
+async function main(args: string[]): Promise<number> {
+  const flags = parseDemoArgs(args);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const env = { ...projectEnv(), STRIPE_TEST_LATENCY: `${flags.stripeLatencyMs}ms` };
   const config = loadConfig(COMMON_VARIABLES, env);
   await prepareInfra(env);
   const logDir = await Deno.makeTempDir({ prefix: "sagas-demo-logs-" });
-  console.log(`Starting the services (logs in ${logDir})…`);
+  console.log(
+    `Starting the services (logs in ${logDir}; Stripe test server latency ${flags.stripeLatencyMs} ms median)…`,
+  );
   const stack = await startStack(serviceSpecs(env), { env, logDir });
   const sql = connectDb(config.DATABASE_URL, { max: 2, applicationName: "demo" });
   const kafka = createKafka({
@@ -82,7 +124,7 @@ async function fetchLedger(env: Record<string, string>) {
 
 if (import.meta.main) {
   try {
-    Deno.exit(await main());
+    Deno.exit(await main(Deno.args));
   } catch (error) {
     console.error(`Demo failed: ${error instanceof Error ? error.message : error}`);
     Deno.exit(1);

@@ -28,6 +28,8 @@ export interface BenchOptions {
   partitions: number;
   /** LOG_LEVEL of the services (production default: info). */
   logLevel: LogLevel;
+  /** Median answer time of the Stripe test server in ms (its `STRIPE_TEST_LATENCY`; 0: none). */
+  stripeLatencyMs: number;
   /** How long, after the window, to wait for the orders of the window to finish. */
   drainTimeoutMs: number;
   /** Keep the processes' log files even when the run succeeds. */
@@ -54,6 +56,8 @@ Options:
   --pipeline P           saga, bare or both (both)
   --partitions N         partitions per topic (6, the services' default)
   --log-level L          LOG_LEVEL of the processes: debug, info, warn, error (info)
+  --stripe-latency D     median answer time of the Stripe test server, e.g. 300ms, with a long
+                         tail (p99 ≈ 3× the median), like Stripe's own API (0)
   --drain-timeout D      wait this long after the window for its orders to finish (30s)
   --keep-logs            keep the processes' log files (kept anyway when a run fails)
   --profile P[,P…]       CPU-profile these processes over the window through the V8 inspector,
@@ -75,6 +79,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
       pipeline: { type: "string", default: "both" },
       partitions: { type: "string", default: "6" },
       "log-level": { type: "string", default: "info" },
+      "stripe-latency": { type: "string", default: "0" },
       "drain-timeout": { type: "string", default: "30s" },
       "keep-logs": { type: "boolean", default: false },
       profile: { type: "string", default: "" },
@@ -101,6 +106,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
     pipeline,
     partitions: positiveInteger("--partitions", values.partitions, 1_000),
     logLevel,
+    stripeLatencyMs: stripeLatency(values["stripe-latency"]),
     drainTimeoutMs: durationMs("--drain-timeout", values["drain-timeout"], { allowZero: false }),
     keepLogs: values["keep-logs"],
     profile: values.profile.split(",").map((name) => name.trim()).filter((name) => name !== ""),
@@ -138,6 +144,16 @@ function positiveInteger(name: string, text: string, max: number): number {
     throw new RangeError(`Cannot run the benchmark: ${name} must be an integer (got "${text}")`);
   }
   return value;
+}
+
+function stripeLatency(text: string): number {
+  const ms = durationMs("--stripe-latency", text, { allowZero: true });
+  if (ms > 60_000) {
+    throw new RangeError(
+      `Cannot run the benchmark: --stripe-latency must be at most 60s (got "${text}")`,
+    );
+  }
+  return ms;
 }
 
 function durationMs(name: string, text: string, options: { allowZero: boolean }): number {

@@ -11,6 +11,7 @@ Deno.test("parseBenchArgs: defaults are an open loop at 100/s through both pipel
   assert.equal(options.pipeline, "both");
   assert.equal(options.partitions, 6);
   assert.equal(options.logLevel, "info");
+  assert.equal(options.stripeLatencyMs, 0);
 });
 
 Deno.test("parseBenchArgs: reads every flag", () => {
@@ -29,6 +30,8 @@ Deno.test("parseBenchArgs: reads every flag", () => {
     "3",
     "--log-level",
     "warn",
+    "--stripe-latency",
+    "300ms",
     "--keep-logs",
   ]);
   assert.equal(options.mode, "closed");
@@ -38,6 +41,7 @@ Deno.test("parseBenchArgs: reads every flag", () => {
   assert.equal(options.pipeline, "saga");
   assert.equal(options.partitions, 3);
   assert.equal(options.logLevel, "warn");
+  assert.equal(options.stripeLatencyMs, 300);
   assert.equal(options.keepLogs, true);
 });
 
@@ -48,6 +52,8 @@ Deno.test("parseBenchArgs: a bad value is one error naming the option", () => {
   assert.throws(() => parseBenchArgs(["--duration", "soon"]), /--duration must be a duration/);
   assert.throws(() => parseBenchArgs(["--duration", "0s"]), RangeError);
   assert.throws(() => parseBenchArgs(["--log-level", "loud"]), /--log-level/);
+  assert.throws(() => parseBenchArgs(["--stripe-latency", "slow"]), /--stripe-latency must be/);
+  assert.throws(() => parseBenchArgs(["--stripe-latency", "2m"]), /at most 60s/);
   assert.throws(() => parseBenchArgs(["extra"]), /unexpected argument "extra"/);
   assert.throws(() => parseBenchArgs(["--unknown"]));
 });

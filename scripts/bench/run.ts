@@ -140,6 +140,7 @@ export async function runPipeline(
     infra: options.infra,
     partitions: bench.partitions,
     logLevel: bench.logLevel,
+    stripeLatencyMs: bench.stripeLatencyMs,
     profile: bench.profile,
   });
   say(

@@ -62,6 +62,8 @@ export interface PipelineStackOptions {
   infra: BenchInfra;
   partitions: number;
   logLevel: LogLevel;
+  /** Median answer time of the Stripe test server in ms (default 0). */
+  stripeLatencyMs?: number;
   /** Processes to start with the V8 inspector open, for profiling (names not here are ignored). */
   profile?: readonly string[];
 }
@@ -178,6 +180,7 @@ export async function startPipelineStack(
       NOTIFICATION_PORT: String(ports[3]),
       STRIPE_TEST_SERVER_PORT: String(ports[4]),
       STRIPE_API_BASE: `http://127.0.0.1:${ports[4]}`,
+      STRIPE_TEST_LATENCY: `${options.stripeLatencyMs ?? 0}ms`,
     };
     delete env.STRIPE_SECRET_KEY;
     const specs: ProcessSpec[] = kind === "saga"
