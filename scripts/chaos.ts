@@ -10,7 +10,8 @@
  * random; the same seed replays the same orders and fault schedule), --faults kind,kind… or all
  * (kill, replica, broker, postgres, redis, stripe, duplicate, late, poison), --kills-per-service
  * N, --rounds N (injections of each other kind), --step-timeout 6s, --settle-timeout 180s,
- * --postgres restart|terminate.
+ * --postgres restart|terminate, --stripe-latency 300ms (the Stripe test server's median answer
+ * time, with a long tail; default 0).
  *
  * The broker and Redis it stops are its own (started for the run, wiped after). PostgreSQL is
  * the machine's: it is restarted in a window of a second or two and always brought back.
@@ -60,6 +61,7 @@ async function main(args: string[]): Promise<number> {
       "step-timeout": { type: "string" },
       "settle-timeout": { type: "string" },
       postgres: { type: "string" },
+      "stripe-latency": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -69,7 +71,9 @@ async function main(args: string[]): Promise<number> {
         FAULT_KINDS.join(",")
       }|all]\n` +
         "  [--kills-per-service N] [--rounds N] [--step-timeout 6s] [--settle-timeout 180s]\n" +
-        "  [--postgres restart|terminate]",
+        "  [--postgres restart|terminate] [--stripe-latency 0]\n\n" +
+        "  --stripe-latency D  median answer time of the Stripe test server, e.g. 300ms, with a\n" +
+        "                      long tail (p99 ≈ 3× the median), like Stripe's own API (default 0)",
     );
     return 0;
   }
@@ -80,6 +84,12 @@ async function main(args: string[]): Promise<number> {
   const postgresMode = values.postgres;
   if (postgresMode !== undefined && postgresMode !== "restart" && postgresMode !== "terminate") {
     throw new RangeError(`--postgres must be restart or terminate (got "${postgresMode}")`);
+  }
+  const stripeLatencyMs = durationFlag("stripe-latency", values["stripe-latency"], 0);
+  if (stripeLatencyMs > 60_000) {
+    throw new RangeError(
+      `--stripe-latency must be at most 60s (got "${values["stripe-latency"]}")`,
+    );
   }
   const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed);
   const optionalInteger = (name: string, text: string | undefined) =>
@@ -94,6 +104,7 @@ async function main(args: string[]): Promise<number> {
     stepTimeoutMs: durationFlag("step-timeout", values["step-timeout"], 6_000),
     settleTimeoutMs: durationFlag("settle-timeout", values["settle-timeout"], 180_000),
     postgresMode,
+    stripeLatencyMs,
     log: (line) => console.error(`chaos: ${line}`),
   });
   console.log(formatReport(report));

@@ -1,9 +1,9 @@
 /**
- * How a chaos run reads: tables for a person (faults, outcomes, poison, violations) and one JSON
- * line for a machine, always printed last.
+ * How a chaos run reads: tables for a person (faults, outcomes and goodput, poison, violations)
+ * and one JSON line for a machine, always printed last.
  */
 import { formatTable } from "../format/table.ts";
-import { SAGA_STATUSES } from "../saga/mod.ts";
+import { SAGA_STATUSES, type SagaStatus } from "../saga/mod.ts";
 import { FAULT_KINDS } from "./plan.ts";
 import type { ChaosReport } from "./run.ts";
 
@@ -19,7 +19,53 @@ export function faultCounts(report: ChaosReport): Record<string, number> {
   return counts;
 }
 
-/** The human report: run, faults, outcomes, poison, invariant violations. */
+/** One scenario of a run: the status its orders must reach and where they ended. */
+export interface ScenarioResult {
+  expected: SagaStatus;
+  /** Orders of the scenario that were placed. */
+  orders: number;
+  /** Final saga status → count (an order with no saga is in `orders` only). */
+  outcomes: Partial<Record<SagaStatus, number>>;
+  /** Orders that ended in `expected` ÷ `orders`, rounded down to 4 decimals (0 with none). */
+  goodput: number;
+}
+
+/** Goodput of a run: per scenario, and over every order placed. */
+export interface Goodput {
+  scenarios: Record<string, ScenarioResult>;
+  /** Orders that ended in their scenario's expected status ÷ orders (4 decimals, rounded down). */
+  goodput: number;
+}
+
+/**
+ * How many orders ended as their scenario must, per scenario and overall: the good part of the
+ * throughput. Reported only; what fails a run is the invariants.
+ */
+export function goodputOf(
+  run: Pick<ChaosReport, "scenarioOrders" | "outcomesByScenario">,
+): Goodput {
+  const scenarios: Record<string, ScenarioResult> = {};
+  let orders = 0;
+  let good = 0;
+  for (const [name, { expected, orders: placed }] of Object.entries(run.scenarioOrders)) {
+    const outcomes = { ...run.outcomesByScenario[name] };
+    const ended = outcomes[expected] ?? 0;
+    scenarios[name] = { expected, orders: placed, outcomes, goodput: ratio(ended, placed) };
+    orders += placed;
+    good += ended;
+  }
+  return { scenarios, goodput: ratio(good, orders) };
+}
+
+/** `part / whole` rounded down to 4 decimals, so that 1 means all; 0 when `whole` is 0. */
+function ratio(part: number, whole: number): number {
+  if (whole === 0) return 0;
+  return Math.floor((part / whole) * 10_000 + 1e-9) / 10_000;
+}
+
+const percent = (fraction: number) => `${(fraction * 100).toFixed(2)} %`;
+
+/** The human report: run, faults, outcomes and goodput, poison, invariant violations. */
 export function formatReport(report: ChaosReport): string {
   const counts = faultCounts(report);
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
@@ -29,6 +75,7 @@ export function formatReport(report: ChaosReport): string {
     ["orders placed", `${report.ordersPlaced} of ${report.ordersPlanned}`],
     ["rate", `${report.ratePerSecond}/s (open loop)`],
     ["step timeout", seconds(report.stepTimeoutMs)],
+    ["Stripe latency", `${report.stripeLatencyMs} ms median (p99 ≈ 3×)`],
     ["chaos window", seconds(report.chaosMs)],
     ["settled after last fault", seconds(report.settleMs)],
     ["wall time", seconds(report.wallMs)],
@@ -66,21 +113,26 @@ export function formatReport(report: ChaosReport): string {
   ));
 
   out.push("");
+  const goodput = goodputOf(report);
   const statuses = SAGA_STATUSES.filter((status) =>
     Object.values(report.outcomesByScenario).some((byStatus) => byStatus[status] !== undefined)
   );
   out.push(formatTable(
-    ["SCENARIO", ...statuses, "TOTAL"],
+    ["SCENARIO", "EXPECTED", ...statuses, "ORDERS", "GOODPUT"],
     [
-      ...Object.entries(report.outcomesByScenario).map(([scenario, byStatus]) => [
+      ...Object.entries(goodput.scenarios).map(([scenario, result]) => [
         scenario,
-        ...statuses.map((status) => String(byStatus[status] ?? 0)),
-        String(Object.values(byStatus).reduce((sum, n) => sum + (n ?? 0), 0)),
+        result.expected,
+        ...statuses.map((status) => String(result.outcomes[status] ?? 0)),
+        String(result.orders),
+        percent(result.goodput),
       ]),
       [
         "all orders",
+        "",
         ...statuses.map((status) => String(report.outcomes[status] ?? 0)),
-        String(Object.values(report.outcomes).reduce((sum, n) => sum + (n ?? 0), 0)),
+        String(report.ordersPlaced),
+        percent(goodput.goodput),
       ],
     ],
   ));
@@ -115,14 +167,18 @@ export function formatReport(report: ChaosReport): string {
 
 /** The machine-readable summary: one JSON line. */
 export function summaryLine(report: ChaosReport): string {
+  const { scenarios, goodput } = goodputOf(report);
   return JSON.stringify({
     passed: report.violations.length === 0,
     seed: report.seed,
     orders: report.ordersPlaced,
     rate: report.ratePerSecond,
+    stripeLatencyMs: report.stripeLatencyMs,
     faults: faultCounts(report),
     faultsTotal: Object.values(faultCounts(report)).reduce((sum, n) => sum + n, 0),
     outcomes: report.outcomes,
+    scenarios,
+    goodput,
     poison: report.poison.length,
     deadLetters: report.deadLetters ?? null,
     lateReplies: report.lateReplies,

@@ -59,6 +59,8 @@ export interface ChaosOptions {
   settleTimeoutMs?: number;
   /** How PostgreSQL is broken (default: a restart when a local cluster serves it). */
   postgresMode?: PostgresFaultMode;
+  /** Median answer time of the Stripe test server in ms (`STRIPE_TEST_LATENCY`; default 0). */
+  stripeLatencyMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -78,11 +80,15 @@ export interface ChaosReport {
   ordersPlaced: number;
   ratePerSecond: number;
   stepTimeoutMs: number;
+  /** Median answer time of the Stripe test server in ms (0: at once). */
+  stripeLatencyMs: number;
   faults: FaultOutcome[];
   /** Saga status → count. */
   outcomes: Partial<Record<SagaStatus, number>>;
   /** Scenario name → saga status → count. */
   outcomesByScenario: Record<string, Partial<Record<SagaStatus, number>>>;
+  /** Scenario name → the status its orders must reach and how many were placed. */
+  scenarioOrders: Record<string, { expected: SagaStatus; orders: number }>;
   poison: PoisonOutcome[];
   lateReplies: { injected: number; ignored: number };
   deadLetters: InvariantReport["deadLetters"];
@@ -157,6 +163,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // that needs an operator; a refund that keeps failing still is.
       MAX_COMPENSATION_RETRIES: "8",
       SWEEP_INTERVAL: "200ms",
+      STRIPE_TEST_LATENCY: `${options.stripeLatencyMs ?? 0}ms`,
       ...(broker === null ? {} : { KAFKA_BROKERS: broker.brokers.join(",") }),
       ...(redis === null ? {} : { REDIS_URL: redis.url }),
     }, async (t) => {
@@ -307,6 +314,7 @@ async function chaosWithProducer(
     ordersPlaced: placed.length,
     ratePerSecond: options.ratePerSecond,
     stepTimeoutMs: run.stepTimeoutMs,
+    stripeLatencyMs: options.stripeLatencyMs ?? 0,
     faults: outcomes.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime()),
     settleMs,
     chaosMs: Math.round(chaosEnded - t0),
@@ -377,7 +385,13 @@ async function waitUntilSettled(
 
 type RunChecks = Pick<
   ChaosReport,
-  "outcomes" | "outcomesByScenario" | "poison" | "lateReplies" | "deadLetters" | "violations"
+  | "outcomes"
+  | "outcomesByScenario"
+  | "scenarioOrders"
+  | "poison"
+  | "lateReplies"
+  | "deadLetters"
+  | "violations"
 >;
 
 async function checkRun(
@@ -421,7 +435,13 @@ async function checkRun(
   const statusOf = new Map(sagas.map((saga) => [saga.order_id, saga.status]));
   const outcomes: ChaosReport["outcomes"] = {};
   const outcomesByScenario: ChaosReport["outcomesByScenario"] = {};
+  const scenarioOrders: ChaosReport["scenarioOrders"] = {};
   for (const { planned } of run.placed) {
+    const placedOf = scenarioOrders[planned.scenario.name] ??= {
+      expected: planned.scenario.expected,
+      orders: 0,
+    };
+    placedOf.orders += 1;
     const status = statusOf.get(planned.order.orderId);
     if (status === undefined) {
       violations.push(`Order ${planned.order.orderId} (${planned.scenario.name}) has no saga`);
@@ -459,6 +479,7 @@ async function checkRun(
   return {
     outcomes,
     outcomesByScenario,
+    scenarioOrders,
     poison,
     lateReplies: { injected: lateIds.length, ignored },
     deadLetters: invariants.deadLetters,
