@@ -3,6 +3,7 @@ import kafkajs from "kafkajs";
 import type { Kafka, logCreator as LogCreator, logLevel as LogLevel, RetryOptions } from "kafkajs";
 import process from "node:process";
 import type { Logger } from "../log/mod.ts";
+import { registerCompressionCodecs } from "./codecs.ts";
 import { bindNamespace } from "./namespace.ts";
 
 /** Options of {@linkcode createKafka}. */
@@ -44,6 +45,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
   // v2 notice about the change of default partitioner.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
   silenceNegativeTimeoutWarning();
+  // Records compressed by other producers (snappy, lz4, zstd) are read like any other.
+  registerCompressionCodecs();
   const kafka = new kafkajs.Kafka({
     brokers: options.brokers,
     clientId: options.clientId,
