@@ -4,10 +4,10 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import type { Sql } from "../lib/db/mod.ts";
-import type { OrderCreated, OrderItem } from "../lib/messages/mod.ts";
-import { orderTotalCents } from "../lib/order_saga/mod.ts";
+import { OrderCreated, type OrderItem, orderTotalCents } from "../lib/messages/mod.ts";
 import { newOrder, placeOrder } from "../lib/orders/mod.ts";
 import type { CliContext } from "./context.ts";
+import { UsageError } from "./errors.ts";
 import {
   followSaga,
   outcomeLine,
@@ -153,6 +153,14 @@ ${
         ...(options.customer === undefined ? {} : { customerId: options.customer }),
         ...(options.orderId === undefined ? {} : { orderId: options.orderId }),
       });
+      const checked = OrderCreated.safeParse(body);
+      if (!checked.success) {
+        const issue = checked.error.issues[0]!;
+        throw new UsageError(
+          `Cannot place the order: ${issue.path.join(".")}: ${issue.message}`,
+          { command: "order create" },
+        );
+      }
       const json = options.json === true;
       const out = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
       // Progress goes to stdout for humans; with --json, to stderr and only on a terminal.

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { z } from "zod";
 import { parseDuration } from "../lib/config/mod.ts";
-import { isEventType } from "../lib/messages/mod.ts";
+import { isEventType, LIMITS } from "../lib/messages/mod.ts";
 import { SAGA_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -32,9 +32,6 @@ export interface ItemArg {
   quantity: number;
 }
 
-/** The largest quantity one `--item` may ask for. */
-export const MAX_QUANTITY = 10_000;
-
 /** Parses `--item <productId|SKU>:<quantity>`, e.g. `MUG-BLUE:2`. */
 export function parseItem(value: string): ItemArg {
   const expected = `Expected <productId|SKU>:<quantity>, e.g. MUG-BLUE:2 or ${EXAMPLE_UUID}:1`;
@@ -42,9 +39,10 @@ export function parseItem(value: string): ItemArg {
   if (index <= 0) throw new InvalidArgumentError(expected);
   const ref = value.slice(0, index).trim();
   const count = value.slice(index + 1).trim();
-  if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > MAX_QUANTITY) {
+  const { min, max } = LIMITS.quantityPerLine;
+  if (!/^\d+$/.test(count) || Number(count) < min || Number(count) > max) {
     throw new InvalidArgumentError(
-      `The quantity must be a whole number from 1 to ${MAX_QUANTITY} (got "${count}"). ${expected}`,
+      `The quantity must be a whole number from ${min} to ${max} (got "${count}"). ${expected}`,
     );
   }
   const quantity = Number(count);

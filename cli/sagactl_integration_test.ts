@@ -4,15 +4,13 @@
  * real Kafka, PostgreSQL and Redis, a fresh database).
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "../lib/async/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { readRecords, topicEnd } from "../lib/testing/kafka.ts";
+import { runSagactl, type SagactlRun } from "../lib/testing/sagactl.ts";
 import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = fileURLToPath(new URL("./sagactl.ts", import.meta.url));
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",
   SWEEP_INTERVAL: "100ms",
@@ -20,34 +18,10 @@ const FAST_POLICY = {
 };
 const OPERATOR = "test-operator";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = SagactlRun;
 
-async function sagactl(
-  t: TestStack,
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<Run> {
-  const started = Date.now();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
-    cwd: ROOT,
-    env: { ...t.env, USER: OPERATOR, ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-    ms: Date.now() - started,
-  };
+function sagactl(t: TestStack, args: readonly string[], env: Record<string, string> = {}) {
+  return runSagactl({ ...t.env, USER: OPERATOR, ...env }, args);
 }
 
 /** Runs sagactl expecting `code`; returns stdout parsed as JSON. */

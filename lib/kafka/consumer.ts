@@ -3,6 +3,7 @@
  * (`onHandlerFailure`), dead-letters what can never succeed, and lets an offset be committed
  * only once its record was handled or dead-lettered.
  */
+import kafkajs from "kafkajs";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
 import type { Logger } from "../log/mod.ts";
 import { sleep } from "../async/mod.ts";
@@ -294,9 +295,12 @@ async function deadLetter(
   let message = deadLetterMessage(record, reason, new Date());
   for (let attempt = 1;; attempt++) {
     try {
+      // Compressed: a record that came in compressed may be far over the broker's limit as it
+      // is once decompressed, and a dead letter keeps its value whenever it can.
       await options.producer.send({
         topic: inNamespace(options.producer, DLQ_TOPIC),
         acks: -1,
+        compression: kafkajs.CompressionTypes.GZIP,
         messages: [message],
       });
       break;

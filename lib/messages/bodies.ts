@@ -1,14 +1,33 @@
-/** Zod schemas for every message body of DESIGN §3 (the record value, plain JSON). */
+/**
+ * Zod schemas for every message body of DESIGN §3 (the record value, plain JSON). Ids are
+ * accepted in any letter case and come out lower-cased, the one form every comparison, key, row
+ * and cache entry sees; numbers are bounded by the contract's limits.
+ */
 import { z } from "zod";
+import { LIMITS } from "./limits.ts";
 
-const id = z.uuid();
-const cents = z.number().int().nonnegative();
+/** A UUID in any letter case (RFC 4122), decoded to its canonical lower-case form. */
+export const CanonicalUuid = z.uuid().toLowerCase();
+
+const id = CanonicalUuid;
+const { quantityPerLine, unitPriceCents: unitPrice } = LIMITS;
+/** An amount of money in minor units, at most the largest order total. */
+const cents = z.number().int().nonnegative().max(
+  LIMITS.orderTotalCents,
+  `over the limit of ${LIMITS.orderTotalCents} cents (the largest order total)`,
+);
+/** A positive amount of money in minor units, at most the largest order total. */
+const positiveCents = cents.min(1);
 
 /** One line of an order. */
 export const OrderItem = z.object({
   productId: id,
-  quantity: z.number().int().positive(),
-  unitPriceCents: z.number().int().positive(),
+  quantity: z.number().int()
+    .min(quantityPerLine.min, `under the limit of ${quantityPerLine.min} unit per line`)
+    .max(quantityPerLine.max, `over the limit of ${quantityPerLine.max} units per line`),
+  unitPriceCents: z.number().int()
+    .min(unitPrice.min, `under the limit of ${unitPrice.min} cent per unit`)
+    .max(unitPrice.max, `over the limit of ${unitPrice.max} cents per unit`),
 });
 /** One line of an order. */
 export type OrderItem = z.infer<typeof OrderItem>;
@@ -20,10 +39,29 @@ export const OrderCreated = z.object({
   customerEmail: z.email(),
   currency: z.string().regex(/^[a-z]{3}$/, "must be a lowercase ISO 4217 code such as usd"),
   paymentMethod: z.string().min(1),
-  items: z.array(OrderItem).min(1),
+  items: z.array(OrderItem).min(1).max(
+    LIMITS.linesPerOrder,
+    `over the limit of ${LIMITS.linesPerOrder} lines per order`,
+  ),
+}).check((ctx) => {
+  const total = orderTotalCents(ctx.value);
+  if (total > LIMITS.orderTotalCents) {
+    ctx.issues.push({
+      code: "custom",
+      path: ["items"],
+      input: ctx.value.items,
+      message:
+        `the order total of ${total} cents is over the limit of ${LIMITS.orderTotalCents} cents`,
+    });
+  }
 });
 /** `ORDER_CREATED` body. */
 export type OrderCreated = z.infer<typeof OrderCreated>;
+
+/** Total of an order's lines in minor units (exact: inside the limits it stays below 2^53). */
+export function orderTotalCents(order: Pick<OrderCreated, "items">): number {
+  return order.items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
+}
 
 /** `RESERVE_INVENTORY`: reserve every item of the order at its catalog price, or none. */
 export const ReserveInventory = z.object({
@@ -43,7 +81,7 @@ export type OrderRef = z.infer<typeof OrderRef>;
 export const ProcessPayment = z.object({
   orderId: id,
   customerId: id,
-  amountCents: z.number().int().positive(),
+  amountCents: positiveCents,
   currency: OrderCreated.shape.currency,
   paymentMethod: z.string().min(1),
 });
@@ -61,7 +99,7 @@ export const SendNotification = z.object({
   customerEmail: z.email(),
   currency: OrderCreated.shape.currency,
   totalCents: cents,
-  items: z.array(OrderItem).min(1),
+  items: OrderCreated.shape.items,
 });
 /** `SEND_NOTIFICATION` body. */
 export type SendNotification = z.infer<typeof SendNotification>;

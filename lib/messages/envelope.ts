@@ -5,16 +5,18 @@
  */
 import { z } from "zod";
 import { MalformedMessageError } from "../errors/mod.ts";
+import { CanonicalUuid } from "./bodies.ts";
 import { type BodyOf, EVENTS, type EventType, isEventType } from "./events.ts";
+import { LIMITS, utf8ByteLength } from "./limits.ts";
 
-/** The `metadata` header. */
+/** The `metadata` header; its ids come out lower-cased whatever case they were sent in. */
 export const Metadata = z.object({
   eventType: z.string().min(1),
-  eventId: z.uuid(),
-  sagaId: z.uuid().optional(),
-  orderId: z.uuid(),
+  eventId: CanonicalUuid,
+  sagaId: CanonicalUuid.optional(),
+  orderId: CanonicalUuid,
   /** The `eventId` of the command a reply answers (an extension; absent on other records). */
-  causationId: z.uuid().optional(),
+  causationId: CanonicalUuid.optional(),
   timestamp: z.iso.datetime({ offset: true }),
 });
 /** The `metadata` header, validated. */
@@ -63,8 +65,12 @@ export function encodeMessage<T extends EventType>(message: OutgoingMessage<T>):
   };
 }
 
-/** Validates a consumed record against the contract; throws `MalformedMessageError` saying why. */
+/**
+ * Validates a consumed record against the contract, limits included, and returns it in canonical
+ * form (ids lower-cased); throws `MalformedMessageError` saying why.
+ */
 export function decodeMessage(record: WireRecord): Message {
+  checkValueSize(record.value);
   const metadata = decodeMetadata(record.headers.metadata);
   const event = EVENTS[metadata.eventType];
   if (event.topic !== record.topic) {
@@ -77,7 +83,9 @@ export function decodeMessage(record: WireRecord): Message {
     throw new MalformedMessageError(`Invalid ${metadata.eventType} body: ${describe(body.error)}`);
   }
   const orderId = (body.data as { orderId: string }).orderId;
-  if (orderId !== metadata.orderId || (record.key !== null && record.key !== orderId)) {
+  if (
+    orderId !== metadata.orderId || (record.key !== null && record.key.toLowerCase() !== orderId)
+  ) {
     throw new MalformedMessageError(
       `Order id mismatch: key "${record.key}", metadata "${metadata.orderId}", body "${orderId}"`,
     );
@@ -99,6 +107,16 @@ export function decodeMetadata(header: string | undefined): Metadata {
     throw new MalformedMessageError(`Unknown eventType "${parsed.data.eventType}"`);
   }
   return parsed.data as Metadata;
+}
+
+function checkValueSize(value: string | null): void {
+  if (value === null) return;
+  const bytes = utf8ByteLength(value, LIMITS.recordValueBytes);
+  if (bytes > LIMITS.recordValueBytes) {
+    throw new MalformedMessageError(
+      `Record value of ${bytes} bytes is over the limit of ${LIMITS.recordValueBytes} bytes`,
+    );
+  }
 }
 
 function parseJson(text: string | null, what: string): unknown {

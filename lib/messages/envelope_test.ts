@@ -125,6 +125,27 @@ const malformedCases: Array<
     /does not belong on topic "payment\.commands"/,
   ],
   ["the key is another order", { key: crypto.randomUUID() }, /Order id mismatch/],
+  ["a quantity is over 10,000", {
+    value: JSON.stringify({ ...order, items: [{ ...order.items[0], quantity: 100_000_000 }] }),
+  }, /items\.0\.quantity: over the limit of 10000 units per line/],
+  ["a unit price is over 99,999,999 cents", {
+    value: JSON.stringify({ ...order, items: [{ ...order.items[0], unitPriceCents: 2 ** 53 }] }),
+  }, /items\.0\.unitPriceCents: over the limit of 99999999 cents per unit/],
+  ["a unit price is zero", {
+    value: JSON.stringify({ ...order, items: [{ ...order.items[0], unitPriceCents: 0 }] }),
+  }, /items\.0\.unitPriceCents: under the limit of 1 cent per unit/],
+  ["an order has 101 lines", {
+    value: JSON.stringify({ ...order, items: Array(101).fill(order.items[0]) }),
+  }, /items: over the limit of 100 lines per order/],
+  ["the order total is over 99,999,999 cents", {
+    value: JSON.stringify({
+      ...order,
+      items: [{ ...order.items[0], quantity: 10_000, unitPriceCents: 10_000 }],
+    }),
+  }, /order total of 100000000 cents is over the limit of 99999999 cents/],
+  ["the record value is over 256 KiB", {
+    value: JSON.stringify({ ...order, padding: "x".repeat(256 * 1024) }),
+  }, /Record value of 262\d{3} bytes is over the limit of 262144 bytes/],
   [
     "a reply lacks its sagaId",
     (r) =>

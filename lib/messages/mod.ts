@@ -3,3 +3,4 @@ export * from "./topics.ts";
 export * from "./events.ts";
 export * from "./bodies.ts";
 export * from "./envelope.ts";
+export * from "./limits.ts";

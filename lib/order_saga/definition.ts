@@ -2,13 +2,8 @@
  * The order saga of DESIGN §4, as data. Top to bottom: reserve stock, charge the card, tell the
  * customer. A failing step rolls back the ones before it, newest first.
  */
-import { type OrderCreated, TOPICS } from "../messages/mod.ts";
+import { type OrderCreated, orderTotalCents, TOPICS } from "../messages/mod.ts";
 import type { SagaDefinition } from "../saga/mod.ts";
-
-/** Total of an order in cents. */
-export function orderTotalCents(order: OrderCreated): number {
-  return order.items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
-}
 
 /** The order saga: ReserveInventory → ProcessPayment → SendNotification. */
 export const ORDER_SAGA: SagaDefinition<OrderCreated> = {

@@ -3,7 +3,12 @@
  * line is an event and what the saga must do about it. No broker, no database.
  */
 import assert from "node:assert/strict";
-import { type EventType, type OrderCreated, ReserveInventory } from "../messages/mod.ts";
+import {
+  type EventType,
+  type OrderCreated,
+  orderTotalCents,
+  ReserveInventory,
+} from "../messages/mod.ts";
 import {
   DEFAULT_BACKOFF,
   newSagaState,
@@ -14,7 +19,7 @@ import {
   type Transition,
   transition,
 } from "../saga/mod.ts";
-import { ORDER_SAGA, orderTotalCents } from "./definition.ts";
+import { ORDER_SAGA } from "./definition.ts";
 
 const order: OrderCreated = {
   orderId: "11111111-1111-4111-8111-111111111111",

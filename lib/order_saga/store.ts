@@ -3,9 +3,8 @@
  * engine's `SagaState`) and the saga history. Every function runs on the caller's transaction.
  */
 import type { Sql, TransactionSql } from "../db/mod.ts";
-import type { OrderCreated } from "../messages/mod.ts";
+import { type OrderCreated, orderTotalCents } from "../messages/mod.ts";
 import { orderStatusOf, type SagaState, type SagaStatus } from "../saga/mod.ts";
-import { orderTotalCents } from "./definition.ts";
 
 /** A saga row with the order it runs for. */
 export interface StoredSaga {
