@@ -46,7 +46,11 @@ function freePorts(): Record<string, string> {
   return ports;
 }
 
-/** Starts everything, runs `fn`, then stops the processes and drops the database. */
+/**
+ * Starts everything, runs `fn`, then stops the processes and drops the database. `overrides`
+ * reach every process, the Stripe test server too: e.g. `STRIPE_TEST_LATENCY: "700ms"` (its
+ * median answer time) or `STRIPE_TEST_ASYNC_DELAY: "1s"` (the wait of asynchronous outcomes).
+ */
 export async function withTestStack(
   overrides: Record<string, string>,
   fn: (stack: TestStack) => Promise<void>,
