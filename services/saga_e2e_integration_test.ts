@@ -13,6 +13,7 @@ import { encodeMessage } from "../lib/messages/mod.ts";
 import { findSagaByOrder, newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
+import { produceWithConsoleProducer } from "../lib/testing/console_producer.ts";
 import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
 
 const KAFKA_LIB = fileURLToPath(new URL("../.cache/kafka/lib", import.meta.url));
@@ -170,6 +171,34 @@ Deno.test({
           (await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 30_000 })).status,
           "COMPLETED",
         );
+      });
+
+      await test.step("ORDER_CREATED batches compressed with zstd and snappy by Kafka's Java producer complete their sagas", async () => {
+        const orders = [];
+        for (const compression of ["zstd", "snappy"] as const) {
+          const order = newOrder(scenario("success").request);
+          const metadata = {
+            eventType: "ORDER_CREATED",
+            eventId: crypto.randomUUID(),
+            orderId: order.orderId,
+            timestamp: new Date().toISOString(),
+          };
+          await produceWithConsoleProducer({
+            brokers: t.env.KAFKA_BROKERS!.split(","),
+            topic: `${t.env.KAFKA_NAMESPACE}.orders`,
+            records: [{
+              key: order.orderId,
+              value: JSON.stringify(order),
+              headers: { metadata: JSON.stringify(metadata) },
+            }],
+            compression,
+          });
+          orders.push({ compression, order });
+        }
+        for (const { compression, order } of orders) {
+          const saga = await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 30_000 });
+          assert.equal(saga.status, "COMPLETED", `${compression}: ${saga.failureReason}`);
+        }
       });
     });
   },
