@@ -157,6 +157,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let report: ChaosReport | undefined;
     await withTestStack({
       STEP_TIMEOUT: `${stepTimeoutMs}ms`,
+      // An unanswered command is sent again until its horizon: long enough to outlast every
+      // fault of the run (a killed service, the broker down), short enough to end within the
+      // settle wait if a participant really never answers.
+      STEP_GIVE_UP: "2m",
+      COMPENSATION_GIVE_UP: "3m",
       COMPENSATION_RETRY_INITIAL: "200ms",
       COMPENSATION_RETRY_MAX: "2s",
       // About a minute of patience (with 6 s steps): a participant restarting is not an outage

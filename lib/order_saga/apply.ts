@@ -23,7 +23,7 @@ export const ORCHESTRATOR_SCHEMA = "orchestrator";
 
 /** What happened, for the history line. */
 export interface EventOrigin {
-  /** The message or control event type, e.g. `PAYMENT_FAILED` or `STEP_TIMEOUT`. */
+  /** The message or control event type, e.g. `PAYMENT_FAILED` or `DEADLINE_PASSED`. */
   eventType: EventType | string;
   /** The Kafka message's eventId, when the event came from one. */
   eventId: string | null;

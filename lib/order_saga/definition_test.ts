@@ -14,6 +14,7 @@ import {
   newSagaState,
   orderStatusOf,
   type SagaEvent,
+  type SagaPolicy,
   type SagaState,
   type SagaStatus,
   type Transition,
@@ -32,12 +33,18 @@ const order: OrderCreated = {
     { productId: "44444444-4444-4444-8444-444444444444", quantity: 1, unitPriceCents: 500 },
   ],
 };
-const policy = { stepTimeoutMs: 30_000, maxCompensationRetries: 3, backoff: DEFAULT_BACKOFF };
+const policy: SagaPolicy = {
+  stepTimeoutMs: 30_000,
+  stepGiveUpMs: 600_000,
+  compensationGiveUpMs: 86_400_000,
+  maxCompensationRetries: 3,
+  backoff: DEFAULT_BACKOFF,
+};
 const t0 = new Date("2026-01-01T00:00:00.000Z");
 
 /** One line of a script: an event (a reply type, or a control event) and what must follow. */
 type Line = {
-  event: EventType | "START" | "TIMEOUT" | "RETRY_DUE" | `OPERATOR_RETRY`;
+  event: EventType | "START" | "DEADLINE_PASSED" | "RETRY_DUE" | `OPERATOR_RETRY`;
   /** Milliseconds after t0 at which it happens (default: the line number). */
   at?: number;
   /** Reply answering an earlier command than the pending one. */
@@ -47,11 +54,18 @@ type Line = {
     send?: EventType;
     ignored?: boolean;
     retryInMs?: number;
+    /** The command sent is the pending one again: same eventType, same eventId, same body. */
+    resent?: boolean;
+    /** The reply to the command sent is due this long after the line's time. */
+    deadlineInMs?: number;
     alert?: boolean;
   };
 };
 
-function play(lines: Line[]): { state: SagaState; log: Transition[] } {
+function play(
+  lines: Line[],
+  given: Partial<SagaPolicy> = {},
+): { state: SagaState; log: Transition[] } {
   let state = newSagaState("55555555-5555-4555-8555-555555555555", order.orderId);
   const log: Transition[] = [];
   const commandIds: string[] = [];
@@ -62,7 +76,7 @@ function play(lines: Line[]): { state: SagaState; log: Transition[] } {
     const result = transition(state, event, {
       definition: ORDER_SAGA,
       data: order,
-      policy,
+      policy: { ...policy, ...given },
       now,
       commandId,
       jitter: 0,
@@ -87,6 +101,26 @@ function play(lines: Line[]): { state: SagaState; log: Transition[] } {
         `${where}: retry time`,
       );
     }
+    if (line.expect.resent) {
+      const [command] = result.commands;
+      assert.equal(command?.eventId, state.pending?.commandId, `${where}: the same eventId`);
+      assert.equal(result.state.pending?.commandId, command?.eventId, `${where}: still pending`);
+      const first = log.find((t) => t.commands[0]?.eventId === command?.eventId)?.commands[0];
+      assert.deepEqual(command, first, `${where}: the same command as first sent`);
+      assert.match(
+        result.note,
+        new RegExp(`re-sent \\(attempt ${result.state.pending?.attempt}\\)`),
+      );
+    } else if (result.commands.length > 0) {
+      assert.notEqual(result.commands[0]?.eventId, state.pending?.commandId, `${where}: a new id`);
+    }
+    if (line.expect.deadlineInMs !== undefined) {
+      assert.equal(
+        result.state.pending?.deadlineAt.getTime(),
+        now.getTime() + line.expect.deadlineInMs,
+        `${where}: deadline`,
+      );
+    }
     for (const command of result.commands) commandIds.push(command.eventId);
     if (result.outcome === "ignored") {
       assert.deepEqual(result.state, state, `${where}: ignored events change nothing`);
@@ -101,7 +135,7 @@ function toEvent(line: Line, state: SagaState, commandIds: string[]): SagaEvent 
   switch (line.event) {
     case "START":
       return { type: "START" };
-    case "TIMEOUT":
+    case "DEADLINE_PASSED":
       return { type: "DEADLINE_PASSED" };
     case "RETRY_DUE":
       return { type: "RETRY_DUE" };
@@ -121,8 +155,6 @@ function toEvent(line: Line, state: SagaState, commandIds: string[]): SagaEvent 
     }
   }
 }
-
-const LATE = 31_000;
 
 Deno.test("transition() runs the happy path: reserve, pay, notify, COMPLETED", () => {
   const { state } = play([
@@ -295,41 +327,188 @@ Deno.test("transition() refuses an operator retry of a saga that is not COMPENSA
   assert.match(log[1]?.note ?? "", /this one is IN_PROGRESS/);
 });
 
-Deno.test("transition() compensates a timed-out payment as in doubt: refund first, then release", () => {
-  play([
+/**
+ * Deadlines from `at` on for a command first sent at `at`, with the table's policy and no jitter:
+ * 30 s, then 60 s (30 s × 2, at the 60 s cap) until the give-up horizon, which is the last.
+ */
+function deadlinesFrom(at: number, horizonMs: number): number[] {
+  const deadlines = [at + policy.stepTimeoutMs];
+  while (deadlines.at(-1)! < at + horizonMs) {
+    deadlines.push(Math.min(deadlines.at(-1)! + 60_000, at + horizonMs));
+  }
+  return deadlines;
+}
+
+/** A DEADLINE_PASSED line at each deadline before the last: each re-sends the command. */
+function resends(deadlines: number[], status: SagaStatus, send: EventType): Line[] {
+  return deadlines.slice(0, -1).map((at, i) => ({
+    event: "DEADLINE_PASSED",
+    at,
+    expect: { status, send, resent: true, deadlineInMs: deadlines[i + 1]! - at },
+  }));
+}
+
+Deno.test("transition() re-sends an unanswered step under the same eventId, then completes when the reply comes", () => {
+  const { state, log } = play([
+    {
+      event: "START",
+      at: 0,
+      expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY", deadlineInMs: 30_000 },
+    },
+    { event: "DEADLINE_PASSED", at: 29_999, expect: { status: "IN_PROGRESS", ignored: true } },
+    {
+      event: "DEADLINE_PASSED",
+      at: 30_000,
+      expect: {
+        status: "IN_PROGRESS",
+        send: "RESERVE_INVENTORY",
+        resent: true,
+        deadlineInMs: 60_000,
+      },
+    },
+    {
+      event: "DEADLINE_PASSED",
+      at: 90_000,
+      expect: {
+        status: "IN_PROGRESS",
+        send: "RESERVE_INVENTORY",
+        resent: true,
+        deadlineInMs: 60_000,
+      },
+    },
+    // The participant was away; it answers the command it was sent three times, once.
+    {
+      event: "INVENTORY_RESERVED",
+      at: 100_000,
+      expect: { status: "IN_PROGRESS", send: "PROCESS_PAYMENT", deadlineInMs: 30_000 },
+    },
+    {
+      event: "PAYMENT_PROCESSED",
+      at: 100_010,
+      expect: { status: "IN_PROGRESS", send: "SEND_NOTIFICATION" },
+    },
+    { event: "NOTIFICATION_SENT", at: 100_020, expect: { status: "COMPLETED" } },
+  ]);
+  assert.equal(state.failure, null);
+  assert.deepEqual(log.map((t) => t.note).slice(2, 4), [
+    "No reply to RESERVE_INVENTORY yet; re-sent (attempt 2)",
+    "No reply to RESERVE_INVENTORY yet; re-sent (attempt 3)",
+  ]);
+});
+
+Deno.test("transition() waits longer for each re-send, with the backoff's jitter and cap", () => {
+  const lines: Line[] = [
+    { event: "START", at: 0, expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
+  ];
+  const { state: sent } = play(lines);
+  const overdue = (jitter: number, at: number, given: Partial<SagaPolicy> = {}) =>
+    transition({ ...sent, pending: { ...sent.pending!, deadlineAt: new Date(t0) } }, {
+      type: "DEADLINE_PASSED",
+    }, {
+      definition: ORDER_SAGA,
+      data: order,
+      policy: { ...policy, ...given },
+      now: new Date(t0.getTime() + at),
+      commandId: "00000000-0000-4000-8000-0000000000ff",
+      jitter,
+    }).state.pending!;
+  const waitOf = (pending: ReturnType<typeof overdue>, at: number) =>
+    pending.deadlineAt.getTime() - t0.getTime() - at;
+  assert.equal(waitOf(overdue(1, 30_000), 30_000), 72_000, "60 s + 20 %");
+  assert.equal(waitOf(overdue(-1, 30_000), 30_000), 48_000, "60 s - 20 %");
+  // A step timeout longer than the backoff's cap is the cap.
+  assert.equal(waitOf(overdue(0, 90_000, { stepTimeoutMs: 90_000 }), 90_000), 90_000);
+  // A re-send never waits past the horizon.
+  assert.equal(waitOf(overdue(0, 590_000), 590_000), 10_000);
+  assert.equal(overdue(0, 30_000).attempt, 2);
+  assert.equal(overdue(0, 30_000).firstSentAt.getTime(), t0.getTime(), "the horizon stays");
+});
+
+Deno.test("transition() fails a payment unanswered for STEP_GIVE_UP as in doubt: refund first, then release", () => {
+  const deadlines = deadlinesFrom(10, policy.stepGiveUpMs);
+  const { state, log } = play([
     { event: "START", at: 0, expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
     {
       event: "INVENTORY_RESERVED",
       at: 10,
-      expect: { status: "IN_PROGRESS", send: "PROCESS_PAYMENT" },
+      expect: { status: "IN_PROGRESS", send: "PROCESS_PAYMENT", deadlineInMs: 30_000 },
     },
-    { event: "TIMEOUT", at: 20_000, expect: { status: "IN_PROGRESS", ignored: true } },
-    { event: "TIMEOUT", at: 10 + LATE, expect: { status: "COMPENSATING", send: "REFUND_PAYMENT" } },
+    { event: "DEADLINE_PASSED", at: 20_000, expect: { status: "IN_PROGRESS", ignored: true } },
+    // No in-doubt failure before the horizon: only re-sends.
+    ...resends(deadlines, "IN_PROGRESS", "PROCESS_PAYMENT"),
+    {
+      event: "DEADLINE_PASSED",
+      at: deadlines.at(-1)! - 1,
+      expect: { status: "IN_PROGRESS", ignored: true },
+    },
+    {
+      event: "DEADLINE_PASSED",
+      at: deadlines.at(-1)!,
+      expect: { status: "COMPENSATING", send: "REFUND_PAYMENT" },
+    },
     {
       event: "PAYMENT_PROCESSED",
-      at: 20 + LATE,
+      at: deadlines.at(-1)! + 10,
       stale: true,
       expect: { status: "COMPENSATING", ignored: true },
     },
     {
       event: "PAYMENT_REFUNDED",
-      at: 30 + LATE,
+      at: deadlines.at(-1)! + 20,
       expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" },
     },
-    { event: "INVENTORY_RELEASED", at: 40 + LATE, expect: { status: "COMPENSATED" } },
+    { event: "INVENTORY_RELEASED", at: deadlines.at(-1)! + 30, expect: { status: "COMPENSATED" } },
   ]);
+  assert.equal(deadlines.at(-1), 600_010, "the horizon is 10 min after the first send");
+  assert.deepEqual(state.failure, {
+    step: 1,
+    code: "step_timeout",
+    reason: `No reply to PROCESS_PAYMENT in 10 min (sent ${deadlines.length} times)`,
+  });
+  assert.equal(log.filter((t) => t.commands[0]?.eventType === "PROCESS_PAYMENT").length, 11);
 });
 
-Deno.test("transition() releases a reservation whose reply never came", () => {
+Deno.test("transition() releases a reservation whose reply never came, once the horizon passed", () => {
   const { state } = play([
     { event: "START", at: 0, expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
-    { event: "TIMEOUT", at: LATE, expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" } },
-    { event: "INVENTORY_RELEASED", at: LATE + 1, expect: { status: "COMPENSATED" } },
-  ]);
+    {
+      event: "DEADLINE_PASSED",
+      at: 30_000,
+      expect: {
+        status: "IN_PROGRESS",
+        send: "RESERVE_INVENTORY",
+        resent: true,
+        deadlineInMs: 15_000,
+      },
+    },
+    {
+      event: "DEADLINE_PASSED",
+      at: 45_000,
+      expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" },
+    },
+    { event: "INVENTORY_RELEASED", at: 45_001, expect: { status: "COMPENSATED" } },
+  ], { stepGiveUpMs: 45_000 });
   assert.equal(state.failure?.code, "step_timeout");
+  assert.equal(state.failure?.reason, "No reply to RESERVE_INVENTORY in 45 s (sent 2 times)");
 });
 
-Deno.test("transition() does not try to unsend a notification that timed out", () => {
+Deno.test("transition() gives up at the horizon even when it is shorter than the step timeout", () => {
+  const { state } = play([
+    {
+      event: "START",
+      at: 0,
+      expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY", deadlineInMs: 5_000 },
+    },
+    {
+      event: "DEADLINE_PASSED",
+      at: 5_000,
+      expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" },
+    },
+  ], { stepGiveUpMs: 5_000 });
+  assert.equal(state.failure?.reason, "No reply to RESERVE_INVENTORY in 5 s (sent once)");
+});
+
+Deno.test("transition() does not try to unsend a notification given up", () => {
   play([
     { event: "START", at: 0, expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
     {
@@ -342,18 +521,69 @@ Deno.test("transition() does not try to unsend a notification that timed out", (
       at: 2,
       expect: { status: "IN_PROGRESS", send: "SEND_NOTIFICATION" },
     },
-    { event: "TIMEOUT", at: 2 + LATE, expect: { status: "COMPENSATING", send: "REFUND_PAYMENT" } },
+    {
+      event: "DEADLINE_PASSED",
+      at: 30_002,
+      expect: { status: "COMPENSATING", send: "REFUND_PAYMENT" },
+    },
     {
       event: "PAYMENT_REFUNDED",
-      at: 3 + LATE,
+      at: 30_003,
       expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" },
     },
-    { event: "INVENTORY_RELEASED", at: 4 + LATE, expect: { status: "COMPENSATED" } },
-  ]);
+    { event: "INVENTORY_RELEASED", at: 30_004, expect: { status: "COMPENSATED" } },
+  ], { stepGiveUpMs: 30_000 });
 });
 
-Deno.test("transition() schedules a retry when a compensation's reply never comes", () => {
-  play([
+Deno.test("transition() re-sends an unanswered compensation without using up its retries", () => {
+  const { state, log } = play([
+    { event: "START", at: 0, expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
+    {
+      event: "INVENTORY_RESERVED",
+      at: 1,
+      expect: { status: "IN_PROGRESS", send: "PROCESS_PAYMENT" },
+    },
+    {
+      event: "PAYMENT_FAILED",
+      at: 2,
+      expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY", deadlineInMs: 30_000 },
+    },
+    // Inventory is away for minutes: far more deadlines than MAX_COMPENSATION_RETRIES (3).
+    ...resends(
+      deadlinesFrom(2, policy.compensationGiveUpMs).slice(0, 6),
+      "COMPENSATING",
+      "RELEASE_INVENTORY",
+    ),
+    // It answers with a failure: that one counts, and the retry is a new command.
+    {
+      event: "INVENTORY_RELEASE_FAILED",
+      at: 300_000,
+      expect: { status: "COMPENSATING", retryInMs: 1_000 },
+    },
+    {
+      event: "RETRY_DUE",
+      at: 301_000,
+      expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY", deadlineInMs: 30_000 },
+    },
+    {
+      event: "DEADLINE_PASSED",
+      at: 331_000,
+      expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY", resent: true },
+    },
+    { event: "INVENTORY_RELEASED", at: 332_000, expect: { status: "COMPENSATED" } },
+  ]);
+  assert.equal(state.retryCount, 0);
+  assert.deepEqual(
+    log.map((t) => t.state.retryCount),
+    [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0],
+    "only the failure reply counted, until the release succeeded",
+  );
+});
+
+Deno.test("transition() stops a compensation unanswered for COMPENSATION_GIVE_UP in COMPENSATION_FAILED with an alert", () => {
+  const giveUp = 24 * 3_600_000;
+  const deadlines = deadlinesFrom(2, giveUp);
+  const { state, log } = play([
     { event: "START", at: 0, expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
     {
       event: "INVENTORY_RESERVED",
@@ -365,14 +595,32 @@ Deno.test("transition() schedules a retry when a compensation's reply never come
       at: 2,
       expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" },
     },
-    { event: "TIMEOUT", at: 2 + LATE, expect: { status: "COMPENSATING", retryInMs: 1_000 } },
+    ...resends(deadlines, "COMPENSATING", "RELEASE_INVENTORY"),
     {
-      event: "RETRY_DUE",
-      at: 2 + LATE + 1_000,
+      event: "DEADLINE_PASSED",
+      at: deadlines.at(-1)!,
+      expect: { status: "COMPENSATION_FAILED", alert: true },
+    },
+    {
+      event: "OPERATOR_RETRY",
+      at: deadlines.at(-1)! + 1_000,
       expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" },
     },
-    { event: "INVENTORY_RELEASED", at: 3 + LATE + 1_000, expect: { status: "COMPENSATED" } },
+    {
+      event: "INVENTORY_RELEASED",
+      at: deadlines.at(-1)! + 2_000,
+      expect: { status: "COMPENSATED" },
+    },
   ]);
+  assert.equal(deadlines.at(-1), giveUp + 2);
+  const alert = log.find((t) => t.alert !== null)?.alert;
+  assert.deepEqual(alert, {
+    step: "ReleaseInventory",
+    attempts: 1,
+    code: "step_timeout",
+    reason: `No reply to RELEASE_INVENTORY in 24 h (sent ${deadlines.length} times)`,
+  });
+  assert.equal(state.retryCount, 0);
 });
 
 Deno.test("transition() records and ignores duplicate, stale and unrelated replies", () => {
@@ -390,7 +638,7 @@ Deno.test("transition() records and ignores duplicate, stale and unrelated repli
     { event: "NOTIFICATION_SENT", expect: { status: "COMPLETED" } },
     { event: "NOTIFICATION_SENT", expect: { status: "COMPLETED", ignored: true } },
     { event: "NOTIFICATION_FAILED", expect: { status: "COMPLETED", ignored: true } },
-    { event: "TIMEOUT", expect: { status: "COMPLETED", ignored: true } },
+    { event: "DEADLINE_PASSED", expect: { status: "COMPLETED", ignored: true } },
     { event: "START", expect: { status: "COMPLETED", ignored: true } },
   ]);
 });

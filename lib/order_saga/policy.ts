@@ -5,6 +5,8 @@ import type { SagaPolicy } from "../saga/mod.ts";
 /** The variables that set the saga policy; read by the orchestrator and by `sagactl`. */
 export const SAGA_POLICY_VARIABLES = {
   STEP_TIMEOUT: duration("30s"),
+  STEP_GIVE_UP: duration("10m"),
+  COMPENSATION_GIVE_UP: duration("24h"),
   COMPENSATION_RETRY_INITIAL: duration("1s"),
   COMPENSATION_RETRY_FACTOR: decimal({ min: 1, max: 10, fallback: 2 }),
   COMPENSATION_RETRY_MAX: duration("60s"),
@@ -15,6 +17,8 @@ export const SAGA_POLICY_VARIABLES = {
 /** Values of `SAGA_POLICY_VARIABLES`, as `loadConfig` returns them. */
 export interface SagaPolicyConfig {
   STEP_TIMEOUT: number;
+  STEP_GIVE_UP: number;
+  COMPENSATION_GIVE_UP: number;
   COMPENSATION_RETRY_INITIAL: number;
   COMPENSATION_RETRY_FACTOR: number;
   COMPENSATION_RETRY_MAX: number;
@@ -26,6 +30,8 @@ export interface SagaPolicyConfig {
 export function sagaPolicyFrom(config: SagaPolicyConfig): SagaPolicy {
   return {
     stepTimeoutMs: config.STEP_TIMEOUT,
+    stepGiveUpMs: config.STEP_GIVE_UP,
+    compensationGiveUpMs: config.COMPENSATION_GIVE_UP,
     maxCompensationRetries: config.MAX_COMPENSATION_RETRIES,
     backoff: {
       initialMs: config.COMPENSATION_RETRY_INITIAL,

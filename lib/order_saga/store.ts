@@ -4,6 +4,7 @@
  */
 import type { Sql, TransactionSql } from "../db/mod.ts";
 import { type OrderCreated, orderTotalCents } from "../messages/mod.ts";
+import { keyHash } from "../kafka/partitioner.ts";
 import { orderStatusOf, type SagaState, type SagaStatus } from "../saga/mod.ts";
 
 /** A saga row with the order it runs for. */
@@ -38,6 +39,8 @@ interface SagaRow {
   pending_phase: "forward" | "compensation" | null;
   pending_command_id: string | null;
   deadline_at: Date | null;
+  pending_first_sent_at: Date | null;
+  pending_attempt: number | null;
   retry_count: number;
   next_retry_at: Date | null;
   failure_step: number | null;
@@ -108,6 +111,8 @@ const STATE_COLUMNS = {
   pending_phase: "text",
   pending_command_id: "uuid",
   deadline_at: "timestamptz",
+  pending_first_sent_at: "timestamptz",
+  pending_attempt: "int",
   retry_count: "int",
   next_retry_at: "timestamptz",
   failure_step: "int",
@@ -126,11 +131,17 @@ export async function insertSagas(
   sagaType: string,
 ): Promise<void> {
   if (states.length === 0) return;
-  const rows = states.map((state) => ({ ...toRow(state), saga_type: sagaType }));
+  const rows = states.map((state) => ({
+    ...toRow(state),
+    saga_type: sagaType,
+    key_hash: keyHash(state.orderId),
+  }));
   await tx`
-    insert into orchestrator.sagas (saga_id, order_id, saga_type, ${tx.unsafe(STATE_NAMES)})
+    insert into orchestrator.sagas
+      (saga_id, order_id, saga_type, key_hash, ${tx.unsafe(STATE_NAMES)})
     select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
-      as r(saga_id uuid, order_id uuid, saga_type text, ${tx.unsafe(STATE_DEFINITIONS)})`;
+      as r(saga_id uuid, order_id uuid, saga_type text, key_hash int,
+        ${tx.unsafe(STATE_DEFINITIONS)})`;
 }
 
 /** Saves sagas' states and the order statuses that follow from them, in one statement. */
@@ -258,6 +269,8 @@ function toRow(state: SagaState): SagaRow {
     pending_phase: state.pending?.phase ?? null,
     pending_command_id: state.pending?.commandId ?? null,
     deadline_at: state.pending?.deadlineAt ?? null,
+    pending_first_sent_at: state.pending?.firstSentAt ?? null,
+    pending_attempt: state.pending?.attempt ?? null,
     retry_count: state.retryCount,
     next_retry_at: state.nextRetryAt,
     failure_step: state.failure?.step ?? null,
@@ -275,6 +288,9 @@ function fromRow(row: SagaRow): SagaState {
       phase: row.pending_phase,
       commandId: row.pending_command_id,
       deadlineAt: row.deadline_at,
+      // Set on every row written since migration 0009; the deadline is a safe stand-in.
+      firstSentAt: row.pending_first_sent_at ?? row.deadline_at,
+      attempt: row.pending_attempt ?? 1,
     };
   const failure = row.failure_step === null
     ? null

@@ -31,10 +31,14 @@ export type Phase = "forward" | "compensation";
 export interface PendingCommand {
   step: number;
   phase: Phase;
-  /** `eventId` of the command sent; its reply carries it as `causationId`. */
+  /** `eventId` of the command sent (every re-send too); its reply carries it as `causationId`. */
   commandId: string;
-  /** When the reply is overdue. */
+  /** When the reply is overdue: the command is then sent again, or given up at its horizon. */
   deadlineAt: Date;
+  /** When the command was first sent: its give-up horizon counts from here. */
+  firstSentAt: Date;
+  /** How many times it was sent: 1, then one more per re-send. */
+  attempt: number;
 }
 
 /** Why the saga left the happy path. */
@@ -54,7 +58,10 @@ export interface SagaState {
   /** Steps still to undo, the next one first. */
   compensations: number[];
   pending: PendingCommand | null;
-  /** Failed attempts of the compensation at the head of `compensations`. */
+  /**
+   * Failure replies to the compensation at the head of `compensations` (an unanswered one, sent
+   * again at its deadline, counts nothing).
+   */
   retryCount: number;
   nextRetryAt: Date | null;
   failure: SagaFailure | null;

@@ -25,9 +25,22 @@ export type SagaEvent =
 
 /** Timings and limits of the engine. */
 export interface SagaPolicy {
-  /** How long a step may wait for its reply (default 30 s). */
+  /**
+   * How long a command waits for its reply before it is sent again (default 30 s); each later
+   * wait grows by the backoff's factor, up to its cap (or this, when longer).
+   */
   stepTimeoutMs: number;
-  /** Failed compensation attempts retried before COMPENSATION_FAILED (default 3). */
+  /**
+   * How long a forward step may go unanswered, from its first send, before it is failed in
+   * doubt and its own compensation runs too (default 10 min).
+   */
+  stepGiveUpMs: number;
+  /**
+   * How long a compensation may go unanswered, from its first send, before the saga stops in
+   * COMPENSATION_FAILED with an alert (default 24 h).
+   */
+  compensationGiveUpMs: number;
+  /** Failure replies to a compensation retried before COMPENSATION_FAILED (default 3). */
   maxCompensationRetries: number;
   backoff: BackoffPolicy;
 }
@@ -134,15 +147,33 @@ function onReply<D>(
 
 function onDeadline<D>(state: SagaState, context: TransitionContext<D>): Transition {
   const pending = state.pending;
-  if (pending === null || pending.deadlineAt > context.now) {
+  if (pending === null || FINAL_STATUSES.has(state.status) || pending.deadlineAt > context.now) {
     return ignored(state, "No pending command is overdue");
   }
-  const { command } = stepPart(context.definition, pending.step, pending.phase);
+  const { name, command } = stepPart(context.definition, pending.step, pending.phase);
+  const horizonMs = giveUpMs(context.policy, pending.phase);
+  const unansweredMs = context.now.getTime() - pending.firstSentAt.getTime();
+  if (unansweredMs < horizonMs) {
+    // Unanswered is not failed: the same command again, under the same eventId, so a
+    // participant that handled it already answers from its record and does nothing twice.
+    const attempt = pending.attempt + 1;
+    const next = { ...pending, attempt, deadlineAt: replyDeadline(pending, attempt, context) };
+    return {
+      ...applied(
+        { ...state, pending: next },
+        name,
+        `No reply to ${command.eventType} yet; re-sent (attempt ${attempt})`,
+      ),
+      commands: [buildCommand(command, pending.commandId, context)],
+    };
+  }
   const failure = {
     code: "step_timeout",
-    reason: `No reply to ${command.eventType} within ${context.policy.stepTimeoutMs} ms`,
+    reason: `No reply to ${command.eventType} in ${describeMs(horizonMs)} (sent ${
+      pending.attempt === 1 ? "once" : `${pending.attempt} times`
+    })`,
   };
-  if (pending.phase === "compensation") return compensationFailed(state, failure, context);
+  if (pending.phase === "compensation") return compensationGaveUp(state, failure, context);
   // The step may have taken effect: it is in doubt, so its own compensation runs too.
   return startCompensating(state, { step: pending.step, ...failure }, pending.step, context);
 }
@@ -251,6 +282,24 @@ function compensationFailed<D>(
   );
 }
 
+function compensationGaveUp<D>(
+  state: SagaState,
+  failure: { code: string; reason: string },
+  context: TransitionContext<D>,
+): Transition {
+  const name = stepPart(context.definition, state.compensations[0] ?? 0, "compensation").name;
+  // The unanswered attempt is one more: the failure replies before it, then this one.
+  const attempts = state.retryCount + 1;
+  return {
+    ...applied(
+      { ...state, status: "COMPENSATION_FAILED", pending: null, nextRetryAt: null },
+      name,
+      `${name} gave up (${failure.code}): ${failure.reason}; operator needed`,
+    ),
+    alert: { step: name, attempts, ...failure },
+  };
+}
+
 /** Steps to undo, next first: the in-doubt step (if any), then completed ones in reverse order. */
 export function compensationPlan<D>(
   definition: SagaDefinition<D>,
@@ -290,17 +339,55 @@ function send<D>(
   note: string,
 ): Transition {
   const { name, command } = stepPart(context.definition, step, phase);
-  const deadlineAt = new Date(context.now.getTime() + context.policy.stepTimeoutMs);
-  const pending = { step, phase, commandId: context.commandId, deadlineAt };
+  const first = { firstSentAt: context.now, phase };
+  const deadlineAt = replyDeadline(first, 1, context);
+  const pending = { step, commandId: context.commandId, deadlineAt, attempt: 1, ...first };
   return {
     ...applied({ ...state, pending }, name, `${note}; sent ${command.eventType}`),
-    commands: [{
-      eventType: command.eventType,
-      topic: command.topic,
-      eventId: context.commandId,
-      body: command.body(context.data),
-    }],
+    commands: [buildCommand(command, context.commandId, context)],
   };
+}
+
+function buildCommand<D>(
+  command: CommandDefinition<D>,
+  eventId: string,
+  context: TransitionContext<D>,
+): OutgoingCommand {
+  return {
+    eventType: command.eventType,
+    topic: command.topic,
+    eventId,
+    body: command.body(context.data),
+  };
+}
+
+/**
+ * How long send number `attempt` (1-based) of a command waits for its reply: the step timeout
+ * first, then growing by the backoff's factor up to its cap (or the step timeout, if longer),
+ * with the backoff's jitter from the second send on. One backoff function for every wait.
+ */
+export function replyWaitMs(attempt: number, jitter: number, policy: SagaPolicy): number {
+  return backoffDelayMs(attempt, attempt === 1 ? 0 : jitter, {
+    ...policy.backoff,
+    initialMs: policy.stepTimeoutMs,
+    maxMs: Math.max(policy.backoff.maxMs, policy.stepTimeoutMs),
+  });
+}
+
+/** How long a command of `phase` may go unanswered before it is given up. */
+export function giveUpMs(policy: SagaPolicy, phase: Phase): number {
+  return phase === "forward" ? policy.stepGiveUpMs : policy.compensationGiveUpMs;
+}
+
+/** The deadline of send number `attempt`, never past the command's give-up horizon. */
+function replyDeadline<D>(
+  first: { firstSentAt: Date; phase: Phase },
+  attempt: number,
+  context: TransitionContext<D>,
+): Date {
+  const waitMs = replyWaitMs(attempt, context.jitter, context.policy);
+  const horizon = first.firstSentAt.getTime() + giveUpMs(context.policy, first.phase);
+  return new Date(Math.min(context.now.getTime() + waitMs, horizon));
 }
 
 function stepPart<D>(definition: SagaDefinition<D>, step: number, phase: Phase) {
@@ -322,4 +409,11 @@ function applied(state: SagaState, step: string | null, note: string): Transitio
 
 function ignored(state: SagaState, note: string): Transition {
   return { state, commands: [], alert: null, outcome: "ignored", step: null, note };
+}
+
+/** `600000` → "10 min": the largest whole unit, for history lines. */
+function describeMs(ms: number): string {
+  const units: Array<[number, string]> = [[3_600_000, "h"], [60_000, "min"], [1_000, "s"]];
+  const unit = units.find(([size]) => ms >= size && ms % size === 0);
+  return unit === undefined ? `${ms} ms` : `${ms / unit[0]} ${unit[1]}`;
 }

@@ -8,9 +8,22 @@ import type { EventType, Topic } from "../messages/mod.ts";
 import { DEFAULT_BACKOFF } from "./backoff.ts";
 import type { SagaDefinition } from "./definition.ts";
 import { FINAL_STATUSES, newSagaState, type SagaState } from "./state.ts";
-import { type SagaEvent, transition, type TransitionContext } from "./transition.ts";
+import {
+  type OutgoingCommand,
+  type SagaEvent,
+  type SagaPolicy,
+  transition,
+  type TransitionContext,
+} from "./transition.ts";
 
-const policy = { stepTimeoutMs: 1_000, maxCompensationRetries: 2, backoff: DEFAULT_BACKOFF };
+const policy: SagaPolicy = {
+  stepTimeoutMs: 1_000,
+  // A few re-sends (waits of 1 s, 2 s, 4 s…) before each horizon.
+  stepGiveUpMs: 5_000,
+  compensationGiveUpMs: 9_000,
+  maxCompensationRetries: 2,
+  backoff: DEFAULT_BACKOFF,
+};
 
 /** A synthetic event type; the engine only compares names, so any distinct strings will do. */
 function name(text: string): EventType {
@@ -41,14 +54,21 @@ function makeDefinition(compensable: boolean[]): SagaDefinition<null> {
   };
 }
 
-/** What the environment does next, chosen by fast-check. */
-type Move = "succeed" | "fail" | "silence" | "duplicate" | "stale" | "operator";
+/**
+ * What the environment does next, chosen by fast-check: `silence` lets the pending command's
+ * deadline pass, `early` sends a deadline event before it is due.
+ */
+type Move = "succeed" | "fail" | "silence" | "early" | "duplicate" | "stale" | "operator";
 
 interface Run {
   state: SagaState;
+  /** Forward steps, once per command (a re-send is the same command). */
   forwardSent: number[];
   compensationsDone: number[];
+  /** Compensation steps, once per command (a re-send is the same command). */
   compensationsSent: number[];
+  /** Commands sent again under their eventId. */
+  resent: number;
   failureStep: number | null;
   failureWasTimeout: boolean;
   completedAtFailure: number;
@@ -63,12 +83,14 @@ function simulate(definition: SagaDefinition<null>, moves: Move[]): Run {
     forwardSent: [],
     compensationsDone: [],
     compensationsSent: [],
+    resent: 0,
     failureStep: null,
     failureWasTimeout: false,
     completedAtFailure: 0,
   };
   let lastReply: SagaEvent | null = null;
   let staleCommandId: string | null = null;
+  const sentById = new Map<string, OutgoingCommand>();
 
   const apply = (event: SagaEvent) => {
     const context: TransitionContext<null> = {
@@ -94,12 +116,35 @@ function simulate(definition: SagaDefinition<null>, moves: Move[]): Run {
       }
     }
     if (before.failure === null && result.state.failure !== null) {
+      if (result.state.failure.code === "step_timeout") {
+        assert.ok(
+          now - before.pending!.firstSentAt.getTime() >= policy.stepGiveUpMs,
+          "no in-doubt failure before the step's give-up horizon",
+        );
+      }
       run.failureStep = result.state.failure.step;
       run.failureWasTimeout = result.state.failure.code === "step_timeout";
       run.completedAtFailure = before.completedSteps;
     }
+    if (result.alert?.code === "step_timeout") {
+      assert.ok(
+        now - before.pending!.firstSentAt.getTime() >= policy.compensationGiveUpMs,
+        "no unanswered compensation given up before its horizon",
+      );
+    }
     for (const command of result.commands) {
       const pending = result.state.pending!;
+      const first = sentById.get(command.eventId);
+      if (first !== undefined) {
+        // A re-send: only at a deadline, the very command first sent, under its eventId.
+        assert.equal(event.type, "DEADLINE_PASSED", "only a deadline sends a command again");
+        assert.equal(command.eventId, before.pending?.commandId, "a re-send carries its eventId");
+        assert.deepEqual(command, first, "a re-send is the command first sent");
+        assert.equal(pending.attempt, before.pending!.attempt + 1);
+        run.resent++;
+        continue;
+      }
+      sentById.set(command.eventId, command);
       (pending.phase === "forward" ? run.forwardSent : run.compensationsSent).push(pending.step);
       if (pending.phase === "forward") {
         assert.equal(
@@ -146,7 +191,10 @@ function simulate(definition: SagaDefinition<null>, moves: Move[]): Run {
         reply("failure");
         break;
       case "silence":
-        now += policy.stepTimeoutMs;
+        now = Math.max(now, state.pending?.deadlineAt.getTime() ?? now);
+        apply({ type: "DEADLINE_PASSED" });
+        break;
+      case "early":
         apply({ type: "DEADLINE_PASSED" });
         break;
       case "duplicate":
@@ -181,19 +229,32 @@ function simulate(definition: SagaDefinition<null>, moves: Move[]): Run {
 
 const definitions = fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }).map(makeDefinition);
 const moves = fc.array(
-  fc.constantFrom<Move>("succeed", "succeed", "fail", "silence", "duplicate", "stale", "operator"),
+  fc.constantFrom<Move>(
+    "succeed",
+    "succeed",
+    "fail",
+    "silence",
+    "silence",
+    "early",
+    "duplicate",
+    "stale",
+    "operator",
+  ),
   { maxLength: 40 },
 );
 
 Deno.test("transition() always reaches a final status once the world is healthy again", () => {
+  let completedAfterResend = 0;
   fc.assert(
     fc.property(definitions, moves, (definition, script) => {
-      const { state } = simulate(definition, script);
+      const { state, resent } = simulate(definition, script);
       assert.ok(FINAL_STATUSES.has(state.status), `ended ${state.status}`);
       assert.equal(state.pending, null);
+      if (state.status === "COMPLETED" && resent > 0) completedAfterResend++;
     }),
     { numRuns: 2_000 },
   );
+  assert.ok(completedAfterResend > 0, "some sagas complete after re-sent commands");
 });
 
 Deno.test("transition() sends forward commands in order, each step at most once", () => {
@@ -231,6 +292,7 @@ Deno.test("transition() retries a compensation at most maxCompensationRetries ti
   fc.assert(
     fc.property(definitions, moves, (definition, script) => {
       const run = simulate(definition, script.filter((m) => m !== "operator"));
+      // Commands, not sends: re-sending an unanswered one uses up no retry.
       const sentPerStep = new Map<number, number>();
       for (const step of run.compensationsSent) {
         sentPerStep.set(step, (sentPerStep.get(step) ?? 0) + 1);

@@ -17,6 +17,8 @@ import { sweepOnce } from "./sweeper.ts";
 const log = createLogger("test", { level: "error" });
 const policy: SagaPolicy = {
   stepTimeoutMs: 30_000,
+  stepGiveUpMs: 120_000,
+  compensationGiveUpMs: 3_600_000,
   maxCompensationRetries: 1,
   backoff: DEFAULT_BACKOFF,
 };
@@ -245,26 +247,40 @@ Deno.test("orchestrator writes nothing of a chunk when one of its records is ref
   });
 });
 
-Deno.test("sweepOnce() fails an overdue step as in doubt and sends its compensation", async () => {
+Deno.test("sweepOnce() re-sends an overdue step under its eventId, then fails it in doubt at its horizon", async () => {
   await withTestDatabase(async ({ sql }) => {
     const t = setup(sql);
     const order = newOrder();
     await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
-    assert.deepEqual(
-      await sweepOnce({ sql, log, policy, onApplied: () => {} }),
-      [],
-      "nothing due yet",
-    );
-    const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
-    const [swept] = await sweepOnce({ sql, log, policy, onApplied: () => {} }, later);
-    assert.equal(swept?.transition.state.status, "COMPENSATING");
+    const sweep = (at: Date) => sweepOnce({ sql, log, policy, onApplied: () => {} }, at);
+    assert.deepEqual(await sweep(new Date()), [], "nothing due yet");
+    const [resent] = await sweep(new Date(Date.now() + policy.stepTimeoutMs + 1_000));
+    assert.equal(resent?.transition.state.status, "IN_PROGRESS");
+    const [first, again] = await t.outbox(order.orderId);
+    assert.equal(again?.eventType, "RESERVE_INVENTORY");
+    assert.equal(again?.eventId, first?.eventId, "the same command, the same eventId");
+    const sagaId = resent!.transition.state.sagaId;
+    const [row] = await sql<{ pending_attempt: number; pending_command_id: string }[]>`
+      select pending_attempt, pending_command_id from orchestrator.sagas where saga_id = ${sagaId}`;
+    assert.deepEqual({ ...row }, { pending_attempt: 2, pending_command_id: first?.eventId });
+    const [gaveUp] = await sweep(new Date(Date.now() + policy.stepGiveUpMs + 1_000));
+    assert.equal(gaveUp?.transition.state.status, "COMPENSATING");
+    assert.equal(gaveUp?.transition.state.failure?.code, "step_timeout");
     assert.deepEqual((await t.outbox(order.orderId)).map((c) => c.eventType), [
+      "RESERVE_INVENTORY",
       "RESERVE_INVENTORY",
       "RELEASE_INVENTORY",
     ]);
-    const history = await readHistory(sql, swept!.transition.state.sagaId);
-    assert.deepEqual(history.at(-1)?.eventType, "STEP_TIMEOUT");
-    assert.equal(history.at(-1)?.actor, "sweeper");
+    const history = await readHistory(sql, sagaId);
+    assert.deepEqual(history.slice(1).map((h) => [h.eventType, h.actor, h.note]), [
+      ["DEADLINE_PASSED", "sweeper", "No reply to RESERVE_INVENTORY yet; re-sent (attempt 2)"],
+      [
+        "DEADLINE_PASSED",
+        "sweeper",
+        "ReserveInventory failed (step_timeout): No reply to RESERVE_INVENTORY in 2 min " +
+        "(sent 2 times); sent RELEASE_INVENTORY",
+      ],
+    ]);
   });
 });
 
@@ -288,7 +304,7 @@ Deno.test("sweepOnce() holds step deadlines while replies may be unread, and kee
     ]);
     const [timedOut] = await sweepOnce({ ...held, holdDeadlines: () => false }, later);
     assert.equal(timedOut?.transition.state.orderId, waiting.orderId);
-    assert.equal(timedOut?.transition.state.status, "COMPENSATING");
+    assert.match(timedOut?.transition.note ?? "", /re-sent \(attempt 2\)/);
   });
 });
 
@@ -342,7 +358,7 @@ Deno.test("sweepOnce() in two replicas at once handles each due saga exactly onc
     assert.equal(ids.length, 30);
     assert.equal(new Set(ids).size, 30, "no saga swept twice");
     const [{ timeouts }] = await sql`
-      select count(*)::int as timeouts from orchestrator.saga_history where event_type = 'STEP_TIMEOUT'` as unknown as [
+      select count(*)::int as timeouts from orchestrator.saga_history where event_type = 'DEADLINE_PASSED'` as unknown as [
       { timeouts: number },
     ];
     assert.equal(timeouts, 30);

@@ -71,7 +71,7 @@ export async function main(): Promise<void> {
   try {
     const { sql, log, metrics } = runtime;
     const publishStatus = createStatusPublisher(redis, log);
-    const recordMetrics = createSagaMetrics(metrics.registry, policy);
+    const recordMetrics = createSagaMetrics(metrics.registry);
     const onApplied = (applied: AppliedEvent) => {
       recordMetrics(applied);
       publishStatus(applied);

@@ -7,7 +7,7 @@ import type { Redis } from "ioredis";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
-import { FINAL_STATUSES, type SagaPolicy } from "../../lib/saga/mod.ts";
+import { FINAL_STATUSES } from "../../lib/saga/mod.ts";
 import { publishSagaStatus } from "../../lib/saga_status/mod.ts";
 
 /** Publishes each applied transition's status to Redis; failures are logged, once per outage. */
@@ -38,11 +38,8 @@ export function createStatusPublisher(redis: Redis, log: Logger): (applied: Appl
   };
 }
 
-/** Counts sagas started and finished, step latencies, retries and alerts. */
-export function createSagaMetrics(
-  registry: Registry,
-  policy: SagaPolicy,
-): (applied: AppliedEvent) => void {
+/** Counts sagas started and finished, step latencies, re-sends, retries and alerts. */
+export function createSagaMetrics(registry: Registry): (applied: AppliedEvent) => void {
   const registers = [registry];
   const started = new Counter({ name: "sagas_started_total", help: "Sagas started", registers });
   const finished = new Counter({
@@ -53,9 +50,16 @@ export function createSagaMetrics(
   });
   const stepLatency = new Histogram({
     name: "saga_step_duration_seconds",
-    help: "Time from a command sent to the reply or timeout that ended it, by step and phase",
+    help:
+      "Time from a command's first send to the reply or give-up that ended it, by step and phase",
     labelNames: ["step", "phase"] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const resent = new Counter({
+    name: "saga_commands_resent_total",
+    help: "Commands sent again, under their eventId, because their reply was overdue",
+    labelNames: ["step", "phase"] as const,
     registers,
   });
   const retries = new Counter({
@@ -77,11 +81,14 @@ export function createSagaMetrics(
     }
     const ended = before.pending;
     if (ended !== null && after.pending?.commandId !== ended.commandId) {
-      const sentAt = ended.deadlineAt.getTime() - policy.stepTimeoutMs;
       stepLatency.observe(
         { step: transition.step ?? "unknown", phase: ended.phase },
-        Math.max(0, Date.now() - sentAt) / 1_000,
+        Math.max(0, Date.now() - ended.firstSentAt.getTime()) / 1_000,
       );
+    }
+    const pending = before.pending;
+    if (pending !== null && transition.commands[0]?.eventId === pending.commandId) {
+      resent.inc({ step: transition.step ?? "unknown", phase: pending.phase });
     }
     if (after.retryCount > before.retryCount) retries.inc();
     if (transition.alert !== null) alerts.inc();

@@ -53,7 +53,7 @@ export async function sweepOnce(
       return decideSagaEvent(saga, {
         event,
         origin: {
-          eventType: overdue ? "STEP_TIMEOUT" : "RETRY_DUE",
+          eventType: event.type,
           eventId: null,
           actor: "sweeper",
         },
