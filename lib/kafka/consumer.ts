@@ -73,6 +73,8 @@ export interface RunningConsumer {
   fetchedWithin(ms: number): boolean;
 }
 
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
 /** Connects a consumer in `groupId`, subscribes to `topics` and starts handling records. */
 export async function startConsumer(
   kafka: Kafka,
@@ -82,10 +84,10 @@ export async function startConsumer(
     groupId: inNamespace(kafka, options.groupId),
     // A short fetch wait keeps shutdown quick: disconnect waits for the fetch in flight.
     maxWaitTimeInMs: 250,
-    // A member that crashed holds its partitions until its session expires: keep that short,
-    // yet longer than one handler call can run without a heartbeat (e.g. a slow Stripe call).
+    // A member that crashed holds its partitions until its session expires: keep that short
+    // (a live one heartbeats while its handlers run, however slow their external calls).
     sessionTimeout: 15_000,
-    heartbeatInterval: 1_000,
+    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
     // What a fetch may bring is what the process holds unhandled: 256 kB per partition is a few
     // hundred records, more than a chunk, and keeps a backlog from filling the heap.
     maxBytesPerPartition: 256 * 1024,
@@ -225,7 +227,7 @@ async function handleBatch(
     if (!payload.isRunning() || payload.isStale()) return;
     const records = chunk.map((message) => fromKafkaMessage(topic, partition, message));
     try {
-      await options.batch.handler(records, { signal });
+      await heartbeating(payload.heartbeat, () => options.batch.handler(records, { signal }));
       for (const record of records) options.onOutcome?.(record.topic, "handled");
     } catch (error) {
       if (signal.aborted) throw error;
@@ -242,6 +244,20 @@ async function handleBatch(
     const last = chunk.at(-1);
     if (last !== undefined) payload.resolveOffset(last.offset);
     await payload.heartbeat();
+  }
+}
+
+/**
+ * Runs `work`, heartbeating every second meanwhile (kafkajs heartbeats only between handler
+ * calls): a handler waiting on slow external calls keeps the consumer's session. A heartbeat that
+ * fails (a rebalance) is left to the one after the handler, which kafkajs acts on.
+ */
+async function heartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => heartbeat().catch(() => {}), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }
 
@@ -263,7 +279,7 @@ async function handleWithPolicy(
   for (let attempt = 1;; attempt++) {
     signal.throwIfAborted();
     try {
-      await options.handler(record, { signal });
+      await heartbeating(context.heartbeat, () => options.handler(record, { signal }));
       options.onOutcome?.(record.topic, "handled");
       return;
     } catch (error) {

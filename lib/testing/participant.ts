@@ -6,8 +6,10 @@
 import type { EventType, Topic } from "../messages/mod.ts";
 import { encodeMessage, type OutgoingMessage } from "../messages/mod.ts";
 import { createKafka } from "../kafka/client.ts";
+import { inNamespace } from "../kafka/namespace.ts";
 import { publish } from "../kafka/producer.ts";
-import type { ConsumedRecord } from "../kafka/records.ts";
+import { type ConsumedRecord, toKafkaMessage } from "../kafka/records.ts";
+import type { Logger } from "../log/mod.ts";
 import { type CommandConsumerOptions, startParticipant } from "../participant/mod.ts";
 import { openServiceRuntime, type ServiceRuntime } from "../service/mod.ts";
 import { createTestDatabase } from "./db.ts";
@@ -22,6 +24,13 @@ export interface ParticipantHarness {
    * orchestrator has it, unless given) and returns the record's eventId.
    */
   send(message: OutgoingMessage): Promise<string>;
+  /**
+   * Produces the commands in one request to one partition of the command topic (so the consumer
+   * fetches them together, as one chunk), as `send` would; returns their eventIds in order.
+   */
+  sendAll(messages: readonly OutgoingMessage[], options: { partition: number }): Promise<string[]>;
+  /** How many times the participant has logged `message` so far, e.g. "Consumer joined its group". */
+  logged(message: string): number;
   /** Waits for `count` replies about `orderId`. */
   replies(orderId: string, count: number): Promise<ConsumedRecord[]>;
 }
@@ -57,7 +66,8 @@ export async function withParticipant(
         LOG_LEVEL: "error",
       },
     });
-    await startParticipant(runtime, {
+    const messages: string[] = [];
+    await startParticipant({ ...runtime, log: recording(runtime.log, messages) }, {
       groupId: `${options.name}-service`,
       topic: options.commandTopic,
       commands: options.commands,
@@ -68,14 +78,29 @@ export async function withParticipant(
       if (!sagas.has(orderId)) sagas.set(orderId, given ?? crypto.randomUUID());
       return given ?? sagas.get(orderId)!;
     };
+    const encode = (message: OutgoingMessage) => {
+      const { orderId } = message.body as { orderId: string };
+      return encodeMessage({ ...message, sagaId: sagaOf(orderId, message.sagaId) });
+    };
+    const eventIdOf = (record: { headers: Record<string, string> }): string =>
+      JSON.parse(record.headers.metadata!).eventId;
     await fn({
       runtime: started,
       async send(message) {
-        const { orderId } = message.body as { orderId: string };
-        const record = encodeMessage({ ...message, sagaId: sagaOf(orderId, message.sagaId) });
+        const record = encode(message);
         await publish(started.producer, [record]);
-        return JSON.parse(record.headers.metadata!).eventId;
+        return eventIdOf(record);
       },
+      async sendAll(list, { partition }) {
+        const records = list.map(encode);
+        await started.producer.send({
+          topic: inNamespace(started.producer, options.commandTopic),
+          acks: -1,
+          messages: records.map((record) => ({ ...toKafkaMessage(record), partition })),
+        });
+        return records.map(eventIdOf);
+      },
+      logged: (message) => messages.filter((m) => m === message).length,
       replies: (orderId, count) =>
         readRecords(started.kafka, options.replyTopic, {
           count,
@@ -89,6 +114,22 @@ export async function withParticipant(
       createKafka({ brokers: kafkaBrokers, clientId: "cleanup", namespace }),
     );
   }
+}
+
+/** `log`, also noting every message it is given, whatever its level. */
+function recording(log: Logger, messages: string[]): Logger {
+  const noting = (level: "debug" | "info" | "warn" | "error") =>
+    function note(message: string, fields?: Record<string, unknown>) {
+      messages.push(message);
+      log[level](message, fields);
+    };
+  return {
+    debug: noting("debug"),
+    info: noting("info"),
+    warn: noting("warn"),
+    error: noting("error"),
+    child: (fields) => recording(log.child(fields), messages),
+  };
 }
 
 /** The event types of replies, in the order they arrived. */
