@@ -92,3 +92,16 @@ Deno.test("loadPaymentConfig() never echoes a malformed secret key", () => {
     (error: unknown) => error instanceof ConfigError && !error.message.includes("secret-value"),
   );
 });
+
+Deno.test("loadPaymentConfig() bounds the Stripe calls in flight: 16 by default, 1 to 256", () => {
+  assert.equal(loadPaymentConfig({}).PAYMENT_CALL_CONCURRENCY, 16);
+  assert.equal(loadPaymentConfig({ PAYMENT_CALL_CONCURRENCY: "64" }).PAYMENT_CALL_CONCURRENCY, 64);
+  assertConfigError(
+    { PAYMENT_CALL_CONCURRENCY: "0" },
+    /^Invalid configuration: PAYMENT_CALL_CONCURRENCY /,
+  );
+  assertConfigError(
+    { PAYMENT_CALL_CONCURRENCY: "lots" },
+    /^Invalid configuration: PAYMENT_CALL_CONCURRENCY /,
+  );
+});

@@ -4,9 +4,32 @@
  * become business outcomes or infrastructure faults. The handlers and the Stripe gateway ask.
  */
 
-/** An order's payment as stored; `CANCELLED` is a tombstone (a refund came before the charge). */
+/**
+ * A charge attempt, recorded before Stripe is called (DESIGN §5: atomic phases) and repeated as it
+ * is, under the same idempotency key, until its outcome is recorded: Stripe answers a repeat with
+ * the first answer, so an attempt never charges twice.
+ */
+export interface ChargeAttempt {
+  /** The idempotency key: the eventId of the command that made the attempt. */
+  key: string;
+  amountCents: number;
+  currency: string;
+  paymentMethod: string;
+}
+
+/**
+ * An order's payment as stored; `PENDING` is a charge attempt whose outcome is not recorded yet;
+ * `CANCELLED` is a tombstone (a refund came before the charge).
+ */
 export type Payment =
-  | { status: "SUCCEEDED"; paymentIntentId: string; amountCents: number }
+  | { status: "PENDING"; attempt: ChargeAttempt }
+  | {
+    status: "SUCCEEDED";
+    paymentIntentId: string;
+    amountCents: number;
+    /** The key of a refund attempt whose outcome is not recorded yet. */
+    refundAttemptKey?: string;
+  }
   | {
     status: "REFUNDED";
     paymentIntentId: string;
@@ -26,13 +49,22 @@ export interface Failure {
 
 /** What to do with a `PROCESS_PAYMENT` command. */
 export type ChargeDecision =
+  /** Record a new attempt under the command's own eventId, then call Stripe. */
   | { kind: "charge" }
+  /** Repeat the attempt recorded earlier (a crash, or a failed call, left it unanswered). */
+  | { kind: "resume"; attempt: ChargeAttempt }
   | { kind: "already-charged"; paymentIntentId: string; amountCents: number }
   | ({ kind: "refuse" } & Failure);
 
 /** What to do with a `REFUND_PAYMENT` command. */
 export type RefundDecision =
-  | { kind: "refund"; paymentIntentId: string; amountCents: number }
+  /**
+   * Refund the intent: a new attempt under the command's eventId (`attemptKey` null), or the
+   * attempt recorded earlier repeated under its key.
+   */
+  | { kind: "refund"; paymentIntentId: string; amountCents: number; attemptKey: string | null }
+  /** A charge attempt is unanswered: repeat it to learn whether there is anything to refund. */
+  | { kind: "settle-charge"; attempt: ChargeAttempt }
   | { kind: "tombstone" }
   | { kind: "nothing-to-refund" }
   | { kind: "already-refunded"; refundId: string | null; amountCents: number };
@@ -42,6 +74,8 @@ export function decideCharge(orderId: string, existing: Payment | null): ChargeD
   switch (existing?.status) {
     case undefined:
       return { kind: "charge" };
+    case "PENDING":
+      return { kind: "resume", attempt: existing.attempt };
     case "SUCCEEDED":
       return {
         kind: "already-charged",
@@ -71,11 +105,15 @@ export function decideRefund(existing: Payment | null): RefundDecision {
   switch (existing?.status) {
     case undefined:
       return { kind: "tombstone" };
+    case "PENDING":
+      // Not a tombstone: the charge may have gone through; its outcome decides.
+      return { kind: "settle-charge", attempt: existing.attempt };
     case "SUCCEEDED":
       return {
         kind: "refund",
         paymentIntentId: existing.paymentIntentId,
         amountCents: existing.amountCents,
+        attemptKey: existing.refundAttemptKey ?? null,
       };
     case "REFUNDED":
       return {

@@ -25,10 +25,22 @@ const declined: Payment = {
   failureReason: "Your card has insufficient funds.",
 };
 const tombstone: Payment = { status: "CANCELLED" };
+const attempt = {
+  key: "6a1f0c4e-0001-4000-8000-00000000000a",
+  amountCents: 4250,
+  currency: "usd",
+  paymentMethod: "pm_card_visa",
+};
+const pending: Payment = { status: "PENDING", attempt };
+const refunding: Payment = {
+  ...succeeded,
+  refundAttemptKey: "6a1f0c4e-0001-4000-8000-00000000000b",
+};
 
 Deno.test("decideCharge() decides every stored payment state", () => {
   const cases: Array<[string, Payment | null, ReturnType<typeof decideCharge>]> = [
     ["no payment yet: charge", null, { kind: "charge" }],
+    ["an attempt unanswered: repeat it as recorded", pending, { kind: "resume", attempt }],
     ["charged already: answer again without charging", succeeded, {
       kind: "already-charged",
       paymentIntentId: "pi_1",
@@ -62,6 +74,17 @@ Deno.test("decideRefund() decides every stored payment state", () => {
       kind: "refund",
       paymentIntentId: "pi_1",
       amountCents: 4250,
+      attemptKey: null,
+    }],
+    ["a refund attempt unanswered: repeat it under its key", refunding, {
+      kind: "refund",
+      paymentIntentId: "pi_1",
+      amountCents: 4250,
+      attemptKey: "6a1f0c4e-0001-4000-8000-00000000000b",
+    }],
+    ["a charge attempt unanswered: settle it first, never a tombstone", pending, {
+      kind: "settle-charge",
+      attempt,
     }],
     ["refunded already: answer with the first refund", refunded, {
       kind: "already-refunded",
@@ -76,14 +99,17 @@ Deno.test("decideRefund() decides every stored payment state", () => {
   }
 });
 
-Deno.test("decideCharge() calls Stripe only when the order has no payment, for any state", () => {
+Deno.test("decideCharge() calls Stripe only when the order has no payment or an unanswered attempt, for any state", () => {
   const payment = fc.option(
-    fc.constantFrom<Payment>(succeeded, refunded, declined, tombstone),
+    fc.constantFrom<Payment>(succeeded, refunding, refunded, declined, tombstone, pending),
     { nil: null },
   );
   fc.assert(fc.property(payment, (existing) => {
-    assert.equal(decideCharge(order, existing).kind === "charge", existing === null);
+    const charging = decideCharge(order, existing).kind;
+    assert.equal(charging === "charge", existing === null);
+    assert.equal(charging === "resume", existing?.status === "PENDING");
     assert.equal(decideRefund(existing).kind === "refund", existing?.status === "SUCCEEDED");
+    assert.equal(decideRefund(existing).kind === "tombstone", existing === null);
   }));
 });
 

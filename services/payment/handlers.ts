@@ -1,26 +1,30 @@
 /**
- * The payment service's command handlers: lock the order's payment, decide, call Stripe when
- * the decision says so, record the result, reply.
+ * The payment service's command handlers, each in atomic phases around its Stripe call
+ * (DESIGN §5, `CallingCommand`): (1) lock the order's payment, decide, record the attempt;
+ * (2) call Stripe, with no transaction open; (3) record the outcome and reply.
  *
- * The Stripe call happens inside the database transaction that claimed the command's idempotency
- * key (the participant runtime runs each handler inside it). That is deliberate: if the process
- * crashes or the commit fails after Stripe answered, the transaction rolls back, Kafka
- * redelivers the command, and the retry sends the same `idempotencyKey` (the command's
- * `eventId`), so Stripe replays its first answer instead of charging or refunding again. Holding
- * the row (and the per-order advisory lock) during the call also keeps a second command for the
- * same order from calling Stripe concurrently. The cost is a transaction held open for the call,
- * bounded by `STRIPE_TIMEOUT`.
+ * Every call passes `idempotencyKey` = the eventId of the command that recorded the attempt. If
+ * the process crashes, or the outcome cannot be recorded, after Stripe answered, the attempt
+ * stays recorded and the command's key unclaimed: Kafka redelivers the command, phase 1 finds
+ * the attempt, and the call is repeated with the same key, so Stripe replays its first answer
+ * instead of charging or refunding again. Any later command of the order finds the attempt too
+ * and repeats it the same way before anything else is decided.
  */
-import type { CommandHandler } from "../../lib/participant/mod.ts";
-import type { ProcessPayment, RefundPayment } from "../../lib/messages/mod.ts";
-import { decideCharge, decideRefund } from "./decide.ts";
-import type { PaymentGateway } from "./stripe_gateway.ts";
+import type { CallingCommand, Reply } from "../../lib/participant/mod.ts";
+import type { Message, ProcessPayment, RefundPayment } from "../../lib/messages/mod.ts";
+import { type ChargeAttempt, type ChargeDecision, decideCharge, decideRefund } from "./decide.ts";
+import type {
+  ChargeRequest,
+  ChargeResult,
+  PaymentGateway,
+  RefundResult,
+} from "./stripe_gateway.ts";
 import {
   lockPayment,
-  recordCharge,
-  recordDecline,
-  recordRefund,
-  recordRefundFailure,
+  recordChargeAttempt,
+  recordChargeOutcome,
+  recordRefundAttempt,
+  recordRefundOutcome,
   writeTombstone,
 } from "./store.ts";
 
@@ -29,131 +33,216 @@ export interface PaymentCommandsOptions {
   gateway: PaymentGateway;
 }
 
+/** A Stripe call as phase 1 decided it. */
+export type StripeCall =
+  | { kind: "charge"; request: ChargeRequest }
+  | { kind: "refund"; paymentIntentId: string; amountCents: number; key: string };
+
+/** What the Stripe call answered. */
+export type StripeAnswer = ChargeResult | RefundResult;
+
 /** The payment service's commands, `PROCESS_PAYMENT` and `REFUND_PAYMENT`. */
 export function createPaymentCommands(options: PaymentCommandsOptions): {
-  PROCESS_PAYMENT: CommandHandler;
-  REFUND_PAYMENT: CommandHandler;
+  PROCESS_PAYMENT: CallingCommand<StripeCall, StripeAnswer>;
+  REFUND_PAYMENT: CallingCommand<StripeCall, StripeAnswer>;
 } {
   const { gateway } = options;
 
+  function call(call: StripeCall, message: Message): Promise<StripeAnswer> {
+    if (call.kind === "charge") return gateway.charge(call.request);
+    const { orderId } = message.body as RefundPayment;
+    return gateway.refund({
+      orderId,
+      sagaId: message.metadata.sagaId,
+      paymentIntentId: call.paymentIntentId,
+      idempotencyKey: call.key,
+    });
+  }
+
+  /** Records a charge's outcome, unless it is recorded already; true when this call recorded it. */
+  function settle(
+    tx: Parameters<typeof recordChargeOutcome>[0],
+    orderId: string,
+    call: Extract<StripeCall, { kind: "charge" }>,
+    result: StripeAnswer,
+  ): Promise<boolean> {
+    return recordChargeOutcome(tx, {
+      orderId,
+      key: call.request.idempotencyKey,
+      result: result as ChargeResult,
+    });
+  }
+
   /** `PROCESS_PAYMENT`: charge the order once; a tombstone or a decided payment answers instead. */
-  const processPayment: CommandHandler = async function processPayment(tx, message, log) {
-    const command = message.body as ProcessPayment;
-    const { orderId } = command;
-    const decision = decideCharge(orderId, await lockPayment(tx, orderId));
-    switch (decision.kind) {
-      case "already-charged":
-        log.info("Order already charged: answering without a second charge", {
-          paymentIntentId: decision.paymentIntentId,
+  const processPayment: CallingCommand<StripeCall, StripeAnswer> = {
+    async prepare(tx, message, log) {
+      const command = message.body as ProcessPayment;
+      const { orderId } = command;
+      const decision = decideCharge(orderId, await lockPayment(tx, orderId));
+      switch (decision.kind) {
+        case "already-charged":
+          log.info("Order already charged: answering without a second charge", {
+            paymentIntentId: decision.paymentIntentId,
+          });
+          return { reply: chargeReply(orderId, decision) };
+        case "refuse":
+          log.info("Charge refused without calling Stripe", { code: decision.code });
+          return { reply: chargeReply(orderId, decision) };
+        case "resume":
+          log.info("Repeating the charge attempt recorded earlier", {
+            idempotencyKey: decision.attempt.key,
+          });
+          return { call: chargeCall(orderId, message, decision.attempt) };
+        case "charge": {
+          const attempt: ChargeAttempt = {
+            key: message.metadata.eventId,
+            amountCents: command.amountCents,
+            currency: command.currency,
+            paymentMethod: command.paymentMethod,
+          };
+          await recordChargeAttempt(tx, orderId, attempt);
+          return { call: chargeCall(orderId, message, attempt) };
+        }
+      }
+    },
+    call,
+    async complete(tx, message, { call, result }, log) {
+      const { orderId } = message.body as ProcessPayment;
+      if (call.kind !== "charge") throw new TypeError("A charge completes a charge call only");
+      if (!await settle(tx, orderId, call, result)) {
+        // Recorded by another handling of the same attempt: the stored payment answers.
+        return chargeReply(orderId, decideCharge(orderId, await lockPayment(tx, orderId)));
+      }
+      const charge = result as ChargeResult;
+      if (charge.outcome === "succeeded") {
+        log.info("Payment charged", {
+          paymentIntentId: charge.paymentIntentId,
+          amountCents: charge.amountCents,
         });
         return {
           eventType: "PAYMENT_PROCESSED",
           body: {
             orderId,
-            paymentIntentId: decision.paymentIntentId,
-            amountCents: decision.amountCents,
+            paymentIntentId: charge.paymentIntentId,
+            amountCents: charge.amountCents,
           },
         };
-      case "refuse":
-        log.info("Charge refused without calling Stripe", { code: decision.code });
-        return {
-          eventType: "PAYMENT_FAILED",
-          body: { orderId, code: decision.code, reason: decision.reason },
-        };
-      case "charge":
-        break;
-    }
-    const result = await gateway.charge({
+      }
+      log.info("Payment failed", { outcome: charge.outcome, code: charge.code });
+      return {
+        eventType: "PAYMENT_FAILED",
+        body: { orderId, code: charge.code, reason: charge.reason },
+      };
+    },
+  };
+
+  /**
+   * `REFUND_PAYMENT`: undo the charge, or leave a tombstone when there is none yet. A charge
+   * attempt still unanswered is settled first (repeated under its key), then the refund decided.
+   */
+  const refundPayment: CallingCommand<StripeCall, StripeAnswer> = {
+    async prepare(tx, message, log) {
+      const { orderId } = message.body as RefundPayment;
+      const decision = decideRefund(await lockPayment(tx, orderId));
+      switch (decision.kind) {
+        case "tombstone":
+          await writeTombstone(tx, orderId);
+          log.info("Refund before charge: tombstone written");
+          return { reply: refunded(orderId, null, 0) };
+        case "nothing-to-refund":
+          return { reply: refunded(orderId, null, 0) };
+        case "already-refunded":
+          return { reply: refunded(orderId, decision.refundId, decision.amountCents) };
+        case "settle-charge":
+          log.info("Settling the order's unanswered charge attempt before refunding", {
+            idempotencyKey: decision.attempt.key,
+          });
+          return { call: chargeCall(orderId, message, decision.attempt) };
+        case "refund": {
+          let key = decision.attemptKey;
+          if (key === null) {
+            key = message.metadata.eventId;
+            await recordRefundAttempt(tx, {
+              orderId,
+              commandId: key,
+              amountCents: decision.amountCents,
+            });
+          }
+          return {
+            call: {
+              kind: "refund",
+              paymentIntentId: decision.paymentIntentId,
+              amountCents: decision.amountCents,
+              key,
+            },
+          };
+        }
+      }
+    },
+    call,
+    async complete(tx, message, { call, result }, log) {
+      const { orderId } = message.body as RefundPayment;
+      if (call.kind === "charge") {
+        await settle(tx, orderId, call, result);
+        return "again";
+      }
+      const refund = result as RefundResult;
+      await recordRefundOutcome(tx, { orderId, commandId: call.key, result: refund });
+      if (refund.outcome === "succeeded") {
+        log.info("Payment refunded", {
+          refundId: refund.refundId,
+          amountCents: refund.amountCents,
+        });
+        return refunded(orderId, refund.refundId, refund.amountCents);
+      }
+      log.warn("Refund failed", { refundId: refund.refundId, code: refund.code });
+      return {
+        eventType: "REFUND_FAILED",
+        body: { orderId, code: refund.code, reason: refund.reason },
+      };
+    },
+  };
+
+  return { PROCESS_PAYMENT: processPayment, REFUND_PAYMENT: refundPayment };
+}
+
+/** The charge call of an attempt, for the order's saga. */
+function chargeCall(orderId: string, message: Message, attempt: ChargeAttempt): StripeCall {
+  const { sagaId } = message.metadata;
+  return {
+    kind: "charge",
+    request: {
       orderId,
-      sagaId: message.metadata.sagaId,
-      amountCents: command.amountCents,
-      currency: command.currency,
-      paymentMethod: command.paymentMethod,
-      idempotencyKey: message.metadata.eventId,
-    });
-    if (result.outcome === "succeeded") {
-      await recordCharge(tx, {
-        orderId,
-        amountCents: result.amountCents,
-        currency: command.currency,
-        paymentIntentId: result.paymentIntentId,
-      });
-      log.info("Payment charged", {
-        paymentIntentId: result.paymentIntentId,
-        amountCents: result.amountCents,
-      });
+      ...(sagaId === undefined ? {} : { sagaId }),
+      amountCents: attempt.amountCents,
+      currency: attempt.currency,
+      paymentMethod: attempt.paymentMethod,
+      idempotencyKey: attempt.key,
+    },
+  };
+}
+
+/** The reply to a charge decided from the stored payment. */
+function chargeReply(orderId: string, decision: ChargeDecision): Reply {
+  switch (decision.kind) {
+    case "already-charged":
       return {
         eventType: "PAYMENT_PROCESSED",
         body: {
           orderId,
-          paymentIntentId: result.paymentIntentId,
-          amountCents: result.amountCents,
+          paymentIntentId: decision.paymentIntentId,
+          amountCents: decision.amountCents,
         },
       };
-    }
-    await recordDecline(tx, {
-      orderId,
-      amountCents: command.amountCents,
-      currency: command.currency,
-      paymentIntentId: result.paymentIntentId,
-      code: result.code,
-      reason: result.reason,
-    });
-    log.info("Payment failed", { outcome: result.outcome, code: result.code });
-    return {
-      eventType: "PAYMENT_FAILED",
-      body: { orderId, code: result.code, reason: result.reason },
-    };
-  };
-
-  /** `REFUND_PAYMENT`: undo the charge, or leave a tombstone when there is none yet. */
-  const refundPayment: CommandHandler = async function refundPayment(tx, message, log) {
-    const { orderId } = message.body as RefundPayment;
-    const decision = decideRefund(await lockPayment(tx, orderId));
-    switch (decision.kind) {
-      case "tombstone":
-        await writeTombstone(tx, orderId);
-        log.info("Refund before charge: tombstone written");
-        return refunded(orderId, null, 0);
-      case "nothing-to-refund":
-        return refunded(orderId, null, 0);
-      case "already-refunded":
-        return refunded(orderId, decision.refundId, decision.amountCents);
-      case "refund":
-        break;
-    }
-    const commandId = message.metadata.eventId;
-    const result = await gateway.refund({
-      orderId,
-      sagaId: message.metadata.sagaId,
-      paymentIntentId: decision.paymentIntentId,
-      idempotencyKey: commandId,
-    });
-    if (result.outcome === "succeeded") {
-      await recordRefund(tx, {
-        orderId,
-        commandId,
-        refundId: result.refundId,
-        amountCents: result.amountCents,
-      });
-      log.info("Payment refunded", { refundId: result.refundId, amountCents: result.amountCents });
-      return refunded(orderId, result.refundId, result.amountCents);
-    }
-    await recordRefundFailure(tx, {
-      orderId,
-      commandId,
-      refundId: result.refundId,
-      amountCents: decision.amountCents,
-      code: result.code,
-    });
-    log.warn("Refund failed", { refundId: result.refundId, code: result.code });
-    return {
-      eventType: "REFUND_FAILED",
-      body: { orderId, code: result.code, reason: result.reason },
-    };
-  };
-
-  return { PROCESS_PAYMENT: processPayment, REFUND_PAYMENT: refundPayment };
+    case "refuse":
+      return {
+        eventType: "PAYMENT_FAILED",
+        body: { orderId, code: decision.code, reason: decision.reason },
+      };
+    case "charge":
+    case "resume":
+      throw new TypeError(`Cannot answer the charge of order "${orderId}": it is not decided`);
+  }
 }
 
 function refunded(orderId: string, refundId: string | null, amountCents: number) {

@@ -15,7 +15,7 @@ import { readRecords } from "../../lib/testing/kafka.ts";
 import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
 import type { ParticipantHarness } from "../../lib/testing/participant.ts";
 import { createPaymentCommands } from "./handlers.ts";
-import { createStripeClient, createStripeGateway } from "./stripe_gateway.ts";
+import { createStripeClient, createStripeGateway, type PaymentGateway } from "./stripe_gateway.ts";
 
 interface PaymentHarness extends ParticipantHarness {
   stripe: ServedStripeTestServer;
@@ -298,4 +298,91 @@ Deno.test("payment retries a charge whose answer timed out and gets the same cha
     assert.equal(ledger(harness, orderId).charges, 1, "the timed-out charge was replayed");
     assert.equal(harness.stripe.server.records().paymentIntents.length, 1);
   }, { timeoutMs: 300 });
+});
+
+Deno.test("payment answers 60 charges on one partition within seconds while Stripe takes 700 ms an answer, without a rejoin", async () => {
+  await withPayment(async (harness) => {
+    harness.stripe.server.setLatency(700);
+    const orderIds = Array.from({ length: 60 }, () => crypto.randomUUID());
+    const started = performance.now();
+    await harness.sendAll(orderIds.map((id) => charge(id, "pm_card_visa", 1000)), {
+      partition: 0,
+    });
+    const ours = new Set<string>(orderIds);
+    const arrivals: number[] = [];
+    const replies = await readRecords(harness.runtime.kafka, TOPICS.paymentReplies, {
+      count: orderIds.length,
+      select: (record) => {
+        const mine = ours.has(record.key ?? "");
+        if (mine) arrivals.push(performance.now() - started);
+        return mine;
+      },
+      timeoutMs: 90_000,
+    });
+    const lastMs = Math.max(...arrivals);
+    assert.deepEqual(new Set(replyTypes(replies)), new Set(["PAYMENT_PROCESSED"]));
+    // One after the other, 60 calls of 700 ms would take 42 s; the step deadline is 30 s.
+    assert.ok(lastMs < 15_000, `the last reply came after ${Math.round(lastMs)} ms`);
+    assert.equal(harness.logged("Consumer joined its group"), 1, "the consumer never rejoined");
+    const { totals } = harness.stripe.server.ledger();
+    assert.deepEqual([totals.charges, totals.chargedCents], [60, 60_000]);
+  });
+});
+
+Deno.test("payment charges once when the handling stops between the Stripe call and recording its outcome", async () => {
+  await using stripe = serveStripeTestServer({ port: 0 });
+  const gateway = createStripeGateway(createStripeClient({
+    apiKey: "sk_test_payment_integration",
+    host: stripe.hostname,
+    port: stripe.port,
+    protocol: "http",
+    timeoutMs: 10_000,
+    local: true,
+  }, { maxNetworkRetries: 0 }));
+  // Lost after Stripe answered: the outcome never reaches phase 3, as in a crash between phases.
+  const lost = new Set<string>();
+  const calls: string[] = [];
+  const crashing: PaymentGateway = {
+    async charge(request) {
+      calls.push(`charge ${request.idempotencyKey}`);
+      const result = await gateway.charge(request);
+      if (lost.has(request.orderId)) return result;
+      lost.add(request.orderId);
+      throw new Error("Simulated crash after the charge");
+    },
+    async refund(request) {
+      calls.push(`refund ${request.idempotencyKey}`);
+      const result = await gateway.refund(request);
+      if (lost.has(`refund ${request.orderId}`)) return result;
+      lost.add(`refund ${request.orderId}`);
+      throw new Error("Simulated crash after the refund");
+    },
+  };
+  await withParticipant({
+    name: "payment",
+    schema: "payment",
+    commandTopic: TOPICS.paymentCommands,
+    replyTopic: TOPICS.paymentReplies,
+    commands: createPaymentCommands({ gateway: crashing }),
+  }, async (harness) => {
+    const orderId = crypto.randomUUID();
+    const chargeId = await harness.send(charge(orderId, "pm_card_visa", 2100));
+    const refundId = await harness.send(refund(orderId));
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_PROCESSED", "PAYMENT_REFUNDED"]);
+    assert.deepEqual(calls, [
+      `charge ${chargeId}`,
+      `charge ${chargeId}`,
+      `refund ${refundId}`,
+      `refund ${refundId}`,
+    ]);
+    assert.deepEqual(stripe.server.ledger().orders[orderId], {
+      orderId,
+      chargedCents: 2100,
+      refundedCents: 2100,
+      charges: 1,
+      refunds: 1,
+    });
+    assert.equal(stripe.server.records().paymentIntents.length, 1);
+  });
 });

@@ -18,6 +18,7 @@ export async function main(): Promise<void> {
     groupId: "payment-service",
     topic: TOPICS.paymentCommands,
     concurrency: config.PAYMENT_CONCURRENCY,
+    callConcurrency: config.PAYMENT_CALL_CONCURRENCY,
     commands(runtime) {
       runtime.log.info("Charging through Stripe", {
         stripe: `${stripe.protocol}://${stripe.host}:${stripe.port}`,

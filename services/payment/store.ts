@@ -1,31 +1,58 @@
-/** The payment service's SQL: an order's payment, loaded under lock, and its changes. */
+/**
+ * The payment service's SQL: an order's payment, loaded under lock, and its changes. A charge or
+ * a refund is recorded twice (DESIGN §5: atomic phases): its attempt before Stripe is called,
+ * its outcome after, each in its own transaction.
+ */
 import type { TransactionSql } from "../../lib/db/mod.ts";
-import type { Failure, Payment } from "./decide.ts";
+import type { ChargeResult, RefundResult } from "./stripe_gateway.ts";
+import type { ChargeAttempt, Payment } from "./decide.ts";
 
 interface PaymentRow {
   status: Payment["status"];
   amount_cents: string;
+  currency: string | null;
   payment_intent_id: string | null;
   failure_code: string | null;
   failure_reason: string | null;
+  attempt_key: string | null;
+  payment_method: string | null;
+  refund_attempt_key: string | null;
 }
 
 /**
  * The order's payment, locked for the rest of the transaction; null when there is none. A
  * transaction-scoped advisory lock on the order comes first, so two commands for an order with
- * no row yet (say, two charges under different ids) run one after the other, never both calling
- * Stripe.
+ * no row yet (say, two charges under different ids) are decided one after the other, and only
+ * one records an attempt.
  */
 export async function lockPayment(tx: TransactionSql, orderId: string): Promise<Payment | null> {
   await tx`select pg_advisory_xact_lock(hashtextextended(${`payment:${orderId}`}, 0))`;
   const [row] = await tx<PaymentRow[]>`
-    select status, amount_cents, payment_intent_id, failure_code, failure_reason
-    from payment.payments where order_id = ${orderId} for update`;
+    select status, amount_cents, currency, payment_intent_id, failure_code, failure_reason,
+      attempt_key, payment_method,
+      (select command_id from payment.refunds r
+        where r.order_id = p.order_id and r.status = 'PENDING') as refund_attempt_key
+    from payment.payments p where order_id = ${orderId} for update`;
   if (row === undefined) return null;
   const amountCents = Number(row.amount_cents);
   switch (row.status) {
+    case "PENDING":
+      return {
+        status: row.status,
+        attempt: {
+          key: row.attempt_key!,
+          amountCents,
+          currency: row.currency ?? "usd",
+          paymentMethod: row.payment_method!,
+        },
+      };
     case "SUCCEEDED":
-      return { status: row.status, paymentIntentId: intentOf(orderId, row), amountCents };
+      return {
+        status: row.status,
+        paymentIntentId: intentOf(orderId, row),
+        amountCents,
+        ...(row.refund_attempt_key === null ? {} : { refundAttemptKey: row.refund_attempt_key }),
+      };
     case "REFUNDED": {
       const [refund] = await tx<{ stripe_refund_id: string | null; amount_cents: string }[]>`
         select stripe_refund_id, amount_cents from payment.refunds
@@ -49,31 +76,41 @@ export async function lockPayment(tx: TransactionSql, orderId: string): Promise<
   }
 }
 
-/** Records a succeeded charge. */
-export async function recordCharge(
+/** Records a charge attempt before Stripe is called: the order's payment is `PENDING`. */
+export async function recordChargeAttempt(
   tx: TransactionSql,
-  charge: { orderId: string; amountCents: number; currency: string; paymentIntentId: string },
+  orderId: string,
+  attempt: ChargeAttempt,
 ) {
   await tx`insert into payment.payments
-    (order_id, status, amount_cents, currency, payment_intent_id)
-    values (${charge.orderId}, 'SUCCEEDED', ${charge.amountCents}, ${charge.currency},
-      ${charge.paymentIntentId})`;
+    (order_id, status, amount_cents, currency, payment_method, attempt_key)
+    values (${orderId}, 'PENDING', ${attempt.amountCents}, ${attempt.currency},
+      ${attempt.paymentMethod}, ${attempt.key})`;
 }
 
-/** Records a charge that failed as a business outcome; the order's payment is decided. */
-export async function recordDecline(
+/**
+ * Records what the charge attempt under `key` came to: `SUCCEEDED`, or `DECLINED` (a business
+ * failure decides the order's payment too). False when the payment is no longer that pending
+ * attempt (its outcome recorded already).
+ */
+export async function recordChargeOutcome(
   tx: TransactionSql,
-  decline: Failure & {
-    orderId: string;
-    amountCents: number;
-    currency: string;
-    paymentIntentId: string | null;
-  },
-) {
-  await tx`insert into payment.payments
-    (order_id, status, amount_cents, currency, payment_intent_id, failure_code, failure_reason)
-    values (${decline.orderId}, 'DECLINED', ${decline.amountCents}, ${decline.currency},
-      ${decline.paymentIntentId}, ${decline.code}, ${decline.reason})`;
+  outcome: { orderId: string; key: string; result: ChargeResult },
+): Promise<boolean> {
+  const { orderId, key, result } = outcome;
+  const rows = result.outcome === "succeeded"
+    ? await tx`update payment.payments
+      set status = 'SUCCEEDED', amount_cents = ${result.amountCents},
+        payment_intent_id = ${result.paymentIntentId}, intent_status = 'succeeded',
+        updated_at = now()
+      where order_id = ${orderId} and status = 'PENDING' and attempt_key = ${key}
+      returning order_id`
+    : await tx`update payment.payments
+      set status = 'DECLINED', payment_intent_id = ${result.paymentIntentId},
+        failure_code = ${result.code}, failure_reason = ${result.reason}, updated_at = now()
+      where order_id = ${orderId} and status = 'PENDING' and attempt_key = ${key}
+      returning order_id`;
+  return rows.length > 0;
 }
 
 /** Records that the order's refund came before any charge: a later charge fails. */
@@ -82,34 +119,38 @@ export async function writeTombstone(tx: TransactionSql, orderId: string) {
     values (${orderId}, 'CANCELLED', 0)`;
 }
 
-/** Records a succeeded refund and marks the payment refunded. */
-export async function recordRefund(
+/** Records a refund attempt under the key `commandId` before Stripe is called. */
+export async function recordRefundAttempt(
   tx: TransactionSql,
-  refund: { orderId: string; commandId: string; refundId: string; amountCents: number },
+  attempt: { orderId: string; commandId: string; amountCents: number },
 ) {
-  await tx`insert into payment.refunds
-    (order_id, command_id, stripe_refund_id, amount_cents, status)
-    values (${refund.orderId}, ${refund.commandId}, ${refund.refundId}, ${refund.amountCents},
-      'SUCCEEDED')`;
-  await tx`update payment.payments set status = 'REFUNDED', updated_at = now()
-    where order_id = ${refund.orderId}`;
+  await tx`insert into payment.refunds (order_id, command_id, amount_cents, status)
+    values (${attempt.orderId}, ${attempt.commandId}, ${attempt.amountCents}, 'PENDING')`;
 }
 
-/** Records a failed refund attempt; the payment stays `SUCCEEDED`, so a new refund tries again. */
-export async function recordRefundFailure(
+/**
+ * Records what the refund attempt under `commandId` came to; a succeeded refund marks the payment
+ * `REFUNDED`, a failed one leaves it `SUCCEEDED` (a new refund tries again). False when the
+ * attempt is no longer pending (its outcome recorded already).
+ */
+export async function recordRefundOutcome(
   tx: TransactionSql,
-  failure: {
-    orderId: string;
-    commandId: string;
-    refundId: string | null;
-    amountCents: number;
-    code: string;
-  },
-) {
-  await tx`insert into payment.refunds
-    (order_id, command_id, stripe_refund_id, amount_cents, status, failure_reason)
-    values (${failure.orderId}, ${failure.commandId}, ${failure.refundId}, ${failure.amountCents},
-      'FAILED', ${failure.code})`;
+  outcome: { orderId: string; commandId: string; result: RefundResult },
+): Promise<boolean> {
+  const { orderId, commandId, result } = outcome;
+  const succeeded = result.outcome === "succeeded";
+  const rows = await tx`update payment.refunds
+    set status = ${succeeded ? "SUCCEEDED" : "FAILED"}, stripe_refund_id = ${result.refundId},
+      amount_cents = ${succeeded ? result.amountCents : tx`amount_cents`},
+      failure_reason = ${succeeded ? null : result.code}, updated_at = now()
+    where order_id = ${orderId} and command_id = ${commandId} and status = 'PENDING'
+    returning id`;
+  if (rows.length === 0) return false;
+  if (succeeded) {
+    await tx`update payment.payments set status = 'REFUNDED', updated_at = now()
+      where order_id = ${orderId}`;
+  }
+  return true;
 }
 
 function intentOf(orderId: string, row: PaymentRow): string {
