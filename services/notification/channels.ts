@@ -10,6 +10,10 @@ import type { Logger } from "../../lib/log/mod.ts";
 /** A rendered confirmation on its way out. */
 export interface OutgoingNotification {
   orderId: string;
+  /**
+   * The eventId of the command that made the delivery attempt: the e-mail's `Message-ID` is
+   * derived from it, so delivering the attempt again is the same message.
+   */
   notificationId: string;
   recipient: string;
   subject: string;
@@ -68,6 +72,7 @@ export function createSmtpChannel(options: SmtpChannelOptions): DeliveryChannel 
       const { orderId, notificationId, recipient } = notification;
       try {
         await transport.sendMail({
+          messageId: messageIdOf(notificationId, options.from),
           from: options.from,
           to: recipient,
           subject: notification.subject,
@@ -99,6 +104,15 @@ export function createSmtpChannel(options: SmtpChannelOptions): DeliveryChannel 
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * The `Message-ID` of a notification: `<notification-id@domain of the sender>`, the same for every
+ * delivery of one attempt (RFC 5322 §3.6.4), so a recipient's mail system can tell a repeat.
+ */
+export function messageIdOf(notificationId: string, from: string): string {
+  const domain = /@([^\s<>@]+)>?\s*$/.exec(from)?.[1] ?? "localhost";
+  return `<${notificationId}@${domain}>`;
 }
 
 /** What an SMTP failure means for the command. */

@@ -6,6 +6,7 @@ import {
   classifySmtpError,
   createLogChannel,
   createSmtpChannel,
+  messageIdOf,
   type OutgoingNotification,
   type SmtpFailure,
 } from "./channels.ts";
@@ -57,10 +58,27 @@ Deno.test("createSmtpChannel() hands the message to the SMTP server", async () =
     assert.match(message!.data, new RegExp(`^Subject: ${sent.subject}\r$`, "m"));
     assert.match(message!.data, new RegExp(`^X-Order-Id: ${sent.orderId}\r$`, "mi"));
     assert.ok(message!.data.includes(`Order id: ${sent.orderId}`));
+    assert.match(
+      message!.data,
+      new RegExp(`^Message-ID: <${sent.notificationId}@sagas\\.example>\r$`, "mi"),
+    );
+    assert.deepEqual(await channel.deliver(sent), { ok: true });
+    assert.equal(
+      /^Message-ID: (.*)\r$/mi.exec(server.received[1]!.data)?.[1],
+      /^Message-ID: (.*)\r$/mi.exec(message!.data)?.[1],
+      "delivered again, the same Message-ID",
+    );
   } finally {
     await channel.close?.();
     await server.close();
   }
+});
+
+Deno.test("messageIdOf() derives the Message-ID from the notification id and the sender's domain", () => {
+  const id = "6a1f0c4e-0001-4000-8000-00000000000a";
+  assert.equal(messageIdOf(id, "orders@sagas.example"), `<${id}@sagas.example>`);
+  assert.equal(messageIdOf(id, "Shop Orders <orders@shop.example> "), `<${id}@shop.example>`);
+  assert.equal(messageIdOf(id, "no-address"), `<${id}@localhost>`);
 });
 
 Deno.test("createSmtpChannel() answers recipient_rejected when the server refuses the recipient with 550", async () => {

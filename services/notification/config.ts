@@ -7,6 +7,7 @@ import {
   partitionConcurrency,
   urlOf,
 } from "../../lib/config/mod.ts";
+import { callConcurrency, DEFAULT_CALL_CONCURRENCY } from "../../lib/participant/limit.ts";
 
 /** The sender of every confirmation unless `NOTIFICATION_FROM` says otherwise. */
 export const DEFAULT_NOTIFICATION_FROM = "orders@sagas.example";
@@ -44,6 +45,8 @@ export const NOTIFICATION_VARIABLES = {
   NOTIFICATION_PORT: integer({ min: 0, max: 65_535, fallback: 9104 }),
   /** Partitions handled at the same time: deliveries of different orders overlap. */
   NOTIFICATION_CONCURRENCY: partitionConcurrency(6),
+  /** Deliveries in flight at once, all partitions together (no transaction is open meanwhile). */
+  NOTIFICATION_CALL_CONCURRENCY: callConcurrency(DEFAULT_CALL_CONCURRENCY),
   /** The mail relay, e.g. `smtp://127.0.0.1:1025`; unset = the log channel. */
   SMTP_URL: optionalUrlOf(["smtp:", "smtps:"]),
   NOTIFICATION_FROM: senderAddress(DEFAULT_NOTIFICATION_FROM),

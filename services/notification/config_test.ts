@@ -69,3 +69,15 @@ for (const [name, value, pattern] of malformed) {
     assertConfigError({ [name]: value }, pattern);
   });
 }
+
+Deno.test("loadNotificationConfig() bounds the deliveries in flight: 16 by default, 1 to 256", () => {
+  assert.equal(loadNotificationConfig({}).NOTIFICATION_CALL_CONCURRENCY, 16);
+  assert.equal(
+    loadNotificationConfig({ NOTIFICATION_CALL_CONCURRENCY: "2" }).NOTIFICATION_CALL_CONCURRENCY,
+    2,
+  );
+  assertConfigError(
+    { NOTIFICATION_CALL_CONCURRENCY: "257" },
+    /^Invalid configuration: NOTIFICATION_CALL_CONCURRENCY /,
+  );
+});

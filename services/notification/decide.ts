@@ -3,15 +3,20 @@
  * already, or cannot be delivered. The handler loads the order's notifications, asks, and acts.
  */
 
-/** A notification of the order as stored. */
+/**
+ * A notification of the order as stored; `SENDING` is a delivery attempt whose outcome is not
+ * recorded yet (DESIGN §5: atomic phases).
+ */
 export interface StoredNotification {
   notificationId: string;
-  status: "SENT" | "FAILED";
+  status: "SENDING" | "SENT" | "FAILED";
 }
 
 /** What to do with a `SEND_NOTIFICATION` command. */
 export type SendDecision =
   | { kind: "send" }
+  /** Deliver the recorded attempt again, as it was (the same message, the same Message-ID). */
+  | { kind: "resume"; notificationId: string }
   | { kind: "already-sent"; notificationId: string }
   | { kind: "refuse"; code: string; reason: string };
 
@@ -27,7 +32,8 @@ export function isUndeliverableAddress(address: string): boolean {
 
 /**
  * Decides a confirmation for `recipient` given the order's stored notifications, oldest first:
- * one already sent answers again without sending (its id), an undeliverable address is refused
+ * one already sent answers again without sending (its id), an attempt left unanswered (a crash,
+ * or a relay that refused for now) is delivered again, an undeliverable address is refused
  * without contacting any channel, anything else is sent (also after an earlier failure).
  */
 export function decideSend(
@@ -37,6 +43,8 @@ export function decideSend(
 ): SendDecision {
   const sent = existing.find((notification) => notification.status === "SENT");
   if (sent !== undefined) return { kind: "already-sent", notificationId: sent.notificationId };
+  const sending = existing.find((notification) => notification.status === "SENDING");
+  if (sending !== undefined) return { kind: "resume", notificationId: sending.notificationId };
   if (isUndeliverableAddress(recipient)) {
     return {
       kind: "refuse",

@@ -46,6 +46,25 @@ Deno.test("decideSend() tries again after failures when nothing was sent", () =>
   });
 });
 
+Deno.test("decideSend() delivers an unanswered attempt again, and never one next to a sent one", () => {
+  const sending = (notificationId: string): StoredNotification => ({
+    notificationId,
+    status: "SENDING",
+  });
+  assert.deepEqual(decideSend(order, "ada@shop.example", [failed(first), sending(second)]), {
+    kind: "resume",
+    notificationId: second,
+  });
+  assert.deepEqual(decideSend(order, "ada@shop.invalid", [sending(second)]), {
+    kind: "resume",
+    notificationId: second,
+  });
+  assert.equal(
+    decideSend(order, "ada@shop.example", [sending(first), sent(second)]).kind,
+    "already-sent",
+  );
+});
+
 Deno.test("decideSend() does not resend a sent confirmation even to an address now undeliverable", () => {
   assert.equal(decideSend(order, "ada@shop.invalid", [sent(first)]).kind, "already-sent");
 });

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { withTransaction } from "../../lib/db/mod.ts";
 import { InfrastructureError } from "../../lib/errors/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
-import {
-  decodeMessage,
-  encodeMessage,
-  type SendNotification,
-  TOPICS,
-} from "../../lib/messages/mod.ts";
+import { encodeMessage, type SendNotification, TOPICS } from "../../lib/messages/mod.ts";
+import { createCommandConsumer } from "../../lib/participant/mod.ts";
 import { withTestDatabase } from "../../lib/testing/db.ts";
+import { asConsumed } from "../../lib/testing/kafka.ts";
 import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
 import type { ParticipantHarness } from "../../lib/testing/participant.ts";
 import {
@@ -217,28 +213,83 @@ Deno.test("notification sends through a real SMTP server, and fails a recipient 
   }
 });
 
-Deno.test("sendNotification() throws InfrastructureError and records nothing when the SMTP server is stopped", async () => {
+Deno.test("SEND_NOTIFICATION throws InfrastructureError when the SMTP server is stopped, leaving its attempt unsent and its key unclaimed", async () => {
   const server = await startTestSmtpServer();
   await server.close();
   const channel = createSmtpChannel({ url: server.url, from: "orders@sagas.example" });
-  const { SEND_NOTIFICATION } = createNotificationCommands({ channel });
-  const log = createLogger("notification", { level: "error" });
-  const message = decodeMessage(encodeMessage({
+  const record = encodeMessage({
     eventType: "SEND_NOTIFICATION",
     body: sendNotification("ada@shop.example"),
     sagaId: crypto.randomUUID(),
-  }));
+  });
   try {
     await withTestDatabase(async (db) => {
-      await assert.rejects(
-        withTransaction(db.sql, (tx) => SEND_NOTIFICATION(tx, message, log)),
-        InfrastructureError,
-      );
-      const [{ n }] = await db.sql<{ n: number }[]>`
-        select count(*)::int as n from notification.notifications` as unknown as [{ n: number }];
-      assert.equal(n, 0);
+      const handle = createCommandConsumer({
+        sql: db.sql,
+        schema: "notification",
+        log: createLogger("notification", { level: "error" }),
+        commands: createNotificationCommands({ channel }),
+      });
+      const signal = new AbortController().signal;
+      await assert.rejects(handle([asConsumed(record)], { signal }), InfrastructureError);
+      const [{ sending, sent, claimed }] = await db.sql<
+        { sending: number; sent: number; claimed: number }[]
+      >`
+        select (select count(*)::int from notification.notifications where status = 'SENDING')
+            as sending,
+          (select count(*)::int from notification.notifications where status <> 'SENDING')
+            as sent,
+          (select count(*)::int from notification.processed_messages) as claimed` as unknown as [
+        { sending: number; sent: number; claimed: number },
+      ];
+      assert.deepEqual({ sending, sent, claimed }, { sending: 1, sent: 0, claimed: 0 });
     });
   } finally {
     await channel.close?.();
+  }
+});
+
+Deno.test("notification delivers each confirmation of a chunk once when the SMTP server refuses the 3rd for now", async () => {
+  let refused = 0;
+  const server = await startTestSmtpServer((recipient) => {
+    if (!recipient.startsWith("third@") || refused > 0) return undefined;
+    refused++;
+    return { responseCode: 451, message: "4.3.0 Try again later" };
+  });
+  const channel = createSmtpChannel({ url: server.url, from: "orders@sagas.example" });
+  try {
+    await withNotification(channel, async (harness) => {
+      const bodies = ["first", "second", "third", "fourth"].map((name) =>
+        sendNotification(`${name}@shop.example`)
+      );
+      const eventIds = await harness.sendAll(
+        bodies.map((body) => ({ eventType: "SEND_NOTIFICATION" as const, body })),
+        { partition: 0 },
+      );
+      for (const body of bodies) {
+        assert.deepEqual(replyTypes(await harness.replies(body.orderId, 1)), [
+          "NOTIFICATION_SENT",
+        ]);
+      }
+      assert.equal(refused, 1, "the 3rd was refused once");
+      const delivered = server.received.map((message) => message.to.join());
+      assert.deepEqual(delivered.toSorted(), [
+        "first@shop.example",
+        "fourth@shop.example",
+        "second@shop.example",
+        "third@shop.example",
+      ], "each delivered exactly once");
+      for (const [index, message] of server.received.entries()) {
+        const eventId = eventIds[bodies.findIndex((b) => b.customerEmail === message.to[0])];
+        assert.match(
+          message.data,
+          new RegExp(`^Message-ID: <[^>]*${eventId}[^>]*>\r$`, "mi"),
+          `message ${index} carries a Message-ID derived from its command`,
+        );
+      }
+    });
+  } finally {
+    await channel.close?.();
+    await server.close();
   }
 });

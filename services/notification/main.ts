@@ -17,6 +17,7 @@ export async function main(): Promise<void> {
     groupId: "notification-service",
     topic: TOPICS.notificationCommands,
     concurrency: config.NOTIFICATION_CONCURRENCY,
+    callConcurrency: config.NOTIFICATION_CALL_CONCURRENCY,
     commands(runtime) {
       const channel: DeliveryChannel = config.SMTP_URL === undefined
         ? createLogChannel(runtime.log)

@@ -18,23 +18,31 @@ export interface NotificationRecord {
   failureReason: string | null;
 }
 
+/** A stored notification with the message it records. */
+export interface NotificationRow extends StoredNotification {
+  recipient: string;
+  subject: string;
+  body: string;
+}
+
 /**
  * The order's notifications, oldest first, read while holding the order's advisory lock for the
  * rest of the transaction: two commands for one order (different event ids) cannot both see
- * "nothing sent yet" and both send.
+ * "nothing sent yet" and both record an attempt.
  */
 export async function lockNotifications(
   tx: TransactionSql,
   orderId: string,
-): Promise<StoredNotification[]> {
+): Promise<NotificationRow[]> {
   await tx`select pg_advisory_xact_lock(${LOCK_NAMESPACE}::int, hashtext(${orderId}))`;
-  const rows = await tx<StoredNotification[]>`
-    select notification_id as "notificationId", status from notification.notifications
+  const rows = await tx<NotificationRow[]>`
+    select notification_id as "notificationId", status, recipient, subject, body
+    from notification.notifications
     where order_id = ${orderId} order by created_at, notification_id`;
   return [...rows];
 }
 
-/** Records a notification and how its delivery went. */
+/** Records a notification: a delivery attempt (`SENDING`) or a refusal without one (`FAILED`). */
 export async function recordNotification(tx: TransactionSql, record: NotificationRecord) {
   await tx`insert into notification.notifications ${
     tx({
@@ -48,4 +56,19 @@ export async function recordNotification(tx: TransactionSql, record: Notificatio
       failure_reason: record.failureReason,
     })
   }`;
+}
+
+/**
+ * Records how the delivery attempt `notificationId` went. False when it is no longer an attempt
+ * (its outcome recorded already).
+ */
+export async function recordDelivery(
+  tx: TransactionSql,
+  outcome: { notificationId: string; status: "SENT" | "FAILED"; failureReason: string | null },
+): Promise<boolean> {
+  const rows = await tx`update notification.notifications
+    set status = ${outcome.status}, failure_reason = ${outcome.failureReason}, updated_at = now()
+    where notification_id = ${outcome.notificationId} and status = 'SENDING'
+    returning notification_id`;
+  return rows.length > 0;
 }
