@@ -4,7 +4,8 @@ import { DEMO_CATALOG, seedCatalog } from "../lib/catalog/mod.ts";
 import type { Sql } from "../lib/db/mod.ts";
 import type { CliContext } from "./context.ts";
 import { examples, jsonHelp } from "./help.ts";
-import { COLOURS, colourWanted, formatMoney, printer } from "./output.ts";
+import { formatMoney } from "../lib/format/money.ts";
+import { COLOURS, colourWanted, printer } from "./output.ts";
 
 /** A product as `product list --json` shows it. */
 export interface ProductJson {

@@ -17,7 +17,8 @@ import {
   waitTimeoutOption,
 } from "./follow.ts";
 import { examples, jsonHelp } from "./help.ts";
-import { COLOURS, colourWanted, formatDuration, formatMoney, printer } from "./output.ts";
+import { formatMoney } from "../lib/format/money.ts";
+import { COLOURS, colourWanted, formatDuration, printer } from "./output.ts";
 import { collectItem, type ItemArg, parseEmail, parsePaymentMethod, parseUuid } from "./parse.ts";
 import type { SagaJson } from "./saga_view.ts";
 

@@ -141,12 +141,6 @@ export function formatClock(date: Date): string {
   return date.toISOString().slice(11, 23);
 }
 
-/** Money for humans: `$12.99` for usd, else `12.99 EUR`. */
-export function formatMoney(cents: number, currency: string): string {
-  const amount = (cents / 100).toFixed(2);
-  return currency.toLowerCase() === "usd" ? `$${amount}` : `${amount} ${currency.toUpperCase()}`;
-}
-
 /** `text` cut to `max` characters with an ellipsis. */
 export function truncate(text: string, max: number): string {
   const chars = [...text];

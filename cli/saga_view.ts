@@ -3,6 +3,7 @@
  * orchestrator schema, as the stable JSON shapes sagactl prints (`SagaJson`, `TimelineJson`).
  */
 import type { Sql } from "../lib/db/mod.ts";
+import { formatMoney } from "../lib/format/money.ts";
 import { type HistoryEntry, ORDER_SAGA, readHistory } from "../lib/order_saga/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 import {
@@ -10,7 +11,6 @@ import {
   formatAgo,
   formatClock,
   formatDuration,
-  formatMoney,
   formatTimestamp,
   isoOrNull,
   NONE,
