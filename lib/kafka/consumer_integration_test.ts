@@ -348,3 +348,45 @@ Deno.test("restartAfterFatalCrash() brings a kafkajs consumer back after a crash
     }
   });
 });
+
+Deno.test("startConsumer() keeps its group session through a batch handler that runs past the session timeout", async () => {
+  await withFixture(async ({ kafka, producer, topic, groupId }) => {
+    const lines: string[] = [];
+    const log = createLogger("test", { level: "info", write: (line) => lines.push(line) });
+    const handled: string[] = [];
+    const slow: BatchHandler = async (records) => {
+      // Longer than the 15 s session: only heartbeats sent meanwhile keep the member in.
+      if (handled.length === 0) await new Promise((resolve) => setTimeout(resolve, 17_000));
+      handled.push(...records.map((record) => record.key ?? ""));
+    };
+    const [first, second] = [orderRecord(), orderRecord()];
+    await producer.send({ topic, messages: [first].map(toMessage) });
+    const consumer = await startConsumer(kafka, {
+      groupId,
+      topics: [topic],
+      handler: oneAtATime(slow),
+      batch: { handler: slow, maxRecords: 10 },
+      producer,
+      log,
+      retry: fastRetry,
+    });
+    try {
+      await waitFor(() => handled.length === 1, {
+        timeoutMs: 40_000,
+        description: "the slow chunk",
+      });
+      // A member evicted meanwhile rejoins before its next fetch: the next record comes after.
+      await producer.send({ topic, messages: [second].map(toMessage) });
+      await waitFor(() => handled.length >= 2, { timeoutMs: 30_000, description: "the next one" });
+    } finally {
+      await consumer.stop();
+    }
+    assert.deepEqual(handled, [first.key, second.key], "each handled once: no redelivery");
+    const joins = lines.filter((line) => JSON.parse(line).msg === "Consumer joined its group");
+    assert.equal(joins.length, 1, "the member never rejoined");
+  });
+});
+
+function toMessage(record: ReturnType<typeof orderRecord>) {
+  return { key: record.key, value: record.value, headers: record.headers };
+}

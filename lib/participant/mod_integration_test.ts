@@ -1,0 +1,191 @@
+/**
+ * The participant runtime's atomic phases against a real PostgreSQL: a chunk of commands handed
+ * to `createCommandConsumer` as the consumer runner would, with a `CallingCommand` whose call is
+ * a function of the test.
+ */
+import assert from "node:assert/strict";
+import { InfrastructureError } from "../errors/mod.ts";
+import { createLogger } from "../log/mod.ts";
+import { encodeMessage, type Message } from "../messages/mod.ts";
+import type { Sql } from "../db/mod.ts";
+import { withTestDatabase } from "../testing/db.ts";
+import { asConsumed } from "../testing/kafka.ts";
+import { type CallingCommand, createCommandConsumer } from "./mod.ts";
+
+const log = createLogger("participant-test", { level: "error" });
+const signal = new AbortController().signal;
+
+function charge(orderId: string, sagaId: string) {
+  return encodeMessage({
+    eventType: "PROCESS_PAYMENT",
+    body: {
+      orderId,
+      customerId: crypto.randomUUID(),
+      amountCents: 100,
+      currency: "usd",
+      paymentMethod: "pm_card_visa",
+    },
+    sagaId,
+  });
+}
+
+/** A chunk's records: `orders[i]` commands for the i-th order, interleaved as listed. */
+function chunkOf(orderIds: readonly string[]) {
+  const sagas = new Map<string, string>();
+  return orderIds.map((orderId, offset) => {
+    if (!sagas.has(orderId)) sagas.set(orderId, crypto.randomUUID());
+    return asConsumed(charge(orderId, sagas.get(orderId)!), offset);
+  });
+}
+
+async function count(sql: Sql, what: "outbox" | "processed_messages"): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from ${sql(`payment.${what}`)}`;
+  return row!.n;
+}
+
+/** Transactions held open on the test database right now, waiting on their client. */
+async function openTransactions(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and state like 'idle in transaction%'`;
+  return row!.n;
+}
+
+interface Recorded {
+  prepared: string[];
+  calls: string[];
+  completed: string[];
+  inFlight: number;
+  mostInFlight: number;
+  openDuringCalls: number;
+}
+
+/** A command whose call waits `ms` and records what happened; `fail` decides a call's error. */
+function recordingCommand(
+  sql: Sql,
+  options: { ms: number; fail?: (message: Message) => Error | undefined; again?: Set<string> },
+): CallingCommand<string, string> & { recorded: Recorded } {
+  const recorded: Recorded = {
+    prepared: [],
+    calls: [],
+    completed: [],
+    inFlight: 0,
+    mostInFlight: 0,
+    openDuringCalls: 0,
+  };
+  return {
+    recorded,
+    prepare(_tx, message) {
+      recorded.prepared.push(message.metadata.eventId);
+      return Promise.resolve({ call: message.metadata.eventId });
+    },
+    async call(call, message) {
+      recorded.calls.push(call);
+      recorded.mostInFlight = Math.max(recorded.mostInFlight, ++recorded.inFlight);
+      try {
+        recorded.openDuringCalls = Math.max(recorded.openDuringCalls, await openTransactions(sql));
+        await new Promise((resolve) => setTimeout(resolve, options.ms));
+        const error = options.fail?.(message);
+        if (error !== undefined) throw error;
+        return `answer to ${call}`;
+      } finally {
+        recorded.inFlight--;
+      }
+    },
+    complete(_tx, message, { result }) {
+      const { eventId, orderId } = message.metadata;
+      if (options.again?.delete(eventId)) return Promise.resolve("again" as const);
+      recorded.completed.push(eventId);
+      assert.equal(result, `answer to ${eventId}`);
+      return Promise.resolve({
+        eventType: "PAYMENT_FAILED",
+        body: { orderId, code: "test", reason: result },
+      });
+    },
+  };
+}
+
+const eventIdOf = (record: ReturnType<typeof asConsumed>) =>
+  JSON.parse(record.headers.metadata!).eventId as string;
+
+Deno.test("createCommandConsumer() makes the calls of different orders at once, up to its bound, with no transaction open, and those of one order in turn", async () => {
+  await withTestDatabase(async (db) => {
+    const command = recordingCommand(db.sql, { ms: 100 });
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: { PROCESS_PAYMENT: command },
+      callConcurrency: 3,
+    });
+    const [a, b, c, d, e] = Array.from({ length: 5 }, () => crypto.randomUUID());
+    const records = chunkOf([a!, b!, a!, c!, d!, a!, e!]);
+    await handle(records, { signal });
+    const ids = records.map(eventIdOf);
+    const ofA = [ids[0], ids[2], ids[5]];
+    assert.equal(command.recorded.mostInFlight, 3, "at most 3 calls at once, and 3 reached");
+    assert.equal(command.recorded.openDuringCalls, 0, "no transaction open during the calls");
+    assert.deepEqual(command.recorded.calls.filter((id) => ofA.includes(id)), ofA);
+    assert.deepEqual(command.recorded.completed.toSorted(), ids.toSorted(), "each once");
+    assert.equal(await count(db.sql, "outbox"), 7);
+    assert.equal(await count(db.sql, "processed_messages"), 7);
+
+    await handle(records, { signal });
+    assert.equal(command.recorded.calls.length, 7, "a redelivered chunk calls nothing again");
+    assert.equal(await count(db.sql, "outbox"), 7);
+  });
+});
+
+Deno.test("createCommandConsumer() records the outcomes of a chunk's good calls before a failed call fails the chunk, and leaves the failed command's key unclaimed", async () => {
+  await withTestDatabase(async (db) => {
+    const records = chunkOf([crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()]);
+    const ids = records.map(eventIdOf);
+    let refusing = true;
+    const command = recordingCommand(db.sql, {
+      ms: 10,
+      fail: (message) =>
+        refusing && message.metadata.eventId === ids[2]
+          ? new InfrastructureError("The provider is away")
+          : undefined,
+    });
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: { PROCESS_PAYMENT: command },
+    });
+    await assert.rejects(handle(records, { signal }), InfrastructureError);
+    assert.deepEqual(command.recorded.completed.toSorted(), [ids[0], ids[1]].toSorted());
+    const claimed = await db.sql<{ event_id: string }[]>`
+      select event_id from payment.processed_messages`;
+    assert.deepEqual(claimed.map((row) => row.event_id).toSorted(), [ids[0], ids[1]].toSorted());
+
+    // Retried one at a time, as the consumer runner does: the first two are skipped.
+    refusing = false;
+    for (const record of records) await handle([record], { signal });
+    assert.deepEqual(command.recorded.calls.toSorted(), [...ids, ids[2]].toSorted());
+    assert.equal(await count(db.sql, "outbox"), 3);
+  });
+});
+
+Deno.test("createCommandConsumer() decides a command again after a call whose completion says so, and answers it once", async () => {
+  await withTestDatabase(async (db) => {
+    const orderId = crypto.randomUUID();
+    const records = chunkOf([orderId, orderId]);
+    const ids = records.map(eventIdOf);
+    const command = recordingCommand(db.sql, { ms: 5, again: new Set([ids[0]!]) });
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: { PROCESS_PAYMENT: command },
+    });
+    await handle(records, { signal });
+    assert.deepEqual(command.recorded.prepared, [ids[0], ids[0], ids[1]]);
+    assert.deepEqual(command.recorded.completed, [ids[0], ids[1]]);
+    const replies = await db.sql<{ causation: string }[]>`
+      select headers->>'metadata' as causation from payment.outbox order by id`;
+    assert.deepEqual(replies.map((row) => JSON.parse(row.causation).causationId), ids);
+  });
+});
