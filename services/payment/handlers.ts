@@ -187,6 +187,8 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
         return "again";
       }
       const refund = result as RefundResult;
+      // Not recorded when another handling of the same attempt recorded it first: Stripe answered
+      // both alike (one key), so this answer stands.
       await recordRefundOutcome(tx, { orderId, commandId: call.key, result: refund });
       if (refund.outcome === "succeeded") {
         log.info("Payment refunded", {

@@ -1,7 +1,8 @@
 /**
  * The payment service's only door to Stripe, through the real `stripe` SDK (DESIGN §2, §7): a
  * charge (PaymentIntent created and confirmed in one call) and a refund, each sent with the
- * command's `eventId` as `idempotencyKey` (DESIGN §5), each answered as a plain result.
+ * `eventId` of the command that recorded the attempt as `idempotencyKey` (DESIGN §5), each
+ * answered as a plain result. The handlers call it with no database transaction open.
  *
  * Business outcomes (declines, refused requests, failed refunds) are results; infrastructure
  * faults (5xx, network, timeout, rate limit, credentials) are thrown as `InfrastructureError`,
@@ -51,7 +52,10 @@ export interface ChargeRequest {
   amountCents: number;
   currency: string;
   paymentMethod: string;
-  /** The command's `eventId`: a retried command replays the first answer, never charges twice. */
+  /**
+   * The `eventId` of the command that recorded the attempt: a repeated attempt replays the first
+   * answer, never charges twice.
+   */
   idempotencyKey: string;
 }
 
@@ -65,7 +69,7 @@ export interface RefundRequest {
   orderId: string;
   sagaId?: string;
   paymentIntentId: string;
-  /** The command's `eventId`. */
+  /** The `eventId` of the command that recorded the refund attempt. */
   idempotencyKey: string;
 }
 
