@@ -236,8 +236,8 @@ async function planReplays(
     let reason: string | null = null;
     if (info.kind === "alert") {
       reason =
-        `it is a COMPENSATION_FAILED alert, not a dead letter: there is no source topic to replay it to${
-          info.sagaId === null
+        `it is a ${info.eventType} alert, not a dead letter: there is no source topic to replay it to${
+          info.eventType !== "COMPENSATION_FAILED" || info.sagaId === null
             ? ""
             : ` (repair its saga instead: sagactl saga retry ${info.sagaId})`
         }`;

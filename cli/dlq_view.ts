@@ -5,6 +5,7 @@
 import type { Sql } from "../lib/db/mod.ts";
 import { DLQ_HEADERS } from "../lib/kafka/dlq.ts";
 import { headersToStrings } from "../lib/kafka/records.ts";
+import { EVENTS, isEventType, TOPICS } from "../lib/messages/mod.ts";
 import type { PartitionMarks, TopicRecord } from "./dlq_reader.ts";
 import { UsageError } from "./errors.ts";
 import { COLOURS, formatAgo, formatTimestamp, NONE, type Printer } from "./output.ts";
@@ -21,7 +22,10 @@ export interface DlqRecordJson {
   offset: number;
   /** Kafka's timestamp of the DLQ record. */
   timestamp: string;
-  /** `dead-letter` (a record a consumer gave up on) or `alert` (COMPENSATION_FAILED). */
+  /**
+   * `dead-letter` (a record a consumer gave up on) or `alert` (an event of the contract raised on
+   * the DLQ itself: COMPENSATION_FAILED, OUTBOX_RECORD_REFUSED).
+   */
   kind: "dead-letter" | "alert";
   /** From the `metadata` header, when it has one. */
   eventType: string | null;
@@ -59,9 +63,7 @@ export function describeDlqRecord(record: TopicRecord): DlqRecordDetailJson {
   const key = record.message.key?.toString("utf8") ?? null;
   const eventType = stringField(metadata, "eventType");
   const sourceTopic = headers[DLQ_HEADERS.sourceTopic];
-  const kind = sourceTopic === undefined && eventType === "COMPENSATION_FAILED"
-    ? "alert"
-    : "dead-letter";
+  const kind = sourceTopic === undefined && isAlertType(eventType) ? "alert" : "dead-letter";
   const body = kind === "alert" ? parseObject(value) : null;
   const uuidOrNull = (text: string | null) =>
     text !== null && /^[0-9a-f-]{36}$/i.test(text) ? text : null;
@@ -80,7 +82,7 @@ export function describeDlqRecord(record: TopicRecord): DlqRecordDetailJson {
       partition: numberOrNull(headers[DLQ_HEADERS.sourcePartition]),
       offset: numberOrNull(headers[DLQ_HEADERS.sourceOffset]),
     },
-    error: headers[DLQ_HEADERS.error] ?? (body === null ? null : alertError(body)),
+    error: headers[DLQ_HEADERS.error] ?? (body === null ? null : alertError(eventType, body)),
     failedAt: headers[DLQ_HEADERS.failedAt] ?? stringField(metadata, "timestamp"),
     replay: null,
     headers,
@@ -179,7 +181,7 @@ export function printRecord(
     `${label("Kind")}${
       record.kind === "alert"
         ? print.paint(
-          "COMPENSATION_FAILED alert (an operator is needed; not replayable)",
+          `${record.eventType} alert (an operator is needed; not replayable)`,
           COLOURS.red,
         )
         : "dead letter"
@@ -211,12 +213,21 @@ export function printRecord(
   print.line();
   print.line(print.paint("Value", COLOURS.bold));
   print.line(indent(prettyJson(record.value)));
-  if (record.kind === "alert" && record.sagaId !== null) {
+  const body = record.kind === "alert" ? parseObject(record.value) : null;
+  if (record.eventType === "COMPENSATION_FAILED" && record.sagaId !== null) {
     print.line();
     print.line(
       print.paint(`Repair its saga: sagactl saga retry ${record.sagaId} --wait`, COLOURS.yellow),
     );
-  } else if (record.replay === null) {
+  } else if (record.eventType === "OUTBOX_RECORD_REFUSED" && body !== null) {
+    print.line();
+    print.line(
+      print.paint(
+        `The refused record is set aside in ${body.schema}.outbox, row ${body.outboxId}`,
+        COLOURS.yellow,
+      ),
+    );
+  } else if (record.kind === "dead-letter" && record.replay === null) {
     print.line();
     print.line(print.paint(`Replay it: sagactl dlq replay ${record.ref}`, COLOURS.dim));
   }
@@ -254,8 +265,24 @@ function numberOrNull(text: string | undefined): number | null {
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : null;
 }
 
-function alertError(body: Record<string, unknown>): string {
-  return `${body.step ?? "a compensation"} failed ${body.attempts ?? "?"} time(s) (${
-    body.code ?? "unknown"
-  }): ${body.reason ?? ""}`;
+/** True for the event types of the contract that travel on the DLQ: alerts, not dead letters. */
+function isAlertType(eventType: string | null): boolean {
+  return isEventType(eventType) && EVENTS[eventType].topic === TOPICS.ordersDlq;
+}
+
+/** What went wrong, from an alert's body (null when there is nothing to say). */
+function alertError(eventType: string | null, body: Record<string, unknown>): string | null {
+  if (eventType === "COMPENSATION_FAILED") {
+    return `${body.step ?? "a compensation"} failed ${body.attempts ?? "?"} time(s) (${
+      body.code ?? "unknown"
+    }): ${body.reason ?? ""}`;
+  }
+  if (eventType === "OUTBOX_RECORD_REFUSED") {
+    return `${body.eventType ?? "A record"} for ${body.topic ?? "?"} (${
+      body.bytes ?? "?"
+    } bytes) set aside in ${body.schema ?? "?"}.outbox row ${body.outboxId ?? "?"}: ${
+      body.reason ?? ""
+    }`;
+  }
+  return typeof body.reason === "string" ? body.reason : null;
 }

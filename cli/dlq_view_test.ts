@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { IHeaders } from "kafkajs";
-import { describeDlqRecord, resolveRefs } from "./dlq_view.ts";
+import { describeDlqRecord, printRecord, resolveRefs } from "./dlq_view.ts";
 import type { TopicRecord } from "./dlq_reader.ts";
 import { UsageError } from "./errors.ts";
+import { printer } from "./output.ts";
 
 const ORDER = "11111111-1111-4111-8111-111111111111";
 const SAGA = "22222222-2222-4222-8222-222222222222";
@@ -87,6 +88,56 @@ Deno.test("describeDlqRecord() tells a COMPENSATION_FAILED alert from a dead let
     described.error,
     "RefundPayment failed 4 time(s) (expired_or_canceled_card): Refund failed",
   );
+});
+
+Deno.test("describeDlqRecord() reads an OUTBOX_RECORD_REFUSED alert", () => {
+  const body = {
+    orderId: ORDER,
+    schema: "payment",
+    outboxId: "42",
+    topic: "payment.replies",
+    eventType: "PAYMENT_FAILED",
+    eventId: "33333333-3333-4333-8333-333333333333",
+    bytes: 1_100_070,
+    reason: "Kafka refused the record for good: MESSAGE_TOO_LARGE",
+  };
+  const described = describeDlqRecord(record({
+    metadata: JSON.stringify({
+      eventType: "OUTBOX_RECORD_REFUSED",
+      sagaId: SAGA,
+      orderId: ORDER,
+      timestamp: "2026-01-31T12:00:00.000Z",
+    }),
+  }, JSON.stringify(body)));
+  assert.equal(described.kind, "alert");
+  assert.equal(described.source, null);
+  assert.equal(described.orderId, ORDER);
+  assert.equal(
+    described.error,
+    "PAYMENT_FAILED for payment.replies (1100070 bytes) set aside in payment.outbox row 42: Kafka refused the record for good: MESSAGE_TOO_LARGE",
+  );
+  const lines: string[] = [];
+  printRecord(printer((text) => lines.push(text), false), described, {
+    now: new Date("2026-01-31T12:05:00.000Z"),
+    topic: "orders.dlq",
+  });
+  const text = lines.join("");
+  assert.match(
+    text,
+    /Kind\s+OUTBOX_RECORD_REFUSED alert \(an operator is needed; not replayable\)/,
+  );
+  assert.match(text, /The refused record is set aside in payment\.outbox, row 42/);
+  assert.doesNotMatch(text, /sagactl saga retry|sagactl dlq replay/);
+});
+
+Deno.test("describeDlqRecord() shows a record of an event type it does not know as a dead letter", () => {
+  const described = describeDlqRecord(record({
+    metadata: JSON.stringify({ eventType: "SOMETHING_NEW", orderId: ORDER }),
+  }, JSON.stringify({ orderId: ORDER, reason: "whatever" })));
+  assert.equal(described.kind, "dead-letter");
+  assert.equal(described.eventType, "SOMETHING_NEW");
+  assert.equal(described.error, null);
+  assert.equal(described.orderId, ORDER);
 });
 
 Deno.test("describeDlqRecord() copes with a record without metadata or value", () => {

@@ -1,6 +1,7 @@
 /**
  * `sagactl stats`: the system at a glance: sagas by status, the oldest saga in flight, sagas
- * due for retry or overdue, DLQ depth, and the outbox backlog of each service.
+ * due for retry or overdue, DLQ depth, and the outbox backlog of each service (and its rows set
+ * aside, refused by Kafka for good).
  */
 import { Command } from "@commander-js/extra-typings";
 import type { Sql } from "../lib/db/mod.ts";
@@ -39,7 +40,15 @@ export interface StatsJson {
   };
   /** Null when Kafka did not answer. */
   dlq: { topic: string; depth: number; replayed: number } | null;
-  outbox: { service: string; unpublished: number; oldestAgeSeconds: number | null }[];
+  outbox: {
+    service: string;
+    /** Rows still to publish (set-aside rows are not). */
+    unpublished: number;
+    /** Age of the oldest of them. */
+    oldestAgeSeconds: number | null;
+    /** Rows Kafka refused for good, set aside by the relay (each with an alert on orders.dlq). */
+    setAside: number;
+  }[];
 }
 
 /** Reads everything `stats` shows from PostgreSQL (the DLQ part is added by the caller). */
@@ -65,13 +74,16 @@ export async function readStats(sql: Sql, now: Date): Promise<Omit<StatsJson, "d
     from orchestrator.sagas`;
   const outbox = [];
   for (const schema of OUTBOX_SCHEMAS) {
-    const [row] = await sql<{ n: number; oldest: Date | null }[]>`
-      select count(*)::int as n, min(created_at) as oldest
+    const [row] = await sql<{ n: number; oldest: Date | null; set_aside: number }[]>`
+      select count(*) filter (where set_aside_at is null)::int as n,
+        min(created_at) filter (where set_aside_at is null) as oldest,
+        count(*) filter (where set_aside_at is not null)::int as set_aside
       from ${sql(`${schema}.outbox`)} where published_at is null`;
     outbox.push({
       service: schema,
       unpublished: row?.n ?? 0,
       oldestAgeSeconds: row?.oldest ? ageSeconds(row.oldest, now) : null,
+      setAside: row?.set_aside ?? 0,
     });
   }
   return {
@@ -103,7 +115,7 @@ export function statsCommand(ctx: CliContext): Command {
     .option(
       "--json",
       jsonHelp(
-        "{ sagas: { total, byStatus, inFlight, oldestInFlight, dueForRetry, scheduledRetries, overdueSteps }, dlq: { topic, depth, replayed } | null, outbox: [{ service, unpublished, oldestAgeSeconds }] }",
+        "{ sagas: { total, byStatus, inFlight, oldestInFlight, dueForRetry, scheduledRetries, overdueSteps }, dlq: { topic, depth, replayed } | null, outbox: [{ service, unpublished, oldestAgeSeconds, setAside }] }",
       ),
     )
     .addHelpText("after", examples(["sagactl stats", "sagactl stats --json | jq .sagas.byStatus"]))
@@ -169,13 +181,22 @@ export function statsCommand(ctx: CliContext): Command {
       );
       print.line();
       print.table(
-        ["OUTBOX", "UNPUBLISHED", "OLDEST"],
+        ["OUTBOX", "UNPUBLISHED", "OLDEST", "SET ASIDE"],
         json.outbox.map((o) => [
           o.service,
           o.unpublished === 0 ? "0" : { text: String(o.unpublished), colour: COLOURS.yellow },
           o.oldestAgeSeconds === null ? NONE : formatDuration(o.oldestAgeSeconds * 1000),
+          o.setAside === 0 ? "0" : { text: String(o.setAside), colour: COLOURS.red },
         ]),
       );
+      if (json.outbox.some((o) => o.setAside > 0)) {
+        print.line(
+          print.paint(
+            `Set aside: refused by Kafka for good (sagactl dlq list --type OUTBOX_RECORD_REFUSED)`,
+            COLOURS.dim,
+          ),
+        );
+      }
     });
 }
 

@@ -2,7 +2,9 @@
  * The invariants of DESIGN §5, checked from the outside after the system settled: stock is
  * conserved, money matches outcomes (counted from the payment provider's own records), every
  * saga is final or visibly due, every outbox is drained and, when the dead letters are given,
- * each of them is one the caller injected or a `COMPENSATION_FAILED` alert it must expect.
+ * each of them is one the caller injected or an alert it must expect (`COMPENSATION_FAILED`,
+ * `OUTBOX_RECORD_REFUSED`). A row Kafka refused for good and the relay set aside is not pending
+ * (nothing will publish it), but it is no success either: it is reported on its own.
  */
 import type { Sql } from "../db/mod.ts";
 import { DLQ_HEADERS } from "../kafka/dlq.ts";
@@ -44,7 +46,10 @@ export interface InvariantReport {
   violations: string[];
   sagas: Partial<Record<SagaStatus, number>>;
   products: number;
+  /** Outbox rows still to publish (set-aside rows are not). */
   unpublishedOutbox: number;
+  /** Outbox rows Kafka refused for good, set aside by their relay (each one a violation too). */
+  setAsideOutbox: number;
   /** Dead letters checked, by kind (absent when none were given). */
   deadLetters?: { injected: number; alerts: number; unexpected: number };
 }
@@ -117,17 +122,30 @@ export async function checkInvariants(
   }
 
   let unpublishedOutbox = 0;
+  let setAsideOutbox = 0;
   for (const schema of SCHEMAS) {
-    const [row] = await sql<{ n: number }[]>`
-      select count(*)::int as n from ${sql(`${schema}.outbox`)} where published_at is null`;
-    if ((row?.n ?? 0) > 0) violations.push(`${row?.n} ${schema} outbox record(s) unpublished`);
-    unpublishedOutbox += row?.n ?? 0;
+    const [row] = await sql<{ pending: number; set_aside: number; reason: string | null }[]>`
+      select count(*) filter (where set_aside_at is null)::int as pending,
+        count(*) filter (where set_aside_at is not null)::int as set_aside,
+        min(set_aside_reason) as reason
+      from ${sql(`${schema}.outbox`)} where published_at is null`;
+    const pending = row?.pending ?? 0;
+    const setAside = row?.set_aside ?? 0;
+    if (pending > 0) violations.push(`${pending} ${schema} outbox record(s) unpublished`);
+    if (setAside > 0) {
+      violations.push(
+        `${setAside} ${schema} outbox record(s) set aside: ${row?.reason}`,
+      );
+    }
+    unpublishedOutbox += pending;
+    setAsideOutbox += setAside;
   }
   const report: InvariantReport = {
     violations,
     sagas: counts,
     products: stock.length,
     unpublishedOutbox,
+    setAsideOutbox,
   };
   if (options.deadLetters !== undefined) {
     report.deadLetters = await checkDeadLetters(sql, options.deadLetters, violations);
@@ -137,8 +155,9 @@ export async function checkInvariants(
 
 /**
  * Each dead letter must be one the caller injected (by key or marker header); each other record
- * of `orders.dlq` must be a `COMPENSATION_FAILED` alert of a saga that reached that status; and
- * each saga in `COMPENSATION_FAILED` must have raised its alert.
+ * of `orders.dlq` must be a `COMPENSATION_FAILED` alert of a saga that reached that status, or an
+ * `OUTBOX_RECORD_REFUSED` alert about the order of a set-aside outbox row; and each saga in
+ * `COMPENSATION_FAILED` and each set-aside row must have raised its alert.
  */
 async function checkDeadLetters(
   sql: Sql,
@@ -151,6 +170,8 @@ async function checkDeadLetters(
       where to_status = 'COMPENSATION_FAILED'`).map((row) => row.saga_id),
   );
   const alerted = new Set<string>();
+  const setAside = await setAsideOrders(sql);
+  const refusalAlerted = new Set<string>();
   const counts = { injected: 0, alerts: 0, unexpected: 0 };
   for (const record of expected.records) {
     const where = `orders.dlq ${record.partition ?? "?"}@${
@@ -182,6 +203,12 @@ async function checkDeadLetters(
       alerted.add(metadata.sagaId!);
       continue;
     }
+    const orderId = metadata?.orderId?.toLowerCase() ?? "";
+    if (metadata?.eventType === "OUTBOX_RECORD_REFUSED" && setAside.has(orderId)) {
+      counts.alerts++;
+      refusalAlerted.add(orderId);
+      continue;
+    }
     counts.unexpected++;
     violations.push(
       `Unexpected record at ${where}: ${
@@ -198,10 +225,34 @@ async function checkDeadLetters(
       );
     }
   }
+  for (const [orderId, where] of setAside) {
+    if (!refusalAlerted.has(orderId)) {
+      violations.push(
+        `${where} is set aside but raised no OUTBOX_RECORD_REFUSED alert on orders.dlq`,
+      );
+    }
+  }
   return counts;
 }
 
-function parseMetadata(header: string | undefined): { eventType?: string; sagaId?: string } | null {
+/** The order of each set-aside outbox row (its metadata's, else its key), with where the row is. */
+async function setAsideOrders(sql: Sql): Promise<Map<string, string>> {
+  const orders = new Map<string, string>();
+  for (const schema of SCHEMAS) {
+    const rows = await sql<{ id: string; key: string | null; metadata: string | null }[]>`
+      select id, key, headers->>'metadata' as metadata from ${sql(`${schema}.outbox`)}
+      where set_aside_at is not null`;
+    for (const row of rows) {
+      const orderId = parseMetadata(row.metadata ?? undefined)?.orderId ?? row.key ?? "";
+      orders.set(orderId.toLowerCase(), `Outbox row ${row.id} of ${schema}`);
+    }
+  }
+  return orders;
+}
+
+function parseMetadata(
+  header: string | undefined,
+): { eventType?: string; sagaId?: string; orderId?: string } | null {
   if (header === undefined) return null;
   try {
     const value: unknown = JSON.parse(header);

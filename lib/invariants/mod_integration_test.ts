@@ -109,3 +109,42 @@ Deno.test("checkInvariants() reports money moved for an order the orchestrator h
     ]);
   });
 });
+
+Deno.test("checkInvariants() tells a set-aside outbox row from an unpublished one and expects its alert", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const refused = crypto.randomUUID();
+    const silent = crypto.randomUUID();
+    const metadata = (orderId: string) =>
+      sql.json({ metadata: JSON.stringify({ eventType: "PAYMENT_FAILED", orderId }) });
+    await sql`insert into payment.outbox (topic, key, value, headers, set_aside_at, set_aside_reason)
+      values ('payment.replies', ${refused}, 'too large', ${metadata(refused)}, now(),
+        'Kafka refused the record for good: MESSAGE_TOO_LARGE'),
+      ('payment.replies', ${silent}, 'too large', ${metadata(silent)}, now(),
+        'Kafka refused the record for good: MESSAGE_TOO_LARGE')`;
+    await sql`insert into inventory.outbox (topic, key, value) values ('inventory.replies', 'k', 'v')`;
+    const refusal = (orderId: string): DeadLetter => ({
+      key: orderId,
+      headers: {
+        metadata: JSON.stringify({ eventType: "OUTBOX_RECORD_REFUSED", orderId, sagaId: orderId }),
+      },
+    });
+    const stray = crypto.randomUUID();
+    const report = await checkInvariants(sql, null, {
+      deadLetters: { records: [refusal(refused), refusal(stray)] },
+    });
+    assert.equal(report.unpublishedOutbox, 1, "a set-aside row is not pending");
+    assert.equal(report.setAsideOutbox, 2);
+    assert.deepEqual(report.deadLetters, { injected: 0, alerts: 1, unexpected: 1 });
+    assert.equal(report.violations.length, 4, report.violations.join("\n"));
+    assert.equal(report.violations[0], "1 inventory outbox record(s) unpublished");
+    assert.equal(
+      report.violations[1],
+      "2 payment outbox record(s) set aside: Kafka refused the record for good: MESSAGE_TOO_LARGE",
+    );
+    assert.match(report.violations[2]!, /^Unexpected record .*: OUTBOX_RECORD_REFUSED for saga/);
+    assert.match(
+      report.violations[3]!,
+      /^Outbox row \d+ of payment is set aside but raised no OUTBOX_RECORD_REFUSED alert/,
+    );
+  });
+});

@@ -9,6 +9,7 @@ import type { Logger } from "../log/mod.ts";
 import { sleep } from "../async/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
 import { deadLetterMessage, DLQ_TOPIC, withoutValue } from "./dlq.ts";
+import { isTooLarge } from "./errors.ts";
 import { inNamespace, outOfNamespace } from "./namespace.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "./records.ts";
 import { DEFAULT_RETRY_POLICY, onHandlerFailure, type RetryPolicy } from "./retry_policy.ts";
@@ -348,14 +349,4 @@ async function deadLetter(
     orderId: record.key ?? undefined,
     reason,
   });
-}
-
-/** True when the broker refused a produce request as larger than it accepts. */
-function isTooLarge(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause != null && depth < 5; depth++) {
-    const { type } = cause as { type?: unknown };
-    if (type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE") return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
 }

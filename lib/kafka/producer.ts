@@ -1,30 +1,126 @@
 /** The producer every service uses: idempotent, `acks=all`, records grouped per topic. */
-import type { Kafka, Producer } from "kafkajs";
+import kafkajs from "kafkajs";
+import type { Kafka, Message, PartitionerArgs, Producer } from "kafkajs";
 import type { WireRecord } from "../messages/mod.ts";
+import { describeRefusal, isRefusedForGood } from "./errors.ts";
 import { bindNamespace, inNamespace, namespaceOf } from "./namespace.ts";
 import { toKafkaMessage } from "./records.ts";
 
+/** The partition kafkajs chose for each message sent by a producer of `connectProducer`. */
+const partitionOfMessage = new WeakMap<Message, number>();
+
 /** Creates and connects an idempotent producer (acks = all, safe to retry without duplicates). */
 export async function connectProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    createPartitioner: recordingPartitioner,
+  });
   await producer.connect();
   return bindNamespace(producer, namespaceOf(kafka));
 }
 
+/** kafkajs's default partitioner, remembering the partition of each message (see `publishExceptRefused`). */
+function recordingPartitioner(): (args: PartitionerArgs) => number {
+  const partitioner = kafkajs.Partitioners.DefaultPartitioner();
+  return function recordPartition(args) {
+    const partition = partitioner(args);
+    partitionOfMessage.set(args.message, partition);
+    return partition;
+  };
+}
+
 /** Sends records to their topics in one batch and waits for every replica's acknowledgement. */
 export async function publish(producer: Producer, records: readonly WireRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  const byTopic = new Map<string, WireRecord[]>();
-  for (const record of records) {
-    const list = byTopic.get(record.topic) ?? [];
-    list.push(record);
-    byTopic.set(record.topic, list);
+  await send(
+    producer,
+    records.map((record) => ({ topic: record.topic, message: toKafkaMessage(record) })),
+  );
+}
+
+/** A record the broker refused for good (see `isRefusedForGood`) when sent on its own. */
+export interface RefusedRecord<T extends WireRecord> {
+  record: T;
+  /** The broker's error type and message, e.g. `MESSAGE_TOO_LARGE (over ...): ...`. */
+  reason: string;
+  error: unknown;
+}
+
+/**
+ * Sends records like `publish`, except that records the broker refuses for good do not hold the
+ * others back: those are sent, in order, and the refused ones are returned. Any other failure
+ * throws, as from `publish` (some records may then have been sent: send them all again).
+ *
+ * A refused batch is sent again partition by partition, as kafkajs had grouped it, and a group
+ * still refused is split in halves until the refused records are alone. Not record by record:
+ * the broker appends the other partitions' records of a refused request, yet kafkajs's
+ * idempotent producer rewinds the sequence numbers of every partition of it. Only the same
+ * records again, as many in one request, bring a partition back in step (the broker takes them
+ * for the duplicate they are); anything else there would be refused as out of order, or, as many
+ * records as before, taken for a duplicate and dropped. The partitions are known for producers of
+ * `connectProducer`; with any other producer each record is its own group.
+ */
+export async function publishExceptRefused<T extends WireRecord>(
+  producer: Producer,
+  records: readonly T[],
+): Promise<RefusedRecord<T>[]> {
+  const sent = records.map((record) => ({ record, message: toKafkaMessage(record) }));
+  try {
+    await send(producer, sent.map(({ record, message }) => ({ topic: record.topic, message })));
+    return [];
+  } catch (error) {
+    if (!isRefusedForGood(error)) throw error;
+  }
+  const groups = new Map<string, { record: T; partition: number | undefined }[]>();
+  sent.forEach(({ record, message }, index) => {
+    const partition = partitionOfMessage.get(message);
+    const group = partition === undefined ? `#${index}` : `${record.topic}\u0000${partition}`;
+    groups.set(group, [...groups.get(group) ?? [], { record, partition }]);
+  });
+  const refused: RefusedRecord<T>[] = [];
+  async function sendApart(part: { record: T; partition: number | undefined }[]): Promise<void> {
+    try {
+      await send(
+        producer,
+        part.map(({ record, partition }) => ({
+          topic: record.topic,
+          message: { ...toKafkaMessage(record), ...(partition === undefined ? {} : { partition }) },
+        })),
+      );
+      return;
+    } catch (error) {
+      if (!isRefusedForGood(error)) throw error;
+      if (part.length === 1) {
+        refused.push({ record: part[0]!.record, reason: describeRefusal(error), error });
+        return;
+      }
+    }
+    // One partition refused the whole request and appended nothing: its sequence is in step.
+    const half = Math.ceil(part.length / 2);
+    await sendApart(part.slice(0, half));
+    await sendApart(part.slice(half));
+  }
+  for (const group of groups.values()) await sendApart(group);
+  return refused;
+}
+
+/** Sends messages in one batch, grouped per topic (in the producer's namespace), in order. */
+async function send(
+  producer: Producer,
+  entries: readonly { topic: string; message: Message }[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const byTopic = new Map<string, Message[]>();
+  for (const { topic, message } of entries) {
+    const list = byTopic.get(topic) ?? [];
+    list.push(message);
+    byTopic.set(topic, list);
   }
   await producer.sendBatch({
     acks: -1,
-    topicMessages: [...byTopic].map(([topic, list]) => ({
+    topicMessages: [...byTopic].map(([topic, messages]) => ({
       topic: inNamespace(producer, topic),
-      messages: list.map(toKafkaMessage),
+      messages,
     })),
   });
 }

@@ -147,3 +147,28 @@ export const CompensationFailedAlert = z.object({
 });
 /** `COMPENSATION_FAILED` alert body. */
 export type CompensationFailedAlert = z.infer<typeof CompensationFailedAlert>;
+
+/**
+ * `OUTBOX_RECORD_REFUSED` alert on `orders.dlq`: Kafka refused a record of a service's outbox for
+ * good (too large, invalid). The record is set aside in that outbox, where its value stays (it
+ * is not in the alert: it may be what was too large); the rows behind it went on.
+ */
+export const OutboxRecordRefusedAlert = z.object({
+  /** The record's order (the nil UUID when the record names none). */
+  orderId: id,
+  /** The schema whose outbox holds the record. */
+  schema: z.string().min(1),
+  /** The record's row in `<schema>.outbox`. */
+  outboxId: z.string().regex(/^\d+$/, "must be an outbox row id"),
+  /** The topic it was for. */
+  topic: z.string().min(1),
+  /** From its `metadata` header, when it has one. */
+  eventType: z.string().min(1).nullable(),
+  eventId: id.nullable(),
+  /** Size of its value in bytes (UTF-8). */
+  bytes: z.number().int().nonnegative(),
+  /** Why Kafka refused it. */
+  reason: z.string().min(1),
+});
+/** `OUTBOX_RECORD_REFUSED` alert body. */
+export type OutboxRecordRefusedAlert = z.infer<typeof OutboxRecordRefusedAlert>;

@@ -22,6 +22,7 @@ export const EVENTS = {
   NOTIFICATION_SENT: { topic: TOPICS.notificationReplies, body: bodies.NotificationSent },
   NOTIFICATION_FAILED: { topic: TOPICS.notificationReplies, body: bodies.FailureReply },
   COMPENSATION_FAILED: { topic: TOPICS.ordersDlq, body: bodies.CompensationFailedAlert },
+  OUTBOX_RECORD_REFUSED: { topic: TOPICS.ordersDlq, body: bodies.OutboxRecordRefusedAlert },
 } as const satisfies Record<string, { topic: Topic; body: z.ZodType }>;
 
 /** Every event type name. */

@@ -10,13 +10,21 @@
  * transaction-scoped advisory lock). A poll leaves alone rows younger than `graceMs`, which
  * their writer is still publishing. A row may so be sent twice, never lost: consumers dedupe by
  * event id. Per-order ordering holds because a saga has one command in flight at a time.
+ *
+ * One bad row blocks nothing (DESIGN §5): a row Kafka refuses for good (too large, invalid) is
+ * set aside in the table with the reason (`set_aside_at`, `set_aside_reason`; scans skip it), an
+ * `OUTBOX_RECORD_REFUSED` alert goes to `orders.dlq`, and the rows of its batch are published
+ * around it, in order, at once. Any other failure (Kafka away, a timeout) keeps every row for the
+ * next try, as before.
  */
 import type { Producer } from "kafkajs";
 import { createWakeup, sleep } from "../async/mod.ts";
-import { type Sql, withTransaction } from "../db/mod.ts";
+import { type Sql, type TransactionSql, withTransaction } from "../db/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
-import { publish } from "../kafka/producer.ts";
+import { isRefusedForGood } from "../kafka/errors.ts";
+import { publish, publishExceptRefused } from "../kafka/producer.ts";
 import type { Logger } from "../log/mod.ts";
+import { refusalAlert } from "./refused.ts";
 import { outboxChannel, type OutboxRow } from "./write.ts";
 
 /** Options of `startOutboxRelay`. */
@@ -45,6 +53,12 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+/** What became of a batch's rows: the ids published, and those set aside with the reason. */
+interface Outcome {
+  published: string[];
+  setAside: { id: string; reason: string }[];
+}
+
 /** Starts relaying `<schema>.outbox` to Kafka. */
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   const { sql, schema, log } = options;
@@ -63,29 +77,86 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     wakeup.wake();
   });
 
-  /** Sends the handed-over rows, a batch at a time, marking each batch in one statement. */
+  /**
+   * Sends `rows`, setting aside those Kafka refuses for good: their alerts are sent before the
+   * marks are written, so a set-aside row has raised its alert (twice, at worst, after a crash).
+   */
+  async function sendRows(rows: readonly OutboxRow[]): Promise<Outcome> {
+    const refused = await publishExceptRefused(options.producer, rows);
+    if (refused.length === 0) return { published: rows.map((row) => row.id), setAside: [] };
+    const setAside = refused.map(({ record, reason }) => ({
+      row: record,
+      reason: `Kafka refused the record for good: ${reason}`,
+    }));
+    try {
+      await publish(
+        options.producer,
+        setAside.map(({ row, reason }) => refusalAlert(row, { schema, reason })),
+      );
+    } catch (error) {
+      // An alert refused in turn: the rows are set aside all the same, the reason is in them.
+      if (!isRefusedForGood(error)) throw error;
+      log.error("Kafka refused the alerts of set-aside outbox records", {
+        schema,
+        error: errorMessage(error),
+      });
+    }
+    for (const { row, reason } of setAside) {
+      log.error("Outbox record refused by Kafka for good; set aside with an alert on orders.dlq", {
+        schema,
+        outboxId: row.id,
+        topic: row.topic,
+        reason,
+      });
+    }
+    const refusedIds = new Set(setAside.map(({ row }) => row.id));
+    return {
+      published: rows.filter((row) => !refusedIds.has(row.id)).map((row) => row.id),
+      setAside: setAside.map(({ row, reason }) => ({ id: row.id, reason })),
+    };
+  }
+
+  /** Marks the rows of an outcome published or set aside (`db`: the pool or the batch's transaction). */
+  async function mark(db: Sql | TransactionSql, outcome: Outcome): Promise<void> {
+    const { published, setAside } = outcome;
+    if (published.length > 0) {
+      await db`update ${table} set published_at = now() where id = any(${published}::bigint[])`;
+    }
+    if (setAside.length > 0) {
+      await db`update ${table} as o set set_aside_at = now(), set_aside_reason = r.reason
+        from unnest(${setAside.map((r) => r.id)}::bigint[], ${
+        setAside.map((r) => r.reason)
+      }::text[]) as r(id, reason)
+        where o.id = r.id and o.published_at is null`;
+    }
+    if (published.length > 0) options.onPublished?.(published.length);
+  }
+
+  /** Sends the handed-over rows, a batch at a time, marking each batch in one statement (two with rows set aside). */
   async function sendHandedOver(): Promise<number> {
     let total = 0;
     while (queue.length > 0) {
       const batch = queue.splice(0, batchSize);
-      const ids = batch.map((row) => row.id);
+      let outcome: Outcome;
       try {
-        await publish(options.producer, batch);
-        await sql`update ${table} set published_at = now() where id = any(${ids}::bigint[])`;
+        outcome = await sendRows(batch);
+        await mark(sql, outcome);
       } catch (error) {
         // Left to the scan: still unpublished in the table (or sent and not marked: sent again).
         for (const row of [...batch, ...queue.splice(0)]) handedOver.delete(row.id);
         throw error;
       }
-      for (const id of ids) handedOver.delete(id);
-      options.onPublished?.(batch.length);
-      total += batch.length;
+      for (const row of batch) handedOver.delete(row.id);
+      total += outcome.published.length;
     }
     return total;
   }
 
-  /** Publishes one batch of unpublished rows at least `minAgeMs` old, in id order. */
-  async function publishBatch(minAgeMs: number): Promise<number> {
+  /**
+   * Publishes one batch of unpublished rows at least `minAgeMs` old, in id order; resolves with
+   * how many rows it took and how many of them went out.
+   */
+  async function publishBatch(minAgeMs: number): Promise<{ taken: number; published: number }> {
     // withTransaction, not sql.begin: the batch waits on Kafka inside the transaction, and a
     // connection lost meanwhile must not let the rest of it run outside (see lib/db).
     return await withTransaction(sql, async (tx) => {
@@ -99,15 +170,15 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         select id, topic, key, value, headers from ${table}
         where (select pg_try_advisory_xact_lock(hashtext(${lockKey})))
           and published_at is null
+          and set_aside_at is null
           and created_at <= now() - make_interval(secs => ${minAgeMs / 1000})
           and id <> all(${[...handedOver]}::bigint[])
         order by id limit ${batchSize}
         for update`;
-      if (rows.length === 0) return 0;
-      await publish(options.producer, rows);
-      await tx`update ${table} set published_at = now()
-        where id = any(${rows.map((row) => row.id)}::bigint[])`;
-      return rows.length;
+      if (rows.length === 0) return { taken: 0, published: 0 };
+      const outcome = await sendRows(rows);
+      await mark(tx, outcome);
+      return { taken: rows.length, published: outcome.published.length };
     });
   }
 
@@ -118,10 +189,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     // read wakes the relay again with its own NOTIFY (or the poll picks it up).
     let total = 0;
     for (;;) {
-      const count = await publishBatch(minAgeMs);
-      if (count > 0) options.onPublished?.(count);
-      total += count;
-      if (count === 0 || count < batchSize) return total;
+      const { taken, published } = await publishBatch(minAgeMs);
+      total += published;
+      if (taken === 0 || taken < batchSize) return total;
     }
   }
 

@@ -114,7 +114,7 @@ const MAX_AGAIN = 4;
 
 /** A command of the chunk being handled. */
 interface Entry {
-  /** Its place in the chunk: commands are handled, and their replies written, in this order. */
+  /** Its place in the chunk: the commands of one order are handled in this order. */
   index: number;
   message: Message;
   handle: ParticipantCommand;

@@ -1,0 +1,63 @@
+/**
+ * What a kafkajs error says about the records of a produce request, in one place: refused for
+ * good (the broker will never take them as they are: too large, invalid) or not (the broker was
+ * away, not the leader, slow: try again). kafkajs wraps the broker's protocol error in its own
+ * (`KafkaJSNonRetriableError`, `KafkaJSNumberOfRetriesExceeded`), so the causes are searched too.
+ */
+
+/** The broker's error types that refuse records for what they are. */
+const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set([
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_RECORD",
+  "CORRUPT_MESSAGE",
+]);
+
+const TOO_LARGE: ReadonlySet<string> = new Set(["MESSAGE_TOO_LARGE", "RECORD_LIST_TOO_LARGE"]);
+
+/** How deep to follow `cause`: kafkajs nests two or three levels. */
+const MAX_DEPTH = 5;
+
+/** The broker's error type (`MESSAGE_TOO_LARGE`, ...) on `error` or its causes, when one says no for good. */
+export function refusalType(error: unknown): string | null {
+  for (let cause = error, depth = 0; cause != null && depth < MAX_DEPTH; depth++) {
+    const { type } = cause as { type?: unknown };
+    if (typeof type === "string" && REFUSED_FOR_GOOD.has(type)) return type;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/** True when the broker refused a produce request for its records, so that retrying it is useless. */
+export function isRefusedForGood(error: unknown): boolean {
+  return refusalType(error) !== null;
+}
+
+/** True when the broker refused a produce request as larger than it accepts. */
+export function isTooLarge(error: unknown): boolean {
+  return TOO_LARGE.has(refusalType(error) ?? "");
+}
+
+/**
+ * Why the broker refused, for a person: the error type, what it means here, and the broker's
+ * message, e.g. `MESSAGE_TOO_LARGE (over the broker's message.max.bytes or the topic's
+ * max.message.bytes): The request included a message larger than ...`.
+ */
+export function describeRefusal(error: unknown): string {
+  const type = refusalType(error);
+  if (type === null) return messageOf(error);
+  const meaning = TOO_LARGE.has(type)
+    ? " (over the broker's message.max.bytes or the topic's max.message.bytes)"
+    : "";
+  for (let cause = error, depth = 0; cause != null && depth < MAX_DEPTH; depth++) {
+    if ((cause as { type?: unknown }).type === type) {
+      return `${type}${meaning}: ${messageOf(cause)}`;
+    }
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return `${type}${meaning}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
