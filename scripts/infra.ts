@@ -16,6 +16,14 @@
  * `down` leaves it running. Reads the common variables of lib/config (KAFKA_BROKERS,
  * KAFKA_NAMESPACE, KAFKA_TOPIC_PARTITIONS, DATABASE_URL, REDIS_URL) from the environment, then
  * `.env`, then the defaults; a bad value stops it with one line naming the variable.
+ *
+ * `--brokers 3` (on every command) is a 3-node KRaft cluster instead of the single broker: the
+ * Compose profile `cluster` (kafka-1..3) or three local nodes (`kafka_local.sh --brokers 3`,
+ * in .data/kafka-cluster), each broker and controller, on 127.0.0.1:9092, 9094 and 9096
+ * (KAFKA_PORT moves the first; the others follow two ports apart). `up` waits until all three
+ * are registered, creates the topics with 3 replicas and `min.insync.replicas` 2 and prints the
+ * KAFKA_BROKERS value that lists all three. Without the flag, `down`, `reset` and `logs` act on
+ * whichever of the two this checkout runs (`down` and `reset` on both).
  */
 import kafkajs from "kafkajs";
 import type { Kafka } from "kafkajs";
@@ -31,58 +39,169 @@ import { dockerAnswers } from "./docker.ts";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const KAFKA_LOCAL = `${ROOT}/scripts/kafka_local.sh`;
 const KAFKA_LIB_DIR = `${ROOT}/.cache/kafka/lib`;
-const KAFKA_PID_FILE = `${ROOT}/.data/kafka/broker.pid`;
-const KAFKA_BROKER_LOG = `${ROOT}/.data/kafka/broker.log`;
 const KAFKA_WAIT_MS = 90_000;
 /** How long a broker whose port is open may take to answer before we call the port foreign. */
 const RUNNING_BROKER_WAIT_MS = 15_000;
 const SERVICE_WAIT_MS = 30_000;
+/** Nodes of the cluster of `--brokers 3`, and what its topics get. */
+const CLUSTER_NODES = 3;
+const CLUSTER_REPLICATION_FACTOR = 3;
+const CLUSTER_MIN_INSYNC_REPLICAS = 2;
+/** The Compose services of the cluster profile. */
+const COMPOSE_CLUSTER = ["kafka-1", "kafka-2", "kafka-3"];
+const COMPOSE_OTHERS = ["postgres", "redis", "mailpit"];
 
 type Settings = ReturnType<typeof readSettings>;
 
+/** Which Kafka a command acts on: one broker, the 3-node cluster, or (down/reset/logs) either. */
+type Mode = "single" | "cluster";
+
+/** This checkout's local Kafka of one mode: its data directory, nodes and addresses. */
+interface LocalKafka {
+  mode: Mode;
+  /** `--brokers N` for kafka_local.sh. */
+  args: string[];
+  /** Extra environment of kafka_local.sh (the cluster's first port, read from `.env` too). */
+  env: Record<string, string>;
+  dataDir: string;
+  /** Per node: its pid file and log. */
+  nodes: { pidFile: string; log: string }[];
+  /** Client addresses; for the single broker, KAFKA_BROKERS. */
+  brokers: string[];
+}
+
 /** Runs one subcommand; exits non-zero with one line on failure. */
 async function main(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
+  const { brokers, rest: [command, ...rest] } = brokersFlag(args);
   switch (command) {
     case "up":
-      await up(readSettings());
+      await up(readSettings(), brokers === CLUSTER_NODES ? "cluster" : "single");
       return 0;
     case "down":
     case "reset":
-      await downOrReset(command, readSettings());
+      await downOrReset(command, readSettings(), modesOf(brokers));
       return 0;
     case "logs":
-      return await logs(rest);
+      return await logs(rest, brokers === undefined ? undefined : modesOf(brokers)[0]!);
     default:
       throw new Error(`Unknown command "${command ?? ""}": use up, down, reset or logs`);
   }
 }
 
-/** The common variables from the environment, then `.env`; throws `ConfigError` on a bad one. */
-function readSettings() {
-  return loadConfig(COMMON_VARIABLES, withDotEnv(Deno.env.toObject(), `${ROOT}/.env`));
+/** `--brokers N` (or `--brokers=N`) anywhere in `args`: 1 or 3. */
+function brokersFlag(args: string[]): { brokers: number | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--brokers") value = args[++i] ?? "";
+    else if (arg.startsWith("--brokers=")) value = arg.slice("--brokers=".length);
+    else rest.push(arg);
+  }
+  if (value === undefined) return { brokers: undefined, rest };
+  if (value !== "1" && value !== String(CLUSTER_NODES)) {
+    throw new Error(
+      `Cannot read --brokers: expected 1 (one broker) or ${CLUSTER_NODES} (a ${CLUSTER_NODES}-node ` +
+        `cluster), got "${value}"`,
+    );
+  }
+  return { brokers: Number(value), rest };
 }
 
-async function up(settings: Settings): Promise<void> {
+function modesOf(brokers: number | undefined): Mode[] {
+  if (brokers === undefined) return ["single", "cluster"];
+  return [brokers === CLUSTER_NODES ? "cluster" : "single"];
+}
+
+/** The environment, then `.env`. */
+function readEnv(): Record<string, string | undefined> {
+  return withDotEnv(Deno.env.toObject(), `${ROOT}/.env`);
+}
+
+/** The common variables from the environment, then `.env`; throws `ConfigError` on a bad one. */
+function readSettings() {
+  return loadConfig(COMMON_VARIABLES, readEnv());
+}
+
+/** Where this checkout's Kafka of `mode` lives and answers. */
+function localKafka(mode: Mode, settings: Settings): LocalKafka {
+  const env = readEnv();
+  if (mode === "single") {
+    const dataDir = Deno.env.get("KAFKA_DATA_DIR") ?? `${ROOT}/.data/kafka`;
+    return {
+      mode,
+      args: [],
+      env: {},
+      dataDir,
+      nodes: [{ pidFile: `${dataDir}/broker.pid`, log: `${dataDir}/broker.log` }],
+      brokers: settings.KAFKA_BROKERS,
+    };
+  }
+  const raw = env.KAFKA_PORT ?? "9092";
+  const base = Number(raw);
+  if (!/^\d+$/.test(raw) || base < 1 || base > 65_535 - 2 * CLUSTER_NODES) {
+    throw new Error(`Cannot read KAFKA_PORT: expected a port number, got "${raw}"`);
+  }
+  const dataDir = Deno.env.get("KAFKA_DATA_DIR") ?? `${ROOT}/.data/kafka-cluster`;
+  const numbers = Array.from({ length: CLUSTER_NODES }, (_, i) => i + 1);
+  return {
+    mode,
+    args: ["--brokers", String(CLUSTER_NODES)],
+    env: { KAFKA_PORT: String(base) },
+    dataDir,
+    nodes: numbers.map((n) => ({
+      pidFile: `${dataDir}/node-${n}/broker.pid`,
+      log: `${dataDir}/node-${n}/broker.log`,
+    })),
+    brokers: numbers.map((n) => `127.0.0.1:${base + 2 * (n - 1)}`),
+  };
+}
+
+async function up(settings: Settings, mode: Mode): Promise<void> {
   const started = performance.now();
-  const brokers = settings.KAFKA_BROKERS;
+  const docker = await dockerAnswers();
+  const local = localKafka(mode, settings);
+  // The cluster's clients use its every node, whatever KAFKA_BROKERS says (checked below).
+  const brokers = mode === "cluster" && docker ? composeClusterBrokers() : local.brokers;
   const kafka = createKafka({
     brokers,
     clientId: "infra",
     logLevel: kafkajs.logLevel.NOTHING,
     namespace: settings.KAFKA_NAMESPACE, // topics are made (and checked) under it, when set
   });
-  const docker = await dockerAnswers();
   let brokerExited: AbortSignal | undefined;
   let foreignBroker = false;
   if (docker) {
-    say("a Docker engine answers: docker compose up -d --wait");
-    await run("docker", ["compose", "up", "-d", "--wait"], "Cannot start the Compose services");
+    if (mode === "cluster") {
+      say(`a Docker engine answers: docker compose --profile cluster up -d --wait (the cluster)`);
+      await run(
+        "docker",
+        [
+          "compose",
+          "--profile",
+          "cluster",
+          "up",
+          "-d",
+          "--wait",
+          ...COMPOSE_CLUSTER,
+          ...COMPOSE_OTHERS,
+        ],
+        "Cannot start the Compose services",
+      );
+    } else {
+      say("a Docker engine answers: docker compose up -d --wait");
+      await run("docker", ["compose", "up", "-d", "--wait"], "Cannot start the Compose services");
+    }
   } else {
-    foreignBroker = await usesRunningBroker(kafka, brokers);
+    foreignBroker = await usesRunningBroker(kafka, local, settings);
     if (!foreignBroker) {
-      await run("bash", [KAFKA_LOCAL, "up"], "Cannot start the local Kafka broker");
-      brokerExited = watchLocalBroker();
+      await run(
+        "bash",
+        [KAFKA_LOCAL, ...local.args, "up"],
+        `Cannot start the local Kafka ${mode === "cluster" ? "cluster" : "broker"}`,
+        local.env,
+      );
+      brokerExited = watchLocalBroker(local);
     }
     const [pg, redis] = await Promise.all([
       ensureService(postgresService(new URL(settings.DATABASE_URL))),
@@ -97,15 +216,19 @@ async function up(settings: Settings): Promise<void> {
     }
   }
 
-  const cluster = await waitForKafka(kafka, { timeoutMs: KAFKA_WAIT_MS, signal: brokerExited })
-    .catch((error) => {
-      throw new Error(
-        `Kafka did not come up at ${brokers.join(",")}: ${messageOf(error)} ` +
-          `(see "deno task infra:logs")`,
-      );
-    });
+  const minBrokers = mode === "cluster" ? CLUSTER_NODES : 1;
+  const cluster = await waitForKafka(kafka, {
+    timeoutMs: KAFKA_WAIT_MS,
+    signal: brokerExited,
+    minBrokers,
+  }).catch((error) => {
+    throw new Error(
+      `Kafka did not come up at ${brokers.join(",")}: ${messageOf(error)} ` +
+        `(see "deno task infra:logs${mode === "cluster" ? " --brokers 3" : ""}")`,
+    );
+  });
   const version = docker
-    ? await composeKafkaVersion()
+    ? await composeKafkaVersion(mode === "cluster" ? COMPOSE_CLUSTER[0]! : "kafka")
     : foreignBroker
     ? "(not this checkout's)"
     : await localKafkaVersion();
@@ -113,6 +236,7 @@ async function up(settings: Settings): Promise<void> {
     `Kafka ${version} answers at ${brokers.join(",")} (cluster ${cluster.clusterId}, ` +
       `${cluster.brokers.length} broker(s), controller ${cluster.controller ?? "unknown"})`,
   );
+  if (mode === "cluster") sayBrokersVariable(brokers, settings);
 
   const name = databaseName(settings.DATABASE_URL);
   const created = await ensureDatabase(settings.DATABASE_URL).catch((error) => {
@@ -124,32 +248,97 @@ async function up(settings: Settings): Promise<void> {
   say(`database "${name}" ${created ? "created" : "exists"}`);
 
   const partitions = settings.KAFKA_TOPIC_PARTITIONS;
-  const newTopics = await ensureTopics(kafka, { topics: ALL_TOPICS, partitions });
+  const newTopics = await ensureTopics(kafka, {
+    topics: ALL_TOPICS,
+    partitions,
+    ...(mode === "cluster"
+      ? {
+        replicationFactor: CLUSTER_REPLICATION_FACTOR,
+        minInsyncReplicas: CLUSTER_MIN_INSYNC_REPLICAS,
+      }
+      : {}),
+  });
+  const replication = mode === "cluster"
+    ? `, ${CLUSTER_REPLICATION_FACTOR} replicas, min.insync.replicas ${CLUSTER_MIN_INSYNC_REPLICAS}`
+    : "";
   say(
     newTopics.length === 0
       ? `topics: all ${ALL_TOPICS.length} exist${
         settings.KAFKA_NAMESPACE === "" ? "" : ` (namespace ${settings.KAFKA_NAMESPACE})`
       }`
-      : `topics: created ${newTopics.join(", ")} (${partitions} partitions each)`,
+      : `topics: created ${newTopics.join(", ")} (${partitions} partitions each${replication})`,
   );
   await warnOnPartitionCounts(kafka, partitions);
+  if (mode === "cluster") await warnOnReplication(kafka);
   say(`up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** The Compose cluster's client addresses (fixed in docker-compose.yml). */
+function composeClusterBrokers(): string[] {
+  return ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"];
+}
+
+/** Prints the KAFKA_BROKERS value of the cluster, and whether the configured one matches it. */
+function sayBrokersVariable(brokers: string[], settings: Settings): void {
+  const value = brokers.join(",");
+  const configured = readEnv().KAFKA_BROKERS;
+  if (configured === undefined) {
+    say(
+      `KAFKA_BROKERS=${value} (set it in .env or the environment: the services, sagactl and ` +
+        `the tests default to 127.0.0.1:9092 alone)`,
+    );
+    return;
+  }
+  const same = [...settings.KAFKA_BROKERS].sort().join(",") === [...brokers].sort().join(",");
+  say(
+    same
+      ? `KAFKA_BROKERS=${value} (as configured: every node)`
+      : `warning: KAFKA_BROKERS is ${settings.KAFKA_BROKERS.join(",")}, not the cluster's ` +
+        `every node: set KAFKA_BROKERS=${value}`,
+  );
+}
+
 /**
- * True when a broker that is not this checkout's already answers at `brokers` (started by
- * another checkout, say): it is used as it is, and `down` leaves it running. When its port is
- * open but no Kafka answers there, starting our own broker could only fail: say so.
+ * True when a broker that is not this checkout's already answers at `local.brokers` (started
+ * by another checkout, say): it is used as it is, and `down` leaves it running. When its port
+ * is open but no Kafka answers there, starting our own broker could only fail: say so.
  */
-async function usesRunningBroker(kafka: Kafka, brokers: string[]): Promise<boolean> {
-  if (await localBrokerRuns()) return false;
+async function usesRunningBroker(
+  kafka: Kafka,
+  local: LocalKafka,
+  settings: Settings,
+): Promise<boolean> {
+  if (await localKafkaRuns(local)) return false;
+  const brokers = local.brokers;
+  const other = localKafka(local.mode === "single" ? "cluster" : "single", settings);
   const open = await Promise.all(brokers.map((broker) => tcpAnswers(broker)));
   const answering = brokers.filter((_, i) => open[i]);
   if (answering.length === 0) return false;
-  await waitForKafka(kafka, { timeoutMs: RUNNING_BROKER_WAIT_MS }).catch((error) => {
+  if (await localKafkaRuns(other)) {
     throw new Error(
-      `Cannot start the local Kafka broker: ${answering.join(",")} is in use by a process that ` +
-        `is not this checkout's broker and does not answer as Kafka (${messageOf(error)})`,
+      local.mode === "cluster"
+        ? `Cannot start the local Kafka cluster: this checkout's single broker runs on ` +
+          `${answering.join(",")} ("deno task infra:down --brokers 1" first, or set KAFKA_PORT ` +
+          `for other ports)`
+        : `Cannot start the local Kafka broker: this checkout's ${CLUSTER_NODES}-node cluster ` +
+          `runs on ${answering.join(",")} (use it with "deno task infra:up --brokers 3", or ` +
+          `"deno task infra:down --brokers 3" first)`,
+    );
+  }
+  if (local.mode === "cluster" && answering.length < brokers.length) {
+    throw new Error(
+      `Cannot start the local Kafka cluster: ${answering.join(",")} ` +
+        `${answering.length === 1 ? "is" : "are"} in use by a process that is not this ` +
+        `checkout's cluster (set KAFKA_PORT for other ports)`,
+    );
+  }
+  const minBrokers = local.mode === "cluster" ? CLUSTER_NODES : 1;
+  await waitForKafka(kafka, { timeoutMs: RUNNING_BROKER_WAIT_MS, minBrokers }).catch((error) => {
+    throw new Error(
+      `Cannot start the local Kafka ${local.mode === "cluster" ? "cluster" : "broker"}: ` +
+        `${answering.join(",")} is in use by a process that is not this checkout's ` +
+        `${local.mode === "cluster" ? "cluster" : "broker"} and does not answer as Kafka ` +
+        `(${messageOf(error)})`,
     );
   });
   say(
@@ -186,78 +375,154 @@ async function warnOnPartitionCounts(kafka: Kafka, partitions: number): Promise<
   }
 }
 
-async function downOrReset(command: "down" | "reset", settings: Settings): Promise<void> {
+/** On the cluster, topics with fewer replicas or a lower `min.insync.replicas`: say so. */
+async function warnOnReplication(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const names = ALL_TOPICS.map((topic) => inNamespace(kafka, topic));
+    const { topics } = await admin.fetchTopicMetadata({ topics: names });
+    const configs = await admin.describeConfigs({
+      resources: names.map((name) => ({
+        type: kafkajs.ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ["min.insync.replicas"],
+      })),
+      includeSynonyms: false,
+    });
+    const minIsr = new Map(configs.resources.map((resource) => [
+      resource.resourceName,
+      Number(resource.configEntries[0]?.configValue ?? 1),
+    ]));
+    const weak = topics.filter((topic) =>
+      topic.partitions.some((p) => p.replicas.length < CLUSTER_REPLICATION_FACTOR) ||
+      (minIsr.get(topic.name) ?? 1) < CLUSTER_MIN_INSYNC_REPLICAS
+    );
+    if (weak.length > 0) {
+      const names = weak.map((t) => t.name).sort();
+      say(
+        `warning: ${names.join(", ")} ha${names.length === 1 ? "s" : "ve"} fewer than ` +
+          `${CLUSTER_REPLICATION_FACTOR} replicas or min.insync.replicas below ` +
+          `${CLUSTER_MIN_INSYNC_REPLICAS} (made elsewhere; "deno task infra:reset --brokers 3" ` +
+          `then "deno task infra:up --brokers 3" recreates them)`,
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function downOrReset(
+  command: "down" | "reset",
+  settings: Settings,
+  modes: Mode[],
+): Promise<void> {
   const started = performance.now();
   const docker = await dockerAnswers();
   if (docker) {
-    const args = command === "reset" ? ["compose", "down", "-v"] : ["compose", "down"];
+    // The cluster profile too: its containers go with the rest, whichever ran.
+    const compose = modes.includes("cluster") ? ["compose", "--profile", "cluster"] : ["compose"];
+    const args = command === "reset" ? [...compose, "down", "-v"] : [...compose, "down"];
     await run("docker", args, `Cannot ${command} the Compose services`);
   }
-  // The local broker too when one was started here, even where Docker answers.
-  if (!docker || await exists(KAFKA_PID_FILE)) {
-    const ours = await localBrokerRuns();
-    await run("bash", [KAFKA_LOCAL, command], `Cannot ${command} the local Kafka broker`);
-    const brokers = settings.KAFKA_BROKERS;
-    if (!ours && (await Promise.all(brokers.map((b) => tcpAnswers(b)))).some(Boolean)) {
-      say(`the broker at ${brokers.join(",")} is not this checkout's: left running`);
+  for (const mode of modes) {
+    const local = localKafka(mode, settings);
+    // The single broker as ever: always without Docker, else when it was started here. The
+    // cluster when asked for, or else when this checkout has its data.
+    const acts = mode === "single"
+      ? !docker || await exists(local.nodes[0]!.pidFile)
+      : modes.length === 1 || await exists(local.dataDir);
+    if (!acts) continue;
+    const ours = await localKafkaRuns(local);
+    const what = mode === "cluster" ? "cluster" : "broker";
+    await run(
+      "bash",
+      [KAFKA_LOCAL, ...local.args, command],
+      `Cannot ${command} the local Kafka ${what}`,
+      local.env,
+    );
+    const answering = await Promise.all(local.brokers.map((b) => tcpAnswers(b)));
+    if (!ours && (mode === "single" ? answering.some(Boolean) : answering.every(Boolean))) {
+      say(`the ${what} at ${local.brokers.join(",")} is not this checkout's: left running`);
     }
   }
   say(`${command} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function logs(args: string[]): Promise<number> {
+async function logs(args: string[], mode: Mode | undefined): Promise<number> {
   if (await dockerAnswers()) {
     const follow = args.includes("-f") || args.includes("--follow");
-    return await status("docker", ["compose", "logs", "--tail", "100", ...(follow ? ["-f"] : [])]);
+    const profile = mode === "single" ? [] : ["--profile", "cluster"];
+    return await status("docker", [
+      "compose",
+      ...profile,
+      "logs",
+      "--tail",
+      "100",
+      ...(follow ? ["-f"] : []),
+    ]);
   }
-  return await status("bash", [KAFKA_LOCAL, "logs", ...args]);
+  const settings = readSettings();
+  let local = localKafka(mode ?? "single", settings);
+  if (mode === undefined) {
+    // Without --brokers: the cluster's logs when it runs and the single broker does not.
+    const cluster = localKafka("cluster", settings);
+    if (!(await localKafkaRuns(local)) && await localKafkaRuns(cluster)) local = cluster;
+  }
+  return await status("bash", [KAFKA_LOCAL, ...local.args, "logs", ...args], local.env);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Kafka
 
-/** True when this checkout's own broker runs (by its pid file or its properties path). */
-async function localBrokerRuns(): Promise<boolean> {
+/** True when this checkout's own Kafka of that mode runs, one node of it at least. */
+async function localKafkaRuns(local: LocalKafka): Promise<boolean> {
   const { code } = await new Deno.Command("bash", {
-    args: [KAFKA_LOCAL, "status"],
+    args: [KAFKA_LOCAL, ...local.args, "status"],
     cwd: ROOT,
+    env: local.env,
     stdin: "null",
     stdout: "null",
     stderr: "null",
   }).output();
-  return code === 0;
+  return code === 0 || code === 4; // 4: some nodes of the cluster run
 }
 
-/** Aborts when the local broker process disappears, so start-up failures surface at once. */
-function watchLocalBroker(): AbortSignal {
+/** Aborts when a local broker process disappears, so start-up failures surface at once. */
+function watchLocalBroker(local: LocalKafka): AbortSignal {
   const controller = new AbortController();
-  let pid: string;
-  try {
-    pid = Deno.readTextFileSync(KAFKA_PID_FILE).trim();
-  } catch {
-    controller.abort(new Error(`no pid file at ${relative(KAFKA_PID_FILE)}`));
-    return controller.signal;
+  const watched: { pid: string; log: string }[] = [];
+  for (const node of local.nodes) {
+    try {
+      watched.push({ pid: Deno.readTextFileSync(node.pidFile).trim(), log: node.log });
+    } catch {
+      controller.abort(new Error(`no pid file at ${relative(node.pidFile)}`));
+      return controller.signal;
+    }
   }
   const timer = setInterval(() => {
-    try {
-      Deno.statSync(`/proc/${pid}`);
-    } catch {
-      clearInterval(timer);
-      const reason = lastBrokerError();
-      controller.abort(
-        new Error(`the broker process ${pid} exited${reason === undefined ? "" : `: ${reason}`}`),
-      );
+    for (const { pid, log } of watched) {
+      try {
+        Deno.statSync(`/proc/${pid}`);
+      } catch {
+        clearInterval(timer);
+        const reason = lastBrokerError(log);
+        controller.abort(
+          new Error(`the broker process ${pid} exited${reason === undefined ? "" : `: ${reason}`}`),
+        );
+        return;
+      }
     }
   }, 250);
   Deno.unrefTimer(timer);
   return controller.signal;
 }
 
-/** The last error the local broker logged, e.g. `ConfigException: Invalid value ...`. */
-function lastBrokerError(): string | undefined {
+/** The last error a local broker logged, e.g. `ConfigException: Invalid value ...`. */
+function lastBrokerError(log: string): string | undefined {
   let text: string;
   try {
-    text = Deno.readTextFileSync(KAFKA_BROKER_LOG).slice(-65_536);
+    text = Deno.readTextFileSync(log).slice(-65_536);
   } catch {
     return undefined;
   }
@@ -283,8 +548,15 @@ async function localKafkaVersion(): Promise<string> {
   return "(version unknown)";
 }
 
-async function composeKafkaVersion(): Promise<string> {
-  const output = await capture("docker", ["compose", "logs", "--no-log-prefix", "kafka"]);
+async function composeKafkaVersion(service: string): Promise<string> {
+  const output = await capture("docker", [
+    "compose",
+    "--profile",
+    "cluster",
+    "logs",
+    "--no-log-prefix",
+    service,
+  ]);
   const versions = [...output.matchAll(/Kafka version: (\S+)/g)].map((m) => m[1]);
   return versions.at(-1) ?? "(version unknown)";
 }
@@ -405,17 +677,27 @@ function databaseName(url: string): string {
 // Processes and probes
 
 /** Runs a command with inherited output; throws `failure` with its exit code when it fails. */
-async function run(command: string, args: string[], failure: string): Promise<void> {
-  const code = await status(command, args).catch((error) => {
+async function run(
+  command: string,
+  args: string[],
+  failure: string,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const code = await status(command, args, env).catch((error) => {
     throw new Error(`${failure}: ${messageOf(error)}`);
   });
   if (code !== 0) throw new Error(`${failure}: ${command} exited with ${code}`);
 }
 
-async function status(command: string, args: string[]): Promise<number> {
+async function status(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
   const { code } = await new Deno.Command(command, {
     args,
     cwd: ROOT,
+    env,
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",

@@ -8,21 +8,37 @@ export interface EnsureTopicsOptions {
   topics: readonly string[];
   /** Partitions of each topic that has to be created; existing topics are left as they are. */
   partitions: number;
-  /** Replicas of each created topic; 1 (the local single broker) unless given. */
+  /**
+   * Replicas of each created topic; unless given, the broker's `default.replication.factor`
+   * (1 on the local single broker, 3 on the local cluster), and with it its `min.insync.replicas`.
+   */
   replicationFactor?: number;
+  /** `min.insync.replicas` of each created topic; unless given, the broker's. */
+  minInsyncReplicas?: number;
 }
 
 /** Creates the topics that do not exist yet and resolves with the names it created. */
 export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): Promise<string[]> {
-  const { partitions, replicationFactor = 1 } = options;
+  const { partitions, replicationFactor, minInsyncReplicas } = options;
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new RangeError(
       `Cannot create topics: partitions must be an integer >= 1, got ${partitions}`,
     );
   }
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+  if (
+    replicationFactor !== undefined &&
+    (!Number.isInteger(replicationFactor) || replicationFactor < 1)
+  ) {
     throw new RangeError(
       `Cannot create topics: replicationFactor must be an integer >= 1, got ${replicationFactor}`,
+    );
+  }
+  if (
+    minInsyncReplicas !== undefined &&
+    (!Number.isInteger(minInsyncReplicas) || minInsyncReplicas < 1)
+  ) {
+    throw new RangeError(
+      `Cannot create topics: minInsyncReplicas must be an integer >= 1, got ${minInsyncReplicas}`,
     );
   }
   const admin = kafka.admin();
@@ -37,7 +53,11 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): 
         topics: missing.map((topic) => ({
           topic,
           numPartitions: partitions,
-          replicationFactor,
+          // -1: the broker's default (CreateTopics takes it since Kafka 2.4, KIP-464).
+          replicationFactor: replicationFactor ?? -1,
+          configEntries: minInsyncReplicas === undefined
+            ? []
+            : [{ name: "min.insync.replicas", value: String(minInsyncReplicas) }],
         })),
         waitForLeaders: true,
       });
@@ -77,6 +97,8 @@ export interface WaitForKafkaOptions {
   intervalMs?: number;
   /** Stops waiting early (e.g. the broker process died); rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Wait until this many brokers are registered (a cluster's every node); 1 unless given. */
+  minBrokers?: number;
 }
 
 /** What the cluster said about itself once it answered. */
@@ -92,7 +114,7 @@ export async function waitForKafka(
   kafka: Kafka,
   options: WaitForKafkaOptions,
 ): Promise<ClusterInfo> {
-  const { timeoutMs, intervalMs = 250, signal } = options;
+  const { timeoutMs, intervalMs = 250, signal, minBrokers = 1 } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = new Error("no attempt was made");
   while (true) {
@@ -107,14 +129,18 @@ export async function waitForKafka(
     const admin = kafka.admin({ retry: { retries: 0 } });
     try {
       const cluster = await withDeadline(describe(admin), remaining, signal);
-      if (cluster.brokers.length > 0) {
+      if (cluster.brokers.length >= minBrokers) {
         return {
           clusterId: cluster.clusterId,
           controller: cluster.controller,
           brokers: cluster.brokers.map(({ nodeId, host, port }) => ({ nodeId, host, port })),
         };
       }
-      lastError = new Error("the cluster has no registered broker yet");
+      lastError = new Error(
+        cluster.brokers.length === 0
+          ? "the cluster has no registered broker yet"
+          : `${cluster.brokers.length} of ${minBrokers} brokers registered`,
+      );
     } catch (error) {
       signal?.throwIfAborted();
       lastError = error;
