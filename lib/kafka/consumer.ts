@@ -72,6 +72,12 @@ export interface RunningConsumer {
   resume(topic: string): void;
   /** True when a fetch (empty or not) completed in the last `ms`: the consumer is reading. */
   fetchedWithin(ms: number): boolean;
+  /**
+   * What this member reads: the partitions of its last group join by topic (none while it
+   * rebalances or after it stopped or crashed), and when a fetch since that join last completed
+   * (wall clock; null before the first).
+   */
+  reads(): { assigned: ReadonlyMap<string, readonly number[]>; fetchedAt: Date | null };
 }
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -96,7 +102,24 @@ export async function startConsumer(
   });
   const stopping = new AbortController();
   let lastFetchAt = -Infinity;
-  consumer.on(consumer.events.FETCH, () => (lastFetchAt = performance.now()));
+  let fetchedAt: Date | null = null;
+  consumer.on(consumer.events.FETCH, () => {
+    lastFetchAt = performance.now();
+    fetchedAt = new Date();
+  });
+  let assigned = new Map<string, readonly number[]>();
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    fetchedAt = null; // a fetch before the join did not read the partitions it assigned
+    assigned = new Map(
+      Object.entries(payload.memberAssignment).map(([topic, partitions]) => [
+        outOfNamespace(kafka, topic),
+        partitions,
+      ]),
+    );
+  });
+  for (const event of [consumer.events.REBALANCING, consumer.events.STOP, consumer.events.CRASH]) {
+    consumer.on(event, () => (assigned = new Map()));
+  }
   const ready = new Promise<void>((resolve) => {
     const removeListener = consumer.on(consumer.events.FETCH, () => {
       removeListener();
@@ -162,6 +185,7 @@ export async function startConsumer(
     pause: (topic) => consumer.pause([{ topic: inNamespace(kafka, topic) }]),
     resume: (topic) => consumer.resume([{ topic: inNamespace(kafka, topic) }]),
     fetchedWithin: (ms) => performance.now() - lastFetchAt <= ms,
+    reads: () => ({ assigned, fetchedAt }),
   };
 }
 

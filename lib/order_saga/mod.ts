@@ -3,3 +3,4 @@ export * from "./definition.ts";
 export * from "./policy.ts";
 export * from "./store.ts";
 export * from "./apply.ts";
+export * from "./reply_partitions.ts";

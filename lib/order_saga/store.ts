@@ -6,6 +6,7 @@ import type { Sql, TransactionSql } from "../db/mod.ts";
 import { type OrderCreated, orderTotalCents } from "../messages/mod.ts";
 import { keyHash } from "../kafka/partitioner.ts";
 import { orderStatusOf, type SagaState, type SagaStatus } from "../saga/mod.ts";
+import { knownRoutes, type ReplyPartitioning } from "./reply_partitions.ts";
 
 /** A saga row with the order it runs for. */
 export interface StoredSaga {
@@ -191,21 +192,32 @@ export async function lockSagas(
 }
 
 /**
- * Ids of sagas whose deadline (unless `deadlines` is false) or retry time has come, locked;
- * others' locked rows are skipped.
+ * Ids of sagas whose deadline or retry time has come, locked; others' locked rows are skipped.
+ * With `replies`, a deadline has come only once the saga's reply partition was read after it
+ * (see reply_partitions.ts); sagas without a key hash (started before migration 0009) and
+ * calls without `replies` count every deadline.
  */
 export async function lockDueSagas(
   tx: TransactionSql,
   now: Date,
   limit: number,
-  deadlines = true,
+  replies?: ReplyPartitioning,
 ): Promise<string[]> {
+  const routes = knownRoutes(replies ?? { routes: [], partitions: new Map() });
   const rows = await tx<{ saga_id: string }[]>`
-    select saga_id from orchestrator.sagas
-    where (${deadlines}::boolean and deadline_at <= ${now}) or next_retry_at <= ${now}
-    order by least(deadline_at, next_retry_at)
+    select s.saga_id from orchestrator.sagas s
+    where s.next_retry_at <= ${now}
+      or (s.deadline_at <= ${now} and (${replies === undefined}::boolean or s.key_hash is null
+        or exists (
+          select from unnest(${routes.steps}::int[], ${routes.phases}::text[],
+              ${routes.topics}::text[], ${routes.partitions}::int[]) as r(step, phase, topic, partitions)
+            join orchestrator.reply_partitions p
+              on p.topic = r.topic and p.partition = s.key_hash % r.partitions
+          where r.step = s.pending_step and r.phase = s.pending_phase
+            and p.read_at >= s.deadline_at)))
+    order by least(s.deadline_at, s.next_retry_at)
     limit ${limit}
-    for update skip locked`;
+    for update of s skip locked`;
   return rows.map((row) => row.saga_id);
 }
 

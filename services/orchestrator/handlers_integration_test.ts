@@ -3,11 +3,20 @@
  * and what it decided is read back from its tables and outbox.
  */
 import assert from "node:assert/strict";
-import type { Sql } from "../../lib/db/mod.ts";
+import { type Sql, withTransaction } from "../../lib/db/mod.ts";
+import { partitionOf } from "../../lib/kafka/partitioner.ts";
 import { MalformedMessageError } from "../../lib/errors/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
 import { encodeMessage, type EventType, type OrderCreated } from "../../lib/messages/mod.ts";
-import { type AppliedEvent, readHistory } from "../../lib/order_saga/mod.ts";
+import {
+  type AppliedEvent,
+  ORDER_SAGA,
+  readHistory,
+  recordReplyReads,
+  type ReplyPartitioning,
+  replyRoutes,
+  replyTopics,
+} from "../../lib/order_saga/mod.ts";
 import { DEFAULT_BACKOFF, type SagaPolicy } from "../../lib/saga/mod.ts";
 import { withTestDatabase } from "../../lib/testing/db.ts";
 import { asConsumed } from "../../lib/testing/kafka.ts";
@@ -284,27 +293,112 @@ Deno.test("sweepOnce() re-sends an overdue step under its eventId, then fails it
   });
 });
 
-Deno.test("sweepOnce() holds step deadlines while replies may be unread, and keeps retrying", async () => {
+/** The reply topics as the sweep sees them: 3 partitions each. */
+const replies: ReplyPartitioning = {
+  routes: replyRoutes(ORDER_SAGA),
+  partitions: new Map(replyTopics(replyRoutes(ORDER_SAGA)).map((topic) => [topic, 3])),
+};
+
+/** An order whose records are all on `partition` of every (3-partition) topic. */
+function orderOnPartition(partition: number): OrderCreated {
+  for (;;) {
+    const order = newOrder();
+    if (partitionOf(order.orderId, 3) === partition) return order;
+  }
+}
+
+/** Records that a replica read `partition` of inventory.replies at `readAt`. */
+function readInventoryReplies(
+  sql: Sql,
+  partition: number,
+  readAt: Date,
+  holdAfterMs?: number,
+) {
+  return withTransaction(sql, (tx) =>
+    recordReplyReads(tx, {
+      reads: [{ topic: "inventory.replies", partition }],
+      readAt,
+      reader: "test",
+      partitioning: replies,
+      ...(holdAfterMs === undefined ? {} : { holdAfterMs }),
+    }));
+}
+
+Deno.test("sweepOnce() passes a deadline only once its reply partition was read after it, and keeps retrying", async () => {
   await withTestDatabase(async ({ sql }) => {
     const t = setup(sql);
-    const [waiting, retrying] = [newOrder(), newOrder()];
-    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: waiting }));
-    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: retrying }));
+    const [waiting, other, retrying] = [orderOnPartition(0), orderOnPartition(1), newOrder()];
+    for (const order of [waiting, other, retrying]) {
+      await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    }
     await replyTo(t, retrying.orderId, "INVENTORY_RESERVED");
     await replyTo(t, retrying.orderId, "PAYMENT_FAILED", { code: "card_declined", reason: "No" });
     await replyTo(t, retrying.orderId, "INVENTORY_RELEASE_FAILED", { code: "db", reason: "Down" });
     const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
-    const held = { sql, log, policy, onApplied: () => {}, holdDeadlines: () => true };
-    const swept = await sweepOnce(held, later);
+    const options = { sql, log, policy, onApplied: () => {}, replies: () => replies };
+    // Nobody reads inventory.replies: the deadlines are held; the retry is not.
+    const swept = await sweepOnce(options, later);
     assert.deepEqual(swept.map((a) => a.transition.state.orderId), [retrying.orderId]);
-    assert.equal((await t.saga(waiting.orderId))?.status, "IN_PROGRESS", "deadline held");
-    assert.deepEqual((await t.outbox(retrying.orderId)).map((c) => c.eventType).slice(-2), [
-      "RELEASE_INVENTORY",
-      "RELEASE_INVENTORY",
-    ]);
-    const [timedOut] = await sweepOnce({ ...held, holdDeadlines: () => false }, later);
-    assert.equal(timedOut?.transition.state.orderId, waiting.orderId);
-    assert.match(timedOut?.transition.note ?? "", /re-sent \(attempt 2\)/);
+    assert.equal((await t.outbox(waiting.orderId)).length, 1, "deadline held");
+    // Read, but before the deadline: a reply might still be on its way.
+    await readInventoryReplies(sql, 0, new Date(Date.now() + 10_000));
+    assert.deepEqual(await sweepOnce(options, later), []);
+    // Read after the deadline: the reply is not there; partition 1 is still unread.
+    await readInventoryReplies(sql, 0, later, Infinity);
+    const [resent, ...rest] = await sweepOnce(options, later);
+    assert.deepEqual(rest, []);
+    assert.equal(resent?.transition.state.orderId, waiting.orderId);
+    assert.match(resent?.transition.note ?? "", /re-sent \(attempt 2\)/);
+    assert.equal((await t.outbox(other.orderId)).length, 1, "the other partition holds its own");
+    // Without reply partitions (a sweep alone), every deadline counts.
+    const [alone] = await sweepOnce({ ...options, replies: undefined }, later);
+    assert.equal(alone?.transition.state.orderId, other.orderId);
+  });
+});
+
+Deno.test("recordReplyReads() pushes the deadlines of a partition nobody read on by the time held", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const [held, elsewhere] = [orderOnPartition(2), orderOnPartition(0)];
+    for (const order of [held, elsewhere]) {
+      await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    }
+    const pending = async (orderId: string) => {
+      const [row] = await sql<{ deadline_at: Date; pending_first_sent_at: Date }[]>`
+        select deadline_at, pending_first_sent_at from orchestrator.sagas
+        where order_id = ${orderId}`;
+      return { deadline: row!.deadline_at.getTime(), sent: row!.pending_first_sent_at.getTime() };
+    };
+    const before = {
+      held: await pending(held.orderId),
+      elsewhere: await pending(elsewhere.orderId),
+    };
+    const readers = () =>
+      sql<{ partition: number; read_by: string }[]>`
+      select partition, read_by from orchestrator.reply_partitions order by partition`;
+    const start = new Date(before.held.sent);
+    await readInventoryReplies(sql, 2, start);
+    await readInventoryReplies(sql, 0, start);
+    // Partition 2 is read again 50 s later (its reader died; another took it over), partition 0
+    // every second meanwhile.
+    for (let s = 1; s <= 50; s++) {
+      await readInventoryReplies(sql, 0, new Date(start.getTime() + s * 1_000));
+    }
+    const resumed = await readInventoryReplies(sql, 2, new Date(start.getTime() + 50_000));
+    assert.deepEqual(resumed, [{ topic: "inventory.replies", partition: 2, heldMs: 50_000 }]);
+    const after = {
+      held: await pending(held.orderId),
+      elsewhere: await pending(elsewhere.orderId),
+    };
+    assert.deepEqual(after.held, {
+      deadline: before.held.deadline + 50_000,
+      sent: before.held.sent + 50_000,
+    }, "deadline and horizon pushed on by the time held");
+    assert.deepEqual(after.elsewhere, before.elsewhere, "a partition that was read holds nothing");
+    assert.deepEqual((await readers()).map((r) => r.partition), [0, 2]);
+    // Read again a second later: no gap, nothing pushed.
+    assert.deepEqual(await readInventoryReplies(sql, 2, new Date(start.getTime() + 51_000)), []);
+    assert.deepEqual(await pending(held.orderId), after.held);
   });
 });
 

@@ -17,6 +17,8 @@ import { TOPICS } from "../../lib/messages/mod.ts";
 import { checkRedis } from "../../lib/ops/mod.ts";
 import {
   type AppliedEvent,
+  ORDER_SAGA,
+  replyRoutes,
   SAGA_POLICY_VARIABLES,
   sagaPolicyFrom,
 } from "../../lib/order_saga/mod.ts";
@@ -25,6 +27,7 @@ import { onShutdownSignal, openServiceRuntime, runMain } from "../../lib/service
 import { startAdmissionControl } from "./admission.ts";
 import { createOrchestratorHandler } from "./handlers.ts";
 import { createSagaMetrics, createStatusPublisher } from "./observers.ts";
+import { startReplyReadRecorder } from "./reply_reads.ts";
 import { startSweeper } from "./sweeper.ts";
 
 /** Configuration of the orchestrator. */
@@ -40,13 +43,6 @@ export const ORCHESTRATOR_VARIABLES = {
   /** Sagas in progress at which new orders wait in Kafka (admission control). */
   MAX_SAGAS_IN_PROGRESS: integer({ min: 1, max: 10_000_000, fallback: 1_000 }),
 };
-
-/**
- * Step deadlines are held while the consumer has not fetched for this long (an idle fetch
- * returns every 250 ms; a rebalance after a replica died stops fetching for up to the session
- * timeout): a reply may be waiting unread.
- */
-const DEADLINE_HOLD_AFTER_MS = 2_000;
 
 /** How often admission control counts the sagas in progress. */
 const ADMISSION_INTERVAL_MS = 500;
@@ -97,6 +93,16 @@ export async function main(): Promise<void> {
     // Sweep only once replies flow: after a restart, the replies waiting in Kafka must be read
     // before their steps are declared overdue.
     await consumer.ready;
+    // Deadlines count only while some replica reads the reply's partition (sweeper.ts).
+    const replyReads = startReplyReadRecorder({
+      sql,
+      log,
+      kafka: runtime.kafka,
+      consumer,
+      routes: replyRoutes(ORDER_SAGA),
+    });
+    runtime.onClose(() => replyReads.stop());
+    await replyReads.recordOnce().catch(() => {}); // the loop retries and reports
     const sweeper = startSweeper({
       sql,
       log,
@@ -104,7 +110,7 @@ export async function main(): Promise<void> {
       intervalMs: config.SWEEP_INTERVAL,
       onApplied,
       relay,
-      holdDeadlines: () => !consumer.fetchedWithin(DEADLINE_HOLD_AFTER_MS),
+      replies: () => replyReads.partitioning(),
     });
     runtime.onClose(() => sweeper.stop());
     const inProgress = new Gauge({
@@ -122,7 +128,11 @@ export async function main(): Promise<void> {
       onCount: (count) => inProgress.set(count),
     });
     runtime.onClose(() => admission.stop());
-    log.info("Orchestrator running", { stepTimeoutMs: policy.stepTimeoutMs });
+    log.info("Orchestrator running", {
+      stepTimeoutMs: policy.stepTimeoutMs,
+      stepGiveUpMs: policy.stepGiveUpMs,
+      compensationGiveUpMs: policy.compensationGiveUpMs,
+    });
     const signal = await onShutdownSignal();
     log.info("Shutting down", { signal });
   } finally {
