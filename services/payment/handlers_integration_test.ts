@@ -386,3 +386,47 @@ Deno.test("payment charges once when the handling stops between the Stripe call 
     assert.equal(stripe.server.records().paymentIntents.length, 1);
   });
 });
+
+Deno.test("payment settles a charge attempt left unanswered before it refunds, and never leaves a tombstone over it", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const sagaId = crypto.randomUUID();
+    const key = crypto.randomUUID();
+    // An attempt that charged and was then lost (its command dead-lettered, say): Stripe holds
+    // the charge, the payment row still says PENDING.
+    const stripe = createStripeGateway(createStripeClient({
+      apiKey: "sk_test_payment_integration",
+      host: harness.stripe.hostname,
+      port: harness.stripe.port,
+      protocol: "http",
+      timeoutMs: 10_000,
+      local: true,
+    }));
+    const request = {
+      orderId,
+      sagaId,
+      amountCents: 3100,
+      currency: "usd",
+      paymentMethod: "pm_card_visa",
+      idempotencyKey: key,
+    };
+    assert.equal((await stripe.charge(request)).outcome, "succeeded");
+    await harness.runtime.sql`insert into payment.payments
+      (order_id, status, amount_cents, currency, payment_method, attempt_key)
+      values (${orderId}, 'PENDING', 3100, 'usd', 'pm_card_visa', ${key})`;
+
+    await harness.send({ ...refund(orderId), sagaId });
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_REFUNDED"]);
+    assert.equal(bodyOf(reply).amountCents, 3100);
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 3100,
+      refundedCents: 3100,
+      charges: 1,
+      refunds: 1,
+    });
+    assert.equal(harness.stripe.server.records().paymentIntents.length, 1, "the same intent");
+    assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["REFUNDED"]);
+  });
+});
