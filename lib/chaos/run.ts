@@ -164,8 +164,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       COMPENSATION_GIVE_UP: "3m",
       COMPENSATION_RETRY_INITIAL: "200ms",
       COMPENSATION_RETRY_MAX: "2s",
-      // About a minute of patience (with 6 s steps): a participant restarting is not an outage
-      // that needs an operator; a refund that keeps failing still is.
+      // Failure replies only (an unanswered compensation is sent again and uses none): a refund
+      // that keeps failing still needs an operator.
       MAX_COMPENSATION_RETRIES: "8",
       SWEEP_INTERVAL: "200ms",
       STRIPE_TEST_LATENCY: `${options.stripeLatencyMs ?? 0}ms`,
@@ -369,10 +369,10 @@ async function waitUntilSettled(
           select (select count(*)::int from orchestrator.sagas) as sagas,
             (select count(*)::int from orchestrator.sagas
               where status not in ${sql([...FINAL_STATUSES])}) as open,
-            (select count(*)::int from orchestrator.outbox where published_at is null) +
-            (select count(*)::int from inventory.outbox where published_at is null) +
-            (select count(*)::int from payment.outbox where published_at is null) +
-            (select count(*)::int from notification.outbox where published_at is null) as outbox`;
+            (select count(*)::int from orchestrator.outbox where published_at is null and set_aside_at is null) +
+            (select count(*)::int from inventory.outbox where published_at is null and set_aside_at is null) +
+            (select count(*)::int from payment.outbox where published_at is null and set_aside_at is null) +
+            (select count(*)::int from notification.outbox where published_at is null and set_aside_at is null) as outbox`;
         const quiet = row !== undefined && row.sagas >= options.orders && row.open === 0 &&
           row.outbox === 0 && await totalLag(admin, kafka) === 0;
         streak = quiet ? streak + 1 : 0;

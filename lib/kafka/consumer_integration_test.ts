@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import kafkajs from "kafkajs";
 import type { Kafka, Producer } from "kafkajs";
 import { waitFor } from "../async/mod.ts";
@@ -258,12 +260,21 @@ Deno.test("startConsumer() does not commit a record whose handling failed: a res
 Deno.test("startConsumer() dead-letters a record at the broker's size limit without its value, then keeps consuming", async () => {
   await withFixture(async ({ kafka, producer, topic, outcomes, consume }) => {
     const key = crypto.randomUUID();
-    // The largest value the broker takes (message.max.bytes, 1 MiB + 12 by default): the dead
-    // letter, with its dlq-* headers on top, is over the limit.
-    let size = 1_048_588 - 200;
-    for (;; size -= 64) {
+    // A value as large as the broker takes (message.max.bytes, 1 MiB + 12 by default, counted
+    // compressed) that compression cannot shrink much (random bytes in base64), produced gzip'd.
+    // Its dead letter, compressed like every dead letter, carries a reason of 2,000 random
+    // characters on top: over the limit, so it goes without its value.
+    const noise = randomBytes(1_500_000).toString("base64");
+    const reason = `Too big to be an order: ${noise.slice(0, 2_000)}`;
+    let size = Math.floor(1_048_588 * 4 / 3);
+    while (gzipSync(noise.slice(0, size)).length > 1_048_588 + 4_096) size -= 1_024;
+    for (;; size -= 512) {
       try {
-        await producer.send({ topic, messages: [{ key, value: "x".repeat(size) }] });
+        await producer.send({
+          topic,
+          compression: kafkajs.CompressionTypes.GZIP,
+          messages: [{ key, value: noise.slice(0, size) }],
+        });
         break;
       } catch (error) {
         if ((error as { type?: string }).type !== "MESSAGE_TOO_LARGE" || size < 1_000_000) {
@@ -278,7 +289,7 @@ Deno.test("startConsumer() dead-letters a record at the broker's size limit with
     });
     const handled: string[] = [];
     const consumer = await consume((record) => {
-      if (record.key === key) throw new MalformedMessageError("Too big to be an order");
+      if (record.key === key) throw new MalformedMessageError(reason);
       handled.push(record.key ?? "");
       return Promise.resolve();
     });
@@ -296,9 +307,32 @@ Deno.test("startConsumer() dead-letters a record at the broker's size limit with
     });
     assert.equal(letter?.value, null);
     assert.equal(letter?.headers[DLQ_HEADERS.valueOmitted], String(size));
-    assert.equal(letter?.headers[DLQ_HEADERS.error], "Too big to be an order");
+    assert.equal(letter?.headers[DLQ_HEADERS.error], reason);
     assert.equal(letter?.headers[DLQ_HEADERS.sourceOffset], "0");
     assert.deepEqual(outcomes, ["dlq", "handled"]);
+  });
+});
+
+Deno.test("startConsumer() keeps the value of a dead letter at the broker's size limit when it compresses", async () => {
+  await withFixture(async ({ kafka, producer, topic, consume }) => {
+    const key = crypto.randomUUID();
+    // Text as large as the broker takes: with its dlq-* headers it would be over the limit, but
+    // a dead letter is gzip-compressed, so it keeps its value whole.
+    const value = "x".repeat(1_048_588 - 400);
+    await producer.send({ topic, messages: [{ key, value }] });
+    const consumer = await consume(() => {
+      throw new MalformedMessageError("Too big to be an order");
+    });
+    try {
+      const [letter] = await readRecords(kafka, TOPICS.ordersDlq, {
+        count: 1,
+        select: (r) => r.key === key,
+      });
+      assert.equal(letter?.value, value);
+      assert.equal(letter?.headers[DLQ_HEADERS.valueOmitted], undefined);
+    } finally {
+      await consumer.stop();
+    }
   });
 });
 

@@ -158,6 +158,7 @@ function checkKafka(admin: Admin): ReadinessCheck {
 
 async function countUnpublished(sql: Sql, schema: string): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from ${sql(`${schema}.outbox`)} where published_at is null`;
+    select count(*)::int as n from ${sql(`${schema}.outbox`)}
+    where published_at is null and set_aside_at is null`;
   return row?.n ?? 0;
 }

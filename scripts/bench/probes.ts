@@ -119,7 +119,7 @@ export async function outboxBacklog(
   const parts = schemas.map((schema) =>
     `select '${schema.replaceAll("'", "''")}' as schema, count(*)::int as n from "${
       schema.replaceAll('"', '""')
-    }".outbox where published_at is null`
+    }".outbox where published_at is null and set_aside_at is null`
   );
   const rows = await sql.unsafe<Array<{ schema: string; n: number }>>(parts.join(" union all "));
   return Object.fromEntries(rows.map((row) => [row.schema, row.n]));
