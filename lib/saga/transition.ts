@@ -1,6 +1,9 @@
 /**
  * The saga engine's only decision point: a pure function from (state, event) to the next state
- * and the commands to send. It knows steps only through the definition, never by name.
+ * and the commands to send. It knows steps only through the definition, never by name. A passed
+ * deadline (`DEADLINE_PASSED`) sends the pending command again under its eventId, with backoff,
+ * until its give-up horizon; only then is a forward step failed in doubt, or a compensation
+ * stopped in COMPENSATION_FAILED. Failure replies alone use up a compensation's retries.
  */
 import type { EventType, Topic } from "../messages/mod.ts";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
