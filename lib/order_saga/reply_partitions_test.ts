@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import type { EventType } from "../messages/mod.ts";
+import type { SagaDefinition } from "../saga/mod.ts";
+import { ORDER_SAGA } from "./definition.ts";
+import { knownRoutes, replyRoutes, replyTopics } from "./reply_partitions.ts";
+
+Deno.test("replyRoutes() gives each part of each step the topic its replies travel on", () => {
+  assert.deepEqual(replyRoutes(ORDER_SAGA), [
+    { step: 0, phase: "forward", topic: "inventory.replies" },
+    { step: 0, phase: "compensation", topic: "inventory.replies" },
+    { step: 1, phase: "forward", topic: "payment.replies" },
+    { step: 1, phase: "compensation", topic: "payment.replies" },
+    { step: 2, phase: "forward", topic: "notification.replies" },
+  ]);
+  assert.deepEqual(replyTopics(replyRoutes(ORDER_SAGA)), [
+    "inventory.replies",
+    "payment.replies",
+    "notification.replies",
+  ]);
+});
+
+Deno.test("replyRoutes() refuses a step whose replies travel on two topics", () => {
+  const definition: SagaDefinition<null> = {
+    name: "split",
+    steps: [{
+      name: "Split",
+      command: { eventType: "RESERVE_INVENTORY", topic: "inventory.commands", body: () => ({}) },
+      replies: { success: "INVENTORY_RESERVED", failure: "PAYMENT_FAILED" as EventType },
+    }],
+  };
+  assert.throws(() => replyRoutes(definition), TypeError);
+});
+
+Deno.test("knownRoutes() leaves out the routes whose topic's size is unknown", () => {
+  const routes = replyRoutes(ORDER_SAGA);
+  assert.deepEqual(knownRoutes({ routes, partitions: new Map([["payment.replies", 6]]) }), {
+    steps: [1, 1],
+    phases: ["forward", "compensation"],
+    topics: ["payment.replies", "payment.replies"],
+    partitions: [6, 6],
+  });
+  assert.deepEqual(knownRoutes({ routes, partitions: new Map() }).steps, []);
+});
