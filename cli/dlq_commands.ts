@@ -4,18 +4,9 @@
  */
 import { Command, Option } from "@commander-js/extra-typings";
 import { DLQ_TOPIC } from "../lib/kafka/dlq.ts";
-import { inNamespace } from "../lib/kafka/namespace.ts";
 import type { CliContext } from "./context.ts";
-import { readMarks, readNewest, readRanges } from "./dlq_reader.ts";
 import { replayDeadLetters, REPLAYED_AT_HEADER } from "./dlq_replay.ts";
-import {
-  describeDlqRecord,
-  DLQ_READ_TIMEOUT_MS,
-  type DlqRecordJson,
-  printRecord,
-  readReplayMarks,
-  resolveRefs,
-} from "./dlq_view.ts";
+import { printRecord, readDlqList, readDlqRecord } from "./dlq_view.ts";
 import { UsageError } from "./errors.ts";
 import { examples, jsonHelp } from "./help.ts";
 import { COLOURS, colourWanted, formatAgo, NONE, printer, truncate } from "./output.ts";
@@ -73,22 +64,11 @@ ${
       }`,
     )
     .action(async (options) => {
-      const admin = await ctx.kafkaAdmin();
-      const topic = inNamespace(ctx.kafka(), DLQ_TOPIC);
-      const marks = await readMarks(admin, topic);
-      const records = await readNewest(ctx.kafka(), topic, {
-        marks,
+      const { depth, replaysKnown, records: described } = await readDlqList(ctx, {
         limit: options.limit,
-        timeoutMs: DLQ_READ_TIMEOUT_MS,
-        ...(options.type === undefined ? {} : {
-          select: (record) => describeDlqRecord(record).eventType === options.type,
-        }),
+        ...(options.type === undefined ? {} : { type: options.type }),
+        warn,
       });
-      const described = records.map(describeDlqRecord).map(({ headers: _h, value: _v, ...rest }) =>
-        rest as DlqRecordJson
-      );
-      const replaysKnown = await attachReplayMarks(ctx, topic, described, warn);
-      const depth = marks.reduce((sum, m) => sum + m.high - m.low, 0);
       const print = out();
       if (options.json) {
         return print.json({ topic: DLQ_TOPIC, depth, replaysKnown, records: described });
@@ -142,20 +122,7 @@ JSON shape (stable; times ISO-8601 UTC, absent values null):
 ${examples(["sagactl dlq show 3:17", "sagactl dlq show 3:17 --json | jq -r .value"])}`,
     )
     .action(async (refArg, options) => {
-      const admin = await ctx.kafkaAdmin();
-      const topic = inNamespace(ctx.kafka(), DLQ_TOPIC);
-      const marks = await readMarks(admin, topic);
-      const [ref] = resolveRefs([refArg], marks, DLQ_TOPIC);
-      const [record] = await readRanges(ctx.kafka(), topic, {
-        marks,
-        ranges: [{ partition: ref!.partition, from: ref!.offset, to: ref!.offset + 1 }],
-        timeoutMs: DLQ_READ_TIMEOUT_MS,
-      });
-      if (record === undefined) {
-        throw new Error(`Cannot read ${DLQ_TOPIC} ${ref!.partition}:${ref!.offset}: no record`);
-      }
-      const detail = describeDlqRecord(record);
-      await attachReplayMarks(ctx, topic, [detail], warn);
+      const detail = await readDlqRecord(ctx, refArg, { warn });
       const print = out();
       if (options.json) return print.json(detail);
       printRecord(print, detail, { now: ctx.now(), topic: DLQ_TOPIC });
@@ -215,20 +182,4 @@ ${
     });
 
   return dlq;
-}
-
-async function attachReplayMarks(
-  ctx: CliContext,
-  topic: string,
-  records: DlqRecordJson[],
-  warn: (text: string) => void,
-): Promise<boolean> {
-  try {
-    const marks = await readReplayMarks(await ctx.db(), topic, records);
-    for (const record of records) record.replay = marks.get(record.ref) ?? null;
-    return true;
-  } catch (error) {
-    warn(`replays unknown: ${(error as Error).message}`);
-    return false;
-  }
 }

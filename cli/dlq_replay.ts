@@ -64,11 +64,38 @@ interface PlannedReplay {
   json: ReplayJson;
 }
 
-/** Replays the named DLQ records (or all of them) after checking each can be. */
+/** What `runReplays` did: each record's line, and the records whose publishing failed. */
+export interface ReplayOutcome {
+  replays: ReplayJson[];
+  failures: string[];
+}
+
+/** Replays the named DLQ records (or all of them) after checking each can be, and prints it. */
 export async function replayDeadLetters(
   ctx: CliContext,
   options: { refs: DlqRefArg[]; all: boolean; dryRun: boolean; force: boolean; json: boolean },
 ): Promise<void> {
+  const { replays, failures } = await runReplays(ctx, options);
+  const print = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
+  if (options.json) {
+    print.json({ dryRun: options.dryRun, force: options.force, replays });
+  } else {
+    printReplays(print, replays, { dryRun: options.dryRun });
+  }
+  if (failures.length > 0) {
+    throw new Error(`Cannot replay ${failures.length} record(s): ${failures.join("; ")}`);
+  }
+}
+
+/**
+ * Checks the named DLQ records (or all of them) and, unless `dryRun`, replays each as
+ * `ctx.actor()`; throws naming the reasons when a named record cannot be replayed (then
+ * nothing is). What `dlq replay` and the console both run.
+ */
+export async function runReplays(
+  ctx: CliContext,
+  options: { refs: DlqRefArg[]; all: boolean; dryRun: boolean; force: boolean },
+): Promise<ReplayOutcome> {
   const admin = await ctx.kafkaAdmin();
   const sql = await ctx.db();
   const kafka = ctx.kafka();
@@ -109,16 +136,7 @@ export async function replayDeadLetters(
       }
     }
   }
-  const print = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
-  const replays = plan.map((p) => p.json);
-  if (options.json) {
-    print.json({ dryRun: options.dryRun, force: options.force, replays });
-  } else {
-    printReplays(print, replays, { dryRun: options.dryRun });
-  }
-  if (failures.length > 0) {
-    throw new Error(`Cannot replay ${failures.length} record(s): ${failures.join("; ")}`);
-  }
+  return { replays: plan.map((p) => p.json), failures };
 }
 
 function printReplays(

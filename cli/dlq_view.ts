@@ -3,10 +3,18 @@
  * (`DlqRecordJson`), the replays recorded for them, and how a record is shown to humans.
  */
 import type { Sql } from "../lib/db/mod.ts";
-import { DLQ_HEADERS } from "../lib/kafka/dlq.ts";
+import { DLQ_HEADERS, DLQ_TOPIC } from "../lib/kafka/dlq.ts";
+import { inNamespace } from "../lib/kafka/namespace.ts";
 import { headersToStrings } from "../lib/kafka/records.ts";
 import { EVENTS, isEventType, TOPICS } from "../lib/messages/mod.ts";
-import type { PartitionMarks, TopicRecord } from "./dlq_reader.ts";
+import type { CliContext } from "./context.ts";
+import {
+  type PartitionMarks,
+  readMarks,
+  readNewest,
+  readRanges,
+  type TopicRecord,
+} from "./dlq_reader.ts";
 import { UsageError } from "./errors.ts";
 import { COLOURS, formatAgo, formatTimestamp, NONE, type Printer } from "./output.ts";
 import type { DlqRefArg } from "./parse.ts";
@@ -120,6 +128,82 @@ export async function readReplayMarks(
     lastReplayedAt: row.last_replayed_at.toISOString(),
     replayedBy: row.replayed_by,
   }]));
+}
+
+/** What `dlq list --json` prints. */
+export interface DlqListJson {
+  topic: string;
+  /** Records the topic holds now, over all partitions. */
+  depth: number;
+  /** False when PostgreSQL did not answer: every `replay` is then null. */
+  replaysKnown: boolean;
+  records: DlqRecordJson[];
+}
+
+/**
+ * The newest `limit` DLQ records (of event type `type` when given), newest first, with their
+ * replays; `warn` hears why replays are unknown. What `dlq list` and the console both read.
+ */
+export async function readDlqList(
+  ctx: CliContext,
+  options: { limit: number; type?: string; warn: (text: string) => void },
+): Promise<DlqListJson> {
+  const admin = await ctx.kafkaAdmin();
+  const topic = inNamespace(ctx.kafka(), DLQ_TOPIC);
+  const marks = await readMarks(admin, topic);
+  const records = await readNewest(ctx.kafka(), topic, {
+    marks,
+    limit: options.limit,
+    timeoutMs: DLQ_READ_TIMEOUT_MS,
+    ...(options.type === undefined ? {} : {
+      select: (record) => describeDlqRecord(record).eventType === options.type,
+    }),
+  });
+  const described = records.map(describeDlqRecord).map(({ headers: _h, value: _v, ...rest }) =>
+    rest as DlqRecordJson
+  );
+  const replaysKnown = await attachReplayMarks(ctx, topic, described, options.warn);
+  const depth = marks.reduce((sum, m) => sum + m.high - m.low, 0);
+  return { topic: DLQ_TOPIC, depth, replaysKnown, records: described };
+}
+
+/** One DLQ record with its headers, value and replays. What `dlq show` and the console read. */
+export async function readDlqRecord(
+  ctx: CliContext,
+  refArg: DlqRefArg,
+  options: { warn: (text: string) => void },
+): Promise<DlqRecordDetailJson> {
+  const admin = await ctx.kafkaAdmin();
+  const topic = inNamespace(ctx.kafka(), DLQ_TOPIC);
+  const marks = await readMarks(admin, topic);
+  const [ref] = resolveRefs([refArg], marks, DLQ_TOPIC);
+  const [record] = await readRanges(ctx.kafka(), topic, {
+    marks,
+    ranges: [{ partition: ref!.partition, from: ref!.offset, to: ref!.offset + 1 }],
+    timeoutMs: DLQ_READ_TIMEOUT_MS,
+  });
+  if (record === undefined) {
+    throw new Error(`Cannot read ${DLQ_TOPIC} ${ref!.partition}:${ref!.offset}: no record`);
+  }
+  const detail = describeDlqRecord(record);
+  await attachReplayMarks(ctx, topic, [detail], options.warn);
+  return detail;
+}
+
+async function attachReplayMarks(
+  ctx: CliContext,
+  topic: string,
+  records: DlqRecordJson[],
+  warn: (text: string) => void,
+): Promise<boolean> {
+  try {
+    const marks = await readReplayMarks(await ctx.db(), topic, records);
+    for (const record of records) record.replay = marks.get(record.ref) ?? null;
+    return true;
+  } catch (error) {
+    warn(`replays unknown: ${(error as Error).message}`);
+    return false;
+  }
 }
 
 /** Resolves refs against the partitions' offsets; a bare offset must name one partition. */

@@ -116,6 +116,39 @@ export function statusPublisher(ctx: CliContext): (retried: RetryJson) => Promis
   };
 }
 
+/** Throws the refusal of `saga retry` when the saga is not COMPENSATION_FAILED. */
+export function assertRetryable(saga: SagaJson): void {
+  if (saga.status !== "COMPENSATION_FAILED") {
+    throw new Error(
+      `Cannot retry saga ${saga.sagaId}: it is ${saga.status}; only a COMPENSATION_FAILED saga can be retried`,
+    );
+  }
+}
+
+/**
+ * Retries one saga as `ctx.actor()` and updates the status cache; throws when it was skipped
+ * (its status changed since it was read). What `saga retry <id>` and the console both run.
+ */
+export async function retryNow(ctx: CliContext, sagaId: string): Promise<RetryJson> {
+  const retried = await retrySaga(await ctx.db(), sagaId, {
+    actor: ctx.actor(),
+    policy: ctx.policy(),
+  });
+  await statusPublisher(ctx)(retried);
+  if (retried.result !== "retried") {
+    throw new Error(`Cannot retry saga ${sagaId}: ${retried.reason}`);
+  }
+  return retried;
+}
+
+/** The plan of a retry in words, as `saga retry --dry-run` prints it. */
+export function planText(saga: SagaJson): string {
+  const [first, ...rest] = saga.pendingCompensations;
+  const then = rest.length === 0 ? "" : `, then ${rest.join(", then ")}`;
+  return `COMPENSATION_FAILED → COMPENSATING, send ${first ?? NONE} again${then}; ` +
+    `failed attempts ${saga.retryCount} → 0`;
+}
+
 /** Retries one saga; with `wait`, follows it until it ends again. */
 export async function retryOne(
   ctx: CliContext,
@@ -124,11 +157,7 @@ export async function retryOne(
 ): Promise<void> {
   const sql = await ctx.db();
   const saga = await requireSaga(sql, id);
-  if (saga.status !== "COMPENSATION_FAILED") {
-    throw new Error(
-      `Cannot retry saga ${saga.sagaId}: it is ${saga.status}; only a COMPENSATION_FAILED saga can be retried`,
-    );
-  }
+  assertRetryable(saga);
   const print = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
   const actor = ctx.actor();
   if (options.dryRun) {
@@ -144,11 +173,7 @@ export async function retryOne(
     : print;
   let retried: RetryJson | undefined;
   const retry = async () => {
-    retried = await retrySaga(sql, saga.sagaId, { actor, policy: ctx.policy() });
-    await statusPublisher(ctx)(retried);
-    if (retried.result !== "retried") {
-      throw new Error(`Cannot retry saga ${saga.sagaId}: ${retried.reason}`);
-    }
+    retried = await retryNow(ctx, saga.sagaId);
     progress?.line(retriedText(progress, retried, actor));
   };
   if (!options.wait) {
@@ -273,13 +298,6 @@ function plannedRetry(saga: SagaJson): RetryJson {
     reason: null,
     note: null,
   };
-}
-
-function planText(saga: SagaJson): string {
-  const [first, ...rest] = saga.pendingCompensations;
-  const then = rest.length === 0 ? "" : `, then ${rest.join(", then ")}`;
-  return `COMPENSATION_FAILED → COMPENSATING, send ${first ?? NONE} again${then}; ` +
-    `failed attempts ${saga.retryCount} → 0`;
 }
 
 function retriedText(print: Printer, retried: RetryJson, actor: string): string {

@@ -83,6 +83,8 @@ export interface SagaFilter {
   statuses?: readonly SagaStatus[];
   since?: Date;
   limit: number;
+  /** COMPENSATION_FAILED sagas (an operator is needed) before the others. */
+  needsOperatorFirst?: boolean;
 }
 
 /** Sagas newest first, filtered. */
@@ -93,7 +95,9 @@ export async function listSagas(sql: Sql, filter: SagaFilter): Promise<SagaJson[
     from orchestrator.sagas s join orchestrator.orders o using (order_id)
     where (${statuses.length === 0} or s.status = any(${statuses as string[]}))
       and s.created_at >= ${filter.since ?? new Date(0)}
-    order by s.created_at desc, s.saga_id
+    order by ${
+    filter.needsOperatorFirst ? sql`(s.status = 'COMPENSATION_FAILED') desc,` : sql``
+  } s.created_at desc, s.saga_id
     limit ${filter.limit}`;
   return rows.map(toSagaJson);
 }
