@@ -45,7 +45,9 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 Deno.test("completionTree() lists every command and option of the program", () => {
   const bash = script("bash");
-  for (const word of ["seed", "product", "order", "saga", "dlq", "stats", "completions"]) {
+  for (
+    const word of ["seed", "product", "order", "saga", "dlq", "stats", "console", "completions"]
+  ) {
     assert.match(bash, new RegExp(`\\b${word}\\b`), word);
   }
   assert.match(
@@ -53,6 +55,7 @@ Deno.test("completionTree() lists every command and option of the program", () =
     /'saga retry'\) words='--all-failed --dry-run --rate --yes --wait --timeout --json --help'/,
   );
   assert.doesNotMatch(bash, /'help'/, "commander's help command is left out");
+  assert.match(bash, /'console'\) words='--port --help'/);
 });
 
 Deno.test("completionScript() makes bash complete commands, options and option values", async () => {
@@ -70,6 +73,9 @@ Deno.test("completionScript() makes bash complete commands, options and option v
   ]);
   assert.deepEqual(await completeInBash(["sagactl", "saga", "list", "-n", ""]), []);
   assert.deepEqual(await completeInBash(["sagactl", "completions", "z"]), ["zsh"]);
+  assert.deepEqual(await completeInBash(["sagactl", "con"]), ["console"]);
+  assert.deepEqual(await completeInBash(["sagactl", "console", "--p"]), ["--port"]);
+  assert.deepEqual(await completeInBash(["sagactl", "console", "--port", ""]), []);
   assert.deepEqual(await completeInBash(["sagactl", "dlq", "replay", "3:17", "--f"]), ["--force"]);
 });
 

@@ -14,6 +14,7 @@ import { SAGA_STATUSES } from "../lib/saga/mod.ts";
 import { TEST_CARDS } from "../lib/stripe_test_server/cards.ts";
 import { catalogCommands } from "./catalog_commands.ts";
 import { type CommandLike, completionScript, completionTree, SHELLS } from "./completions.ts";
+import { consoleCommand } from "./console/command.ts";
 import { type CliContext, createContext } from "./context.ts";
 import { dlqCommands } from "./dlq_commands.ts";
 import { describeError, EXIT_CODES, exitCodeOf, oneLine, UsageError } from "./errors.ts";
@@ -49,6 +50,7 @@ ${
     "sagactl dlq list",
     "sagactl dlq replay 3:17",
     "sagactl stats --json",
+    "sagactl console            # the same views and actions as a web page on 127.0.0.1:9100",
     "source <(sagactl completions bash)",
   ])
 }`;
@@ -70,6 +72,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(sagaCommands(ctx));
   program.addCommand(dlqCommands(ctx));
   program.addCommand(statsCommand(ctx));
+  program.addCommand(consoleCommand(ctx));
   program.addCommand(completionsCommand(ctx, program));
   return program;
 }
