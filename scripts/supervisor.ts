@@ -38,7 +38,7 @@ export interface ManagedProcess {
 export interface StackOptions {
   /** Environment of every process (on top of this process's own). */
   env: Record<string, string>;
-  /** Write each process's output to `<logDir>/<name>.log` instead of this terminal. */
+  /** Write each process's output to `<logDir>/<logName(name)>.log` instead of this terminal. */
   logDir?: string;
   /** How long a process may take to answer its ready URL (default 60 s). */
   readyTimeoutMs?: number;
@@ -62,30 +62,93 @@ export interface Stack {
 
 const COLOURS = [36, 35, 33, 32, 34, 31];
 
-/** The standard stack: the Stripe test server (unless a real key is set) and the four services. */
-export function serviceSpecs(env: Record<string, string | undefined>): ProcessSpec[] {
-  const port = (name: string, fallback: number) => env[name] ?? String(fallback);
+/** The four services, each with the variable of its ops port and that port's default. */
+export const SERVICES = [
+  { name: "inventory", portVariable: "INVENTORY_PORT", port: 9102 },
+  { name: "payment", portVariable: "PAYMENT_PORT", port: 9103 },
+  { name: "notification", portVariable: "NOTIFICATION_PORT", port: 9104 },
+  { name: "orchestrator", portVariable: "ORCHESTRATOR_PORT", port: 9101 },
+] as const;
+
+/** The most replicas of each service the supervisor starts. */
+export const MAX_REPLICAS = 16;
+
+/** Options of `serviceSpecs`. */
+export interface ServiceSpecsOptions {
+  /** Processes of each service, each in its service's consumer group (default `SERVICE_REPLICAS`, else 1). */
+  replicas?: number;
+}
+
+/**
+ * The name of a service's `replica`th process (from 1): `payment` for the first, `payment#2` for
+ * the second; its log file is `<logName>.log`.
+ */
+export function replicaName(service: string, replica: number): string {
+  return replica === 1 ? service : `${service}#${replica}`;
+}
+
+/** The service a process name stands for: `payment` for `payment` and `payment#2`. */
+export function serviceOf(name: string): string {
+  return name.split("#")[0]!;
+}
+
+/** The file name (without `.log`) a process writes its output to: `payment-2` for `payment#2`. */
+export function logName(name: string): string {
+  return name.replace("#", "-");
+}
+
+/**
+ * The variable holding the ops port of a service's `replica`th process: the service's own
+ * (`PAYMENT_PORT`) for the first, `PAYMENT_PORT_2` for the second, and so on.
+ */
+export function replicaPortVariable(portVariable: string, replica: number): string {
+  return replica === 1 ? portVariable : `${portVariable}_${replica}`;
+}
+
+/** Replicas of each service: `requested`, else `SERVICE_REPLICAS`, else 1; throws `RangeError`. */
+export function replicasOf(env: Record<string, string | undefined>, requested?: number): number {
+  const text = env.SERVICE_REPLICAS;
+  const replicas = requested ?? (text === undefined || text.trim() === "" ? 1 : Number(text));
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw new RangeError(
+      `Cannot start the services: replicas must be an integer from 1 to ${MAX_REPLICAS} ` +
+        `(got ${requested ?? `SERVICE_REPLICAS="${text}"`})`,
+    );
+  }
+  return replicas;
+}
+
+/**
+ * The standard stack: the Stripe test server (unless a real key is set) and the four services,
+ * each as `replicas` processes (see `replicaName`). A replica's ops port is its
+ * `replicaPortVariable` when set, else its service's port plus 10 per replica (9113 for
+ * `payment#2` by default).
+ */
+export function serviceSpecs(
+  env: Record<string, string | undefined>,
+  options: ServiceSpecsOptions = {},
+): ProcessSpec[] {
+  const replicas = replicasOf(env, options.replicas);
   const specs: ProcessSpec[] = [];
   if (!env.STRIPE_SECRET_KEY) {
     specs.push({
       name: "stripe",
       entry: "lib/stripe_test_server/main.ts",
-      readyUrl: `http://127.0.0.1:${port("STRIPE_TEST_SERVER_PORT", 12111)}/_test/faults`,
+      readyUrl: `http://127.0.0.1:${env.STRIPE_TEST_SERVER_PORT ?? 12111}/_test/faults`,
     });
   }
-  for (
-    const [name, variable, fallback] of [
-      ["inventory", "INVENTORY_PORT", 9102],
-      ["payment", "PAYMENT_PORT", 9103],
-      ["notification", "NOTIFICATION_PORT", 9104],
-      ["orchestrator", "ORCHESTRATOR_PORT", 9101],
-    ] as const
-  ) {
-    specs.push({
-      name,
-      entry: `services/${name}/main.ts`,
-      readyUrl: `http://127.0.0.1:${port(variable, fallback)}/readyz`,
-    });
+  for (let replica = 1; replica <= replicas; replica++) {
+    for (const service of SERVICES) {
+      const base = Number(env[service.portVariable] ?? service.port);
+      const port = env[replicaPortVariable(service.portVariable, replica)] ??
+        String(base + 10 * (replica - 1));
+      specs.push({
+        name: replicaName(service.name, replica),
+        entry: `services/${service.name}/main.ts`,
+        readyUrl: `http://127.0.0.1:${port}/readyz`,
+        ...(replica === 1 ? {} : { env: { [service.portVariable]: port } }),
+      });
+    }
   }
   return specs;
 }
@@ -112,7 +175,10 @@ export async function startStack(
     const prefix = `\x1b[${colourOf.get(spec.name)}m${spec.name.padEnd(width)} |\x1b[0m `;
     const sink = options.logDir === undefined
       ? null
-      : await Deno.open(`${options.logDir}/${spec.name}.log`, { create: true, append: true });
+      : await Deno.open(`${options.logDir}/${logName(spec.name)}.log`, {
+        create: true,
+        append: true,
+      });
     // A service writes its lines in bursts: pass each burst on in one write, not one per line.
     const encoder = new TextEncoder();
     const writeLine = sink === null

@@ -9,7 +9,15 @@ import type { Sql } from "../db/mod.ts";
 import type { LedgerEntry } from "../invariants/mod.ts";
 import { createKafka } from "../kafka/client.ts";
 import { connectProducer } from "../kafka/producer.ts";
-import { serviceSpecs, type Stack, startStack } from "../../scripts/supervisor.ts";
+import {
+  type ProcessSpec,
+  replicaPortVariable,
+  replicasOf,
+  SERVICES,
+  serviceSpecs,
+  type Stack,
+  startStack,
+} from "../../scripts/supervisor.ts";
 import { createTestDatabase } from "./db.ts";
 import { testInfra } from "./infra.ts";
 import { deleteNamespaceTopics, testNamespace } from "./kafka.ts";
@@ -20,7 +28,11 @@ export interface TestStack {
   sql: Sql;
   producer: Producer;
   env: Record<string, string>;
-  /** Where each process writes its log (`<name>.log`). */
+  /** Processes of each service (`payment`, `payment#2`, …). */
+  replicas: number;
+  /** The processes started, by name, with their ready URLs (the ops server's `/readyz`). */
+  specs: ProcessSpec[];
+  /** Where each process writes its log (`<name>.log`; `payment-2.log` for `payment#2`). */
   logDir: string;
   /** The Stripe test server's base URL. */
   stripeUrl: string;
@@ -28,22 +40,31 @@ export interface TestStack {
   ledger(): Promise<Record<string, LedgerEntry>>;
 }
 
-const PORT_VARIABLES = [
-  "ORCHESTRATOR_PORT",
-  "INVENTORY_PORT",
-  "PAYMENT_PORT",
-  "NOTIFICATION_PORT",
-  "STRIPE_TEST_SERVER_PORT",
-] as const;
-
-/** A free local port for each process of the stack, so stacks never collide. */
-function freePorts(): Record<string, string> {
-  const listeners = PORT_VARIABLES.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+/** A free local port for each variable, so stacks never collide. */
+function freePorts(variables: readonly string[]): Record<string, string> {
+  const listeners = variables.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
   const ports = Object.fromEntries(
-    PORT_VARIABLES.map((name, i) => [name, String((listeners[i]!.addr as Deno.NetAddr).port)]),
+    variables.map((name, i) => [name, String((listeners[i]!.addr as Deno.NetAddr).port)]),
   );
   for (const listener of listeners) listener.close();
   return ports;
+}
+
+/** The port variables of every process: each replica's ops port and the Stripe test server's. */
+function portVariables(replicas: number): string[] {
+  const variables = ["STRIPE_TEST_SERVER_PORT"];
+  for (let replica = 1; replica <= replicas; replica++) {
+    for (const service of SERVICES) {
+      variables.push(replicaPortVariable(service.portVariable, replica));
+    }
+  }
+  return variables;
+}
+
+/** Options of `withTestStack`. */
+export interface TestStackOptions {
+  /** Processes of each service, all in its consumer group (default `SERVICE_REPLICAS`, else 1). */
+  replicas?: number;
 }
 
 /**
@@ -54,14 +75,16 @@ function freePorts(): Record<string, string> {
 export async function withTestStack(
   overrides: Record<string, string>,
   fn: (stack: TestStack) => Promise<void>,
+  options: TestStackOptions = {},
 ): Promise<void> {
+  const replicas = replicasOf({ ...Deno.env.toObject(), ...overrides }, options.replicas);
   const infra = await testInfra();
   const db = await createTestDatabase();
   const logDir = await Deno.makeTempDir({ prefix: "sagas-e2e-" });
   const namespace = testNamespace("e2e");
   const env: Record<string, string> = {
     ...Deno.env.toObject(),
-    ...freePorts(),
+    ...freePorts(portVariables(replicas)),
     KAFKA_BROKERS: infra.kafkaBrokers.join(","),
     KAFKA_NAMESPACE: namespace,
     KAFKA_TOPIC_PARTITIONS: "3",
@@ -70,6 +93,7 @@ export async function withTestStack(
     STRIPE_API_BASE: "",
     LOG_LEVEL: "info",
     ...overrides,
+    SERVICE_REPLICAS: String(replicas),
   };
   delete env.STRIPE_SECRET_KEY;
   env.STRIPE_API_BASE = `http://127.0.0.1:${env.STRIPE_TEST_SERVER_PORT}`;
@@ -80,13 +104,25 @@ export async function withTestStack(
   const producer = await connectProducer(kafka);
   let stack: Stack | undefined;
   try {
-    stack = await startStack(serviceSpecs(env), { env, logDir });
+    const specs = serviceSpecs(env);
+    // One process of each service first, then the other replicas all at once: their start
+    // (migrations, topics) is then a no-op, and a stack of many replicas comes up in time.
+    const first = specs.filter((spec) => !spec.name.includes("#"));
+    stack = await startStack(first, { env, logDir });
+    const started = stack;
+    const added = await Promise.allSettled(
+      specs.filter((spec) => spec.name.includes("#")).map((spec) => started.add(spec)),
+    );
+    const failed = added.find((result) => result.status === "rejected");
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     const stripeUrl = env.STRIPE_API_BASE!;
     await fn({
       stack,
       sql: db.sql,
       producer,
       env,
+      replicas,
+      specs,
       logDir,
       stripeUrl,
       async ledger() {
