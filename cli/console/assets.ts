@@ -86,7 +86,9 @@ tr:target { background: #fff8c5; }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: .5rem 1.25rem; margin: 0; }
 .facts div { min-width: 0; }
 .facts .wide { grid-column: 1 / -1; }
-table.history td.note { min-width: 18rem; }
+table.history { font-size: .9rem; }
+table.history th, table.history td { padding: .4rem .45rem; }
+table.history td.note { min-width: 16rem; }
 table.history td:nth-child(-n+3) { white-space: nowrap; }
 .facts dt { font-size: .78rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .facts dd { margin: 0; overflow-wrap: anywhere; }
