@@ -11,7 +11,9 @@
  * (kill, replica, broker, postgres, redis, stripe, duplicate, late, poison), --kills-per-service
  * N, --rounds N (injections of each other kind), --step-timeout 6s, --settle-timeout 180s,
  * --postgres restart|terminate, --stripe-latency 300ms (the Stripe test server's median answer
- * time, with a long tail; default 0).
+ * time, with a long tail; default 0), --replicas N (processes of every service, all in its
+ * consumer group; a kill then stops one replica of a service while the others carry on;
+ * default 1, the `replica` fault then adding a second orchestrator).
  *
  * The broker and Redis it stops are its own (started for the run, wiped after). PostgreSQL is
  * the machine's: it is restarted in a window of a second or two and always brought back.
@@ -28,6 +30,7 @@ import {
 } from "../lib/chaos/mod.ts";
 import { parseDuration } from "../lib/config/mod.ts";
 import { errorMessage } from "../lib/errors/mod.ts";
+import { MAX_REPLICAS } from "./supervisor.ts";
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -62,6 +65,7 @@ async function main(args: string[]): Promise<number> {
       "settle-timeout": { type: "string" },
       postgres: { type: "string" },
       "stripe-latency": { type: "string" },
+      replicas: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -71,9 +75,11 @@ async function main(args: string[]): Promise<number> {
         FAULT_KINDS.join(",")
       }|all]\n` +
         "  [--kills-per-service N] [--rounds N] [--step-timeout 6s] [--settle-timeout 180s]\n" +
-        "  [--postgres restart|terminate] [--stripe-latency 0]\n\n" +
+        "  [--postgres restart|terminate] [--stripe-latency 0] [--replicas 1]\n\n" +
         "  --stripe-latency D  median answer time of the Stripe test server, e.g. 300ms, with a\n" +
-        "                      long tail (p99 ≈ 3× the median), like Stripe's own API (default 0)",
+        "                      long tail (p99 ≈ 3× the median), like Stripe's own API (default 0)\n" +
+        "  --replicas N        processes of every service, each in its consumer group; kills\n" +
+        "                      stop one replica of a service while the others carry on (1)",
     );
     return 0;
   }
@@ -91,6 +97,12 @@ async function main(args: string[]): Promise<number> {
       `--stripe-latency must be at most 60s (got "${values["stripe-latency"]}")`,
     );
   }
+  const replicas = positive("replicas", values.replicas, 1);
+  if (!Number.isInteger(replicas) || replicas > MAX_REPLICAS) {
+    throw new RangeError(
+      `--replicas must be an integer from 1 to ${MAX_REPLICAS} (got "${values.replicas}")`,
+    );
+  }
   const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed);
   const optionalInteger = (name: string, text: string | undefined) =>
     text === undefined ? undefined : Math.round(positive(name, text, 1));
@@ -105,6 +117,7 @@ async function main(args: string[]): Promise<number> {
     settleTimeoutMs: durationFlag("settle-timeout", values["settle-timeout"], 180_000),
     postgresMode,
     stripeLatencyMs,
+    replicas,
     log: (line) => console.error(`chaos: ${line}`),
   });
   console.log(formatReport(report));

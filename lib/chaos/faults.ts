@@ -1,6 +1,6 @@
 /**
- * Carrying out planned faults against a running test stack: SIGKILL and restart of a service or
- * of one of two orchestrator replicas, the run's own broker and Redis stopped and started, a
+ * Carrying out planned faults against a running test stack: SIGKILL and restart of one replica
+ * of a service (briefly, or for longer than a consumer session), the run's own broker and Redis stopped and started, a
  * PostgreSQL restart, Stripe answering 500s and stalling, and the record faults (duplicates,
  * late replies, poison). Each returns a line saying what was done.
  */
@@ -176,7 +176,7 @@ export async function injectFault(
   try {
     switch (fault.kind) {
       case "kill":
-        return outcome(await killAndRestart(context.stack, fault.service, fault.downMs));
+        return outcome(await killAndRestart(context.stack, fault.process, fault.downMs));
       case "replica":
         return outcome(
           `replica ${await killAndRestart(context.stack, fault.victim, fault.downMs)}`,

@@ -2,6 +2,7 @@
  * The fault schedule of a chaos run, drawn from the seed: which fault, when (ms after the first
  * order), against what, for how long. Pure, so a seed replays the same schedule.
  */
+import { replicaName } from "../../scripts/supervisor.ts";
 import type { Prng } from "./prng.ts";
 
 /** Every kind of fault a run can inject. */
@@ -28,15 +29,17 @@ export const EXCLUSIVE_FAULTS: ReadonlySet<FaultKind> = new Set([
   "redis",
 ]);
 
-/** The services a `kill` fault picks from. */
+/** The services a `kill` fault picks from (one replica of it when there are several). */
 export const KILLABLE_SERVICES = ["inventory", "payment", "notification", "orchestrator"] as const;
 
 /** One planned fault. */
 export type PlannedFault =
   & { atMs: number }
   & (
-    | { kind: "kill"; service: string; downMs: number }
-    | { kind: "replica"; victim: "orchestrator" | "orchestrator-2"; downMs: number }
+    /** `process`: the replica killed, by its supervisor name (`payment`, `payment#2`). */
+    | { kind: "kill"; service: string; process: string; downMs: number }
+    /** `victim`: the replica stopped for longer than a consumer session, by name. */
+    | { kind: "replica"; victim: string; downMs: number }
     | { kind: "broker"; downMs: number }
     | { kind: "postgres" }
     | { kind: "redis"; downMs: number }
@@ -58,6 +61,20 @@ export interface FaultPlanOptions {
   rounds: number;
   /** The orchestrator's step deadline: stalls outlast it, so replies come late. */
   stepTimeoutMs: number;
+  /**
+   * Processes of each service (default 1). With one, the `replica` fault stops one of two
+   * orchestrators (the run adds `orchestrator#2`); with more, kills and the `replica` fault
+   * each stop one replica of a service while the others carry on.
+   */
+  replicas?: number;
+}
+
+/** The processes a `replica` fault picks its victim from, for `replicas` of each service. */
+export function replicaVictims(replicas: number): string[] {
+  if (replicas <= 1) return ["orchestrator", replicaName("orchestrator", 2)];
+  return KILLABLE_SERVICES.flatMap((service) =>
+    Array.from({ length: replicas }, (_, i) => replicaName(service, i + 1))
+  );
 }
 
 /** Plans the faults, sorted by time; exclusive ones are spread over the window, one per slot. */
@@ -68,11 +85,16 @@ export function planFaults(rng: Prng, options: FaultPlanOptions): PlannedFault[]
   }
   const within = (from: number, to: number) => Math.round(rng.between(from, to));
   const anywhere = () => within(startMs, endMs);
+  const replicas = options.replicas ?? 1;
   const faults: PlannedFault[] = [];
   if (kinds.includes("kill")) {
     for (const service of KILLABLE_SERVICES) {
       for (let i = 0; i < options.killsPerService; i++) {
-        faults.push({ kind: "kill", atMs: anywhere(), service, downMs: within(200, 3_000) });
+        const atMs = anywhere();
+        const downMs = within(200, 3_000);
+        // One draw more only with replicas: a seed replays the same plan with one of each.
+        const process = replicas <= 1 ? service : replicaName(service, rng.int(1, replicas));
+        faults.push({ kind: "kill", atMs, service, process, downMs });
       }
     }
   }
@@ -90,7 +112,7 @@ export function planFaults(rng: Prng, options: FaultPlanOptions): PlannedFault[]
         faults.push({
           kind,
           atMs,
-          victim: rng.pick(["orchestrator", "orchestrator-2"] as const),
+          victim: rng.pick(replicaVictims(replicas)),
           // Longer than a consumer session (15 s): the survivor takes every partition over.
           downMs: within(16_000, 20_000),
         });

@@ -5,6 +5,7 @@ import {
   KILLABLE_SERVICES,
   parseFaultKinds,
   planFaults,
+  replicaVictims,
 } from "./plan.ts";
 import { createPrng } from "./prng.ts";
 
@@ -54,4 +55,24 @@ Deno.test("parseFaultKinds() reads a list or all, and names a kind it does not k
   assert.deepEqual(parseFaultKinds("kill, poison,kill"), ["kill", "poison"]);
   assert.deepEqual(parseFaultKinds(""), []);
   assert.throws(() => parseFaultKinds("kill,meteor"), /^RangeError: Unknown fault "meteor"/);
+});
+
+Deno.test("planFaults() kills one replica of a service at a time, any of them, with replicas", () => {
+  const single = planFaults(createPrng(4), OPTIONS);
+  for (const fault of single) {
+    if (fault.kind === "kill") assert.equal(fault.process, fault.service);
+    if (fault.kind === "replica") assert.match(fault.victim, /^orchestrator(#2)?$/);
+  }
+  const plan = planFaults(createPrng(4), { ...OPTIONS, killsPerService: 12, replicas: 2 });
+  const killed = new Set(plan.flatMap((f) => f.kind === "kill" ? [f.process] : []));
+  for (const service of KILLABLE_SERVICES) {
+    assert.ok(killed.has(service), service);
+    assert.ok(killed.has(`${service}#2`), `${service}#2`);
+  }
+  for (const fault of plan) {
+    if (fault.kind === "kill") assert.equal(fault.process.split("#")[0], fault.service);
+  }
+  assert.deepEqual(replicaVictims(1), ["orchestrator", "orchestrator#2"]);
+  assert.equal(replicaVictims(3).length, KILLABLE_SERVICES.length * 3);
+  assert.ok(replicaVictims(3).includes("payment#3"));
 });

@@ -21,6 +21,7 @@ function report(overrides: Partial<ChaosReport> = {}): ChaosReport {
     ordersPlanned: 1841,
     ordersPlaced: 1841,
     ratePerSecond: 20,
+    replicas: 2,
     stepTimeoutMs: 6_000,
     stripeLatencyMs: 300,
     faults: [],

@@ -20,7 +20,7 @@ import { FINAL_STATUSES, type SagaStatus } from "../saga/mod.ts";
 import { testInfra } from "../testing/infra.ts";
 import { readTopicToEnd } from "../testing/kafka.ts";
 import { type TestStack, withTestStack } from "../testing/stack.ts";
-import { serviceSpecs } from "../../scripts/supervisor.ts";
+import { replicaName, serviceOf, serviceSpecs } from "../../scripts/supervisor.ts";
 import { type FaultContext, type FaultOutcome, injectFault } from "./faults.ts";
 import {
   freePort,
@@ -61,6 +61,11 @@ export interface ChaosOptions {
   postgresMode?: PostgresFaultMode;
   /** Median answer time of the Stripe test server in ms (`STRIPE_TEST_LATENCY`; default 0). */
   stripeLatencyMs?: number;
+  /**
+   * Processes of each service, all in its consumer group (default 1): a kill then stops one
+   * replica of a service while the others carry on.
+   */
+  replicas?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -79,6 +84,8 @@ export interface ChaosReport {
   ordersPlanned: number;
   ordersPlaced: number;
   ratePerSecond: number;
+  /** Processes of each service (the `replica` fault adds a second orchestrator to one). */
+  replicas: number;
   stepTimeoutMs: number;
   /** Median answer time of the Stripe test server in ms (0: at once). */
   stripeLatencyMs: number;
@@ -120,6 +127,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => {});
   const large = options.orders >= 1_000;
   const stepTimeoutMs = options.stepTimeoutMs ?? 6_000;
+  const replicas = options.replicas ?? 1;
   const rng = createPrng(options.seed);
   const plan = planOrders(rng.fork("orders"), {
     count: options.orders,
@@ -133,11 +141,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     killsPerService: options.killsPerService ?? (large ? 3 : 1),
     rounds: options.rounds ?? (large ? 2 : 1),
     stepTimeoutMs,
+    replicas,
   });
   const wants = (kind: FaultKind) => options.faults.includes(kind);
   log(
     `seed ${options.seed}: ${plan.length} orders over ${(lastOrderMs / 1000).toFixed(0)} s, ` +
-      `${faultPlan.length} faults`,
+      `${faultPlan.length} faults, ${replicas} replica(s) of every service`,
   );
 
   let broker: PrivateBroker | null = null;
@@ -176,7 +185,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         `stack up: database ${new URL(t.env.DATABASE_URL!).pathname.slice(1)}, ` +
           `namespace ${t.env.KAFKA_NAMESPACE}, logs in ${t.logDir}`,
       );
-      if (wants("replica")) await addReplica(t);
+      // With one of each, the replica fault needs a second orchestrator to stop one of.
+      if (wants("replica") && replicas === 1) await addReplica(t);
       report = await chaosOnStack(t, {
         options,
         stepTimeoutMs,
@@ -187,7 +197,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         log,
         started,
       });
-    });
+    }, { replicas });
     return report!;
   } finally {
     await redis?.dispose().catch(() => {});
@@ -200,7 +210,7 @@ async function addReplica(t: TestStack): Promise<void> {
   const port = freePort();
   await t.stack.add({
     ...orchestrator,
-    name: "orchestrator-2",
+    name: replicaName("orchestrator", 2),
     env: { ORCHESTRATOR_PORT: String(port) },
     readyUrl: `http://127.0.0.1:${port}/readyz`,
   });
@@ -275,7 +285,8 @@ async function chaosWithProducer(
     },
   });
   const outcomes: FaultOutcome[] = [];
-  // Exclusive faults run one after another; kills of one process never overlap.
+  // Exclusive faults run one after another; kills of one service never overlap, and neither
+  // do a kill and a replica fault of it: one replica of a service is down at a time.
   const chains = new Map<string, Promise<void>>();
   const chainOf = (fault: PlannedFault) =>
     EXCLUSIVE_FAULTS.has(fault.kind)
@@ -283,13 +294,27 @@ async function chaosWithProducer(
       : fault.kind === "kill"
       ? `kill:${fault.service}`
       : `${fault.kind}:${fault.atMs}`;
+  const held = new Map<string, Promise<void>>();
+  const holding = async <T>(service: string | null, fn: () => Promise<T>): Promise<T> => {
+    if (service === null) return await fn();
+    const previous = held.get(service) ?? Promise.resolve();
+    const done = previous.then(fn);
+    held.set(service, done.then(() => {}, () => {}));
+    return await done;
+  };
+  const serviceHit = (fault: PlannedFault) =>
+    fault.kind === "kill"
+      ? fault.service
+      : fault.kind === "replica"
+      ? serviceOf(fault.victim)
+      : null;
   const faultsDone = Promise.all(run.faultPlan.map(async (fault) => {
     await sleep(Math.max(0, fault.atMs - (performance.now() - t0)));
     const chain = chainOf(fault);
     const previous = chains.get(chain) ?? Promise.resolve();
     const done = previous.then(async () => {
       log(`${since()} ${fault.kind}…`);
-      const outcome = await injectFault(context, fault);
+      const outcome = await holding(serviceHit(fault), () => injectFault(context, fault));
       outcomes.push(outcome);
       log(
         `${since()} ${fault.kind}: ${outcome.error ? `FAILED: ${outcome.error}` : outcome.detail}`,
@@ -318,6 +343,7 @@ async function chaosWithProducer(
     ordersPlanned: run.plan.length,
     ordersPlaced: placed.length,
     ratePerSecond: options.ratePerSecond,
+    replicas: options.replicas ?? 1,
     stepTimeoutMs: run.stepTimeoutMs,
     stripeLatencyMs: options.stripeLatencyMs ?? 0,
     faults: outcomes.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime()),
