@@ -1,7 +1,8 @@
 /**
  * Infrastructure a chaos run may break without breaking anyone else's: a Kafka broker of its own
- * (scripts/kafka_local.sh with a data directory and ports of its own), a Redis server of its
- * own, and the PostgreSQL restart (the shared server, in a window of a second or two: the only
+ * (scripts/kafka_local.sh with a data directory and ports of its own) or a 3-node KRaft cluster
+ * of its own whose nodes are killed, stopped, paused and started one at a time, a Redis server
+ * of its own, and the PostgreSQL restart (the shared server, in a window of a second or two: the only
  * fault here that other users of the machine notice; without a local cluster it falls back to
  * cutting the run's own database connections).
  */
@@ -83,6 +84,156 @@ export async function startPrivateBroker(): Promise<PrivateBroker> {
       await Deno.remove(dataDir, { recursive: true });
     },
   };
+}
+
+/** Node ids of a cluster of {@linkcode startPrivateCluster}: 1, 2 and 3. */
+export const CLUSTER_NODES: readonly number[] = [1, 2, 3];
+
+/** A 3-node KRaft cluster of the run's own (every node broker and controller), node by node. */
+export interface PrivateCluster {
+  /** Bootstrap servers, every node: `127.0.0.1:<port>`, node n at index n - 1. */
+  brokers: string[];
+  /** The environment that points scripts/kafka_local.sh and scripts/infra.ts at this cluster. */
+  env: Record<string, string>;
+  /** Node `node`'s client address. */
+  addressOf(node: number): string;
+  /** SIGKILL to the node's process; resolves once it is gone (no clean shutdown). */
+  kill(node: number): Promise<void>;
+  /** SIGTERM to the node, a clean shutdown (its leaderships moved away first). */
+  stop(node: number): Promise<void>;
+  /** Starts the node again (data kept) and waits until it answers and sees every node. */
+  start(node: number): Promise<void>;
+  /** SIGSTOP: the node's process stays, silent, until `resume` (e.g. past a session timeout). */
+  pause(node: number): Promise<void>;
+  /** SIGCONT to a paused node. */
+  resume(node: number): Promise<void>;
+  /** The node's pid, or null when it is not running. */
+  pid(node: number): Promise<number | null>;
+  /** The node id of the quorum's leader, the active controller (asks the controllers). */
+  quorumLeader(): Promise<number>;
+  /** Waits until every replica of every partition is in sync again (after a node came back). */
+  waitInSync(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops every node and deletes the cluster's data. */
+  dispose(): Promise<void>;
+}
+
+/** Six free consecutive ports (three brokers, three controllers), checked when asked. */
+function freePortRun(count: number): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const listeners: Deno.Listener[] = [];
+    try {
+      for (let port = base; port < base + count; port++) {
+        listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
+      }
+      return base;
+    } catch {
+      // One of them is taken: try elsewhere.
+    } finally {
+      for (const listener of listeners) listener.close();
+    }
+  }
+  throw new Error(`Cannot start a cluster of the run's own: found no ${count} free ports in a row`);
+}
+
+/**
+ * Formats and starts a 3-node cluster (`kafka_local.sh --brokers 3`) on free ports in a temporary
+ * data directory, and resolves once every node is registered.
+ */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const dataDir = await Deno.makeTempDir({ prefix: "sagas-chaos-cluster-" });
+  const base = freePortRun(2 * CLUSTER_NODES.length);
+  const env = { KAFKA_DATA_DIR: dataDir, KAFKA_PORT: String(base) };
+  const brokers = CLUSTER_NODES.map((node) => `127.0.0.1:${base + 2 * (node - 1)}`);
+  const script = (...args: string[]) =>
+    run("bash", [KAFKA_LOCAL, "--brokers", String(CLUSTER_NODES.length), ...args], env);
+  const nodeArg = (node: number) => {
+    if (!CLUSTER_NODES.includes(node)) {
+      throw new RangeError(`Cannot act on node ${node}: the cluster's nodes are 1, 2 and 3`);
+    }
+    return String(node);
+  };
+  const admin = (bootstrap: string[]) =>
+    createKafka({
+      brokers: bootstrap,
+      clientId: "chaos-cluster",
+      logLevel: kafkajs.logLevel.NOTHING,
+    })
+      .admin();
+  async function waitAnswers(bootstrap: string[]) {
+    const kafka = createKafka({
+      brokers: bootstrap,
+      clientId: "chaos-cluster-check",
+      logLevel: kafkajs.logLevel.NOTHING,
+    });
+    await waitForKafka(kafka, { timeoutMs: 120_000, minBrokers: CLUSTER_NODES.length });
+  }
+  const cluster: PrivateCluster = {
+    brokers,
+    env,
+    addressOf: (node) => brokers[Number(nodeArg(node)) - 1]!,
+    async kill(node) {
+      await script("kill-node", nodeArg(node));
+    },
+    async stop(node) {
+      await script("stop-node", nodeArg(node));
+    },
+    async start(node) {
+      await script("start-node", nodeArg(node));
+      // Asked of that node alone: it answers once it serves metadata again.
+      await waitAnswers([cluster.addressOf(node)]);
+    },
+    async pause(node) {
+      await script("pause-node", nodeArg(node));
+    },
+    async resume(node) {
+      await script("resume-node", nodeArg(node));
+    },
+    async pid(node) {
+      const output = await new Deno.Command("bash", {
+        args: [KAFKA_LOCAL, "--brokers", String(CLUSTER_NODES.length), "pid-node", nodeArg(node)],
+        env,
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      return output.success ? Number(new TextDecoder().decode(output.stdout).trim()) : null;
+    },
+    async quorumLeader() {
+      return Number((await script("quorum-leader")).trim());
+    },
+    async waitInSync(options = {}) {
+      const client = admin(brokers);
+      await client.connect();
+      try {
+        await waitFor(async () => {
+          const topics = await client.listTopics();
+          const { topics: described } = await client.fetchTopicMetadata({ topics });
+          return described.every((topic) =>
+            topic.partitions.every((p) => p.isr.length === p.replicas.length)
+          );
+        }, {
+          timeoutMs: options.timeoutMs ?? 120_000,
+          intervalMs: 500,
+          description: "every replica of the cluster's partitions in sync",
+        });
+      } finally {
+        await client.disconnect();
+      }
+    },
+    async dispose() {
+      await script("down");
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+  try {
+    await script("up");
+    await waitAnswers(brokers);
+  } catch (error) {
+    await script("down").catch(() => {});
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  return cluster;
 }
 
 /** A Redis server of the run's own, on a free port, keeping nothing on disk. */
