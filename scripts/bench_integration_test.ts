@@ -42,6 +42,7 @@ Deno.test("the bench runs both pipelines at a low rate and prints a JSON summary
   assert.equal(summary.options.mode, "open");
   assert.equal(summary.options.rate, 5);
   assert.equal(summary.options.stripeLatencyMs, 20);
+  assert.equal(summary.options.replicas, 1);
   assert.equal(typeof summary.machine.cores, "number");
   assert.equal(summary.machine.loadAverageAtStart.length, 3);
   for (const kind of ["saga", "bare"]) {

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { parseDuration } from "../../lib/config/mod.ts";
 import { isLogLevel, type LogLevel } from "../../lib/log/mod.ts";
+import { MAX_REPLICAS } from "../supervisor.ts";
 
 /** Open loop: orders at a fixed offered rate. Closed loop: a fixed number of sagas in flight. */
 export type LoadMode = "open" | "closed";
@@ -26,6 +27,8 @@ export interface BenchOptions {
   pipeline: PipelineChoice;
   /** Partitions of each topic (the services' default is 6). */
   partitions: number;
+  /** Processes of each service (or bare role), all in its consumer group. */
+  replicas: number;
   /** LOG_LEVEL of the services (production default: info). */
   logLevel: LogLevel;
   /** Median answer time of the Stripe test server in ms (its `STRIPE_TEST_LATENCY`; 0: none). */
@@ -55,6 +58,7 @@ Options:
   --duration D           the measured window, e.g. 30s (30s)
   --pipeline P           saga, bare or both (both)
   --partitions N         partitions per topic (6, the services' default)
+  --replicas N           processes of every service (and bare role), each in its group (1)
   --log-level L          LOG_LEVEL of the processes: debug, info, warn, error (info)
   --stripe-latency D     median answer time of the Stripe test server, e.g. 300ms, with a long
                          tail (p99 ≈ 3× the median), like Stripe's own API (0)
@@ -78,6 +82,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
       duration: { type: "string", default: "30s" },
       pipeline: { type: "string", default: "both" },
       partitions: { type: "string", default: "6" },
+      replicas: { type: "string", default: "1" },
       "log-level": { type: "string", default: "info" },
       "stripe-latency": { type: "string", default: "0" },
       "drain-timeout": { type: "string", default: "30s" },
@@ -105,6 +110,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
     durationMs: durationMs("--duration", values.duration, { allowZero: false }),
     pipeline,
     partitions: positiveInteger("--partitions", values.partitions, 1_000),
+    replicas: positiveInteger("--replicas", values.replicas, MAX_REPLICAS),
     logLevel,
     stripeLatencyMs: stripeLatency(values["stripe-latency"]),
     drainTimeoutMs: durationMs("--drain-timeout", values["drain-timeout"], { allowZero: false }),

@@ -10,6 +10,7 @@ Deno.test("parseBenchArgs: defaults are an open loop at 100/s through both pipel
   assert.equal(options.durationMs, 30_000);
   assert.equal(options.pipeline, "both");
   assert.equal(options.partitions, 6);
+  assert.equal(options.replicas, 1);
   assert.equal(options.logLevel, "info");
   assert.equal(options.stripeLatencyMs, 0);
 });
@@ -28,6 +29,8 @@ Deno.test("parseBenchArgs: reads every flag", () => {
     "saga",
     "--partitions",
     "3",
+    "--replicas",
+    "2",
     "--log-level",
     "warn",
     "--stripe-latency",
@@ -40,6 +43,7 @@ Deno.test("parseBenchArgs: reads every flag", () => {
   assert.equal(options.durationMs, 60_000);
   assert.equal(options.pipeline, "saga");
   assert.equal(options.partitions, 3);
+  assert.equal(options.replicas, 2);
   assert.equal(options.logLevel, "warn");
   assert.equal(options.stripeLatencyMs, 300);
   assert.equal(options.keepLogs, true);
@@ -49,6 +53,8 @@ Deno.test("parseBenchArgs: a bad value is one error naming the option", () => {
   assert.throws(() => parseBenchArgs(["--mode", "half"]), /--mode must be open or closed/);
   assert.throws(() => parseBenchArgs(["--rate", "0"]), RangeError);
   assert.throws(() => parseBenchArgs(["--concurrency", "1.5"]), /--concurrency must be an integer/);
+  assert.throws(() => parseBenchArgs(["--replicas", "0"]), /--replicas must be a number above 0/);
+  assert.throws(() => parseBenchArgs(["--replicas", "99"]), /--replicas .* at most 16/);
   assert.throws(() => parseBenchArgs(["--duration", "soon"]), /--duration must be a duration/);
   assert.throws(() => parseBenchArgs(["--duration", "0s"]), RangeError);
   assert.throws(() => parseBenchArgs(["--log-level", "loud"]), /--log-level/);

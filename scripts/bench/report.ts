@@ -170,7 +170,7 @@ export function formatReport(summary: BenchSummary, options: { colour?: boolean 
   lines.push(
     `Benchmark: ${load}; warm-up ${o.warmupMs / 1_000} s, measured window ${
       o.durationMs / 1_000
-    } s; ${o.partitions} partitions per topic; LOG_LEVEL=${o.logLevel}; Stripe latency ${o.stripeLatencyMs} ms (median)`,
+    } s; ${o.partitions} partitions per topic; ${o.replicas} replica(s) of every service; LOG_LEVEL=${o.logLevel}; Stripe latency ${o.stripeLatencyMs} ms (median)`,
     `Machine: ${machine.cores} cores, ${
       (machine.memoryMiB / 1024).toFixed(1)
     } GiB; Deno ${machine.deno}, ` +

@@ -115,6 +115,7 @@ Deno.test("ratioOf and formatReport: saga over bare, and every section printed",
       durationMs: 30_000,
       pipeline: "both",
       partitions: 6,
+      replicas: 2,
       logLevel: "info",
       stripeLatencyMs: 0,
       drainTimeoutMs: 30_000,
@@ -125,7 +126,14 @@ Deno.test("ratioOf and formatReport: saga over bare, and every section printed",
   };
   const text = formatReport(summary);
   for (
-    const section of ["PIPELINE", "saga/bare", "CPU over", "Targets of issue 6", "1 COMPENSATED"]
+    const section of [
+      "PIPELINE",
+      "saga/bare",
+      "CPU over",
+      "Targets of issue 6",
+      "1 COMPENSATED",
+      "2 replica(s) of every service",
+    ]
   ) {
     assert.ok(text.includes(section), `missing "${section}"`);
   }

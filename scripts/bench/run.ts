@@ -139,6 +139,7 @@ export async function runPipeline(
   const stack = await startPipelineStack(kind, {
     infra: options.infra,
     partitions: bench.partitions,
+    replicas: bench.replicas,
     logLevel: bench.logLevel,
     stripeLatencyMs: bench.stripeLatencyMs,
     profile: bench.profile,

@@ -18,7 +18,15 @@ import type { LogLevel } from "../../lib/log/mod.ts";
 import { ALL_TOPICS } from "../../lib/messages/mod.ts";
 import { tcpAnswers } from "../../lib/testing/infra.ts";
 import { waitFor } from "../../lib/async/mod.ts";
-import { type ProcessSpec, serviceSpecs, type Stack, startStack } from "../supervisor.ts";
+import {
+  type ProcessSpec,
+  replicaName,
+  replicaPortVariable,
+  SERVICES,
+  serviceSpecs,
+  type Stack,
+  startStack,
+} from "../supervisor.ts";
 import { BARE_ROLES, BARE_SCHEMA_SQL } from "./bare_service.ts";
 import { type InspectedProcess, startInspected } from "./inspected.ts";
 import type { PipelineKind } from "./options.ts";
@@ -61,6 +69,8 @@ export async function benchInfra(env: Record<string, string | undefined>): Promi
 export interface PipelineStackOptions {
   infra: BenchInfra;
   partitions: number;
+  /** Processes of each service or bare role, all in its consumer group (default 1). */
+  replicas?: number;
   logLevel: LogLevel;
   /** Median answer time of the Stripe test server in ms (default 0). */
   stripeLatencyMs?: number;
@@ -163,7 +173,22 @@ export async function startPipelineStack(
     await admin.connect();
     producer = await connectProducer(kafka);
 
-    const ports = freePorts(5 + (options.profile?.length ?? 0));
+    const replicas = options.replicas ?? 1;
+    const roles = Object.keys(BARE_ROLES);
+    const profiled = options.profile ?? [];
+    // The Stripe test server's, then one per replica of each service (or bare role), then the
+    // inspectors'.
+    const ports = freePorts(1 + 4 * replicas + profiled.length);
+    const stripePort = ports[0]!;
+    const opsPort = (index: number, replica: number) => ports[1 + 4 * (replica - 1) + index]!;
+    const replicaPorts: Record<string, string> = {};
+    for (let replica = 1; replica <= replicas; replica++) {
+      SERVICES.forEach((service, i) => {
+        replicaPorts[replicaPortVariable(service.portVariable, replica)] = String(
+          opsPort(i, replica),
+        );
+      });
+    }
     const doneChannel = `bench:done:${namespace}`;
     const env: Record<string, string> = {
       ...Deno.env.toObject(),
@@ -174,36 +199,43 @@ export async function startPipelineStack(
       REDIS_URL: infra.redisUrl,
       LOG_LEVEL: options.logLevel,
       SMTP_URL: "",
-      ORCHESTRATOR_PORT: String(ports[0]),
-      INVENTORY_PORT: String(ports[1]),
-      PAYMENT_PORT: String(ports[2]),
-      NOTIFICATION_PORT: String(ports[3]),
-      STRIPE_TEST_SERVER_PORT: String(ports[4]),
-      STRIPE_API_BASE: `http://127.0.0.1:${ports[4]}`,
+      ...replicaPorts,
+      SERVICE_REPLICAS: String(replicas),
+      STRIPE_TEST_SERVER_PORT: String(stripePort),
+      STRIPE_API_BASE: `http://127.0.0.1:${stripePort}`,
       STRIPE_TEST_LATENCY: `${options.stripeLatencyMs ?? 0}ms`,
     };
     delete env.STRIPE_SECRET_KEY;
     const specs: ProcessSpec[] = kind === "saga"
-      ? serviceSpecs(env)
-      : Object.keys(BARE_ROLES).map((role, i) => ({
-        name: `bare-${role}`,
-        entry: BARE_ENTRY,
-        readyUrl: `http://127.0.0.1:${ports[i]}/readyz`,
-        env: { BARE_ROLE: role, BARE_PORT: String(ports[i]), BARE_DONE_CHANNEL: doneChannel },
-      }));
-    const profiled = options.profile ?? [];
+      ? serviceSpecs(env, { replicas })
+      : Array.from({ length: replicas }, (_, r) => r + 1).flatMap((replica) =>
+        roles.map((role, i) => ({
+          name: replicaName(`bare-${role}`, replica),
+          entry: BARE_ENTRY,
+          readyUrl: `http://127.0.0.1:${opsPort(i, replica)}/readyz`,
+          env: {
+            BARE_ROLE: role,
+            BARE_PORT: String(opsPort(i, replica)),
+            BARE_DONE_CHANNEL: doneChannel,
+          },
+        }))
+      );
     const started = await Promise.allSettled(specs.map(async (spec) => {
       const index = profiled.indexOf(spec.name);
       if (index < 0) stacks.push(await startStack([spec], { env, logDir }));
       else {
         inspected.push(
-          await startInspected(spec, { env, logDir, inspectorPort: ports[5 + index]! }),
+          await startInspected(spec, {
+            env,
+            logDir,
+            inspectorPort: ports[1 + 4 * replicas + index]!,
+          }),
         );
       }
     }));
     const failed = started.find((result) => result.status === "rejected");
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    await waitForGroups(admin, kafka, Object.keys(PIPELINE_GROUPS));
+    await waitForGroups(admin, kafka, Object.keys(PIPELINE_GROUPS), replicas);
     const processes = [
       ...stacks.flatMap((stack) =>
         [...stack.processes.values()].map((p) => ({ name: p.spec.name, pid: p.child.pid }))
@@ -241,15 +273,27 @@ export async function startPipelineStack(
   }
 }
 
-/** Waits until every group has a member and is stable: records produced now are consumed. */
-async function waitForGroups(admin: Admin, kafka: Kafka, groups: readonly string[]) {
+/**
+ * Waits until every group has all its `members` and is stable: records produced now are
+ * consumed, and no rebalance is due to a late replica.
+ */
+async function waitForGroups(
+  admin: Admin,
+  kafka: Kafka,
+  groups: readonly string[],
+  members: number,
+) {
   await waitFor(async () => {
     const { groups: described } = await admin.describeGroups(
       groups.map((group) => inNamespace(kafka, group)),
     );
     return described.length === groups.length &&
-      described.every((group) => group.state === "Stable" && group.members.length > 0);
-  }, { timeoutMs: 60_000, intervalMs: 250, description: "every consumer group to be stable" });
+      described.every((group) => group.state === "Stable" && group.members.length >= members);
+  }, {
+    timeoutMs: 60_000 + 15_000 * (members - 1),
+    intervalMs: 250,
+    description: `every consumer group to be stable with ${members} member(s)`,
+  });
 }
 
 /** `count` free local ports. */
