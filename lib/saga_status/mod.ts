@@ -2,6 +2,12 @@
  * The saga status cache in Redis (DESIGN §1): the orchestrator writes each saga's latest status
  * and publishes every change on the order's channel; `sagactl --wait` subscribes. PostgreSQL
  * stays the truth: the cache is best effort and may be missing or behind.
+ *
+ * Several orchestrator replicas publish, each on its own connection, so the updates of one saga
+ * can reach Redis in another order than they committed in (a replica's event loop held up after
+ * its commit while another replica commits the next transition). An update carries its
+ * `version`, the saga's last history row id at its commit, and replaces the cached status only
+ * if it is later: a late one neither overwrites the cache nor reaches the subscribers.
  */
 import type { Redis } from "ioredis";
 import type { SagaStatus } from "../saga/mod.ts";
@@ -16,6 +22,11 @@ export interface SagaStatusUpdate {
   /** The timeline sentence of the transition. */
   note: string;
   updatedAt: string;
+  /**
+   * The saga's last history row id when the transition committed (ids grow in commit order for
+   * one saga). Without it (e.g. an operator's action) the update always replaces the cache.
+   */
+  version?: number;
 }
 
 /** How long a cached status lives. */
@@ -31,13 +42,45 @@ export function statusChannel(orderId: string): string {
   return `saga:updates:${orderId}`;
 }
 
-/** Caches and publishes `update` in one round trip. */
-export async function publishSagaStatus(redis: Redis, update: SagaStatusUpdate): Promise<void> {
+/**
+ * Sets the status and publishes it unless the cached one has a version at least as high. KEYS:
+ * the status key; ARGV: the update's JSON, its version, the TTL, the channel (not a key).
+ */
+const PUBLISH_IF_LATER = `
+local cached = redis.call('GET', KEYS[1])
+if cached then
+  local ok, decoded = pcall(cjson.decode, cached)
+  if ok and type(decoded) == 'table' and type(decoded.version) == 'number'
+    and decoded.version >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+redis.call('PUBLISH', ARGV[4], ARGV[1])
+return 1`;
+
+/**
+ * Caches and publishes `update` in one round trip; resolves with false when a later version is
+ * cached already (the update is then dropped).
+ */
+export async function publishSagaStatus(redis: Redis, update: SagaStatusUpdate): Promise<boolean> {
   const json = JSON.stringify(update);
-  await redis.multi()
-    .set(statusKey(update.orderId), json, "EX", STATUS_TTL_SECONDS)
-    .publish(statusChannel(update.orderId), json)
-    .exec();
+  const key = statusKey(update.orderId);
+  const channel = statusChannel(update.orderId);
+  if (update.version === undefined) {
+    await redis.multi().set(key, json, "EX", STATUS_TTL_SECONDS).publish(channel, json).exec();
+    return true;
+  }
+  const written = await redis.eval(
+    PUBLISH_IF_LATER,
+    1,
+    key,
+    json,
+    String(update.version),
+    String(STATUS_TTL_SECONDS),
+    channel,
+  );
+  return written === 1;
 }
 
 /** The cached status of an order's saga, or null when none is cached. */

@@ -40,3 +40,47 @@ Deno.test("publishSagaStatus() caches the latest status and notifies the order's
     await closeRedis(redis);
   }
 });
+
+Deno.test("publishSagaStatus() keeps the later of two updates that arrive out of order", async () => {
+  const { redisUrl } = await testInfra(["redis"]);
+  const redis = connectRedis(redisUrl);
+  const subscriber = connectRedis(redisUrl);
+  const orderId = crypto.randomUUID();
+  try {
+    const seen: SagaStatusUpdate[] = [];
+    const unsubscribe = await subscribeSagaStatus(subscriber, orderId, (u) => seen.push(u));
+    const update = (status: SagaStatusUpdate["status"], version?: number): SagaStatusUpdate => ({
+      sagaId: "s",
+      orderId,
+      status,
+      step: null,
+      note: status,
+      updatedAt: new Date().toISOString(),
+      ...(version === undefined ? {} : { version }),
+    });
+    // Two orchestrator replicas: the later transition (version 12) reaches Redis first.
+    assert.equal(await publishSagaStatus(redis, update("COMPLETED", 12)), true);
+    assert.equal(await publishSagaStatus(redis, update("IN_PROGRESS", 9)), false);
+    assert.equal(await publishSagaStatus(redis, update("IN_PROGRESS", 12)), false);
+    assert.equal((await readSagaStatus(redis, orderId))?.status, "COMPLETED");
+    assert.equal(await publishSagaStatus(redis, update("COMPENSATING", 13)), true);
+    // An update without a version (an operator's action) always replaces the cache…
+    assert.equal(await publishSagaStatus(redis, update("COMPENSATED")), true);
+    assert.equal((await readSagaStatus(redis, orderId))?.status, "COMPENSATED");
+    // …and any versioned one replaces it in turn.
+    assert.equal(await publishSagaStatus(redis, update("COMPENSATION_FAILED", 2)), true);
+    await waitFor(() => seen.length === 4, { description: "four updates" });
+    assert.deepEqual(seen.map((u) => u.status), [
+      "COMPLETED",
+      "COMPENSATING",
+      "COMPENSATED",
+      "COMPENSATION_FAILED",
+    ]);
+    assert.ok(await redis.ttl(`saga:order:${orderId}`) > 0, "the cached status expires");
+    await unsubscribe();
+  } finally {
+    await redis.del(`saga:order:${orderId}`);
+    await closeRedis(subscriber);
+    await closeRedis(redis);
+  }
+});

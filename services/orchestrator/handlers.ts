@@ -12,7 +12,6 @@ import type { Logger } from "../../lib/log/mod.ts";
 import { decodeMessage, type Message } from "../../lib/messages/mod.ts";
 import type { OutboxRelay, OutboxRow } from "../../lib/outbox/mod.ts";
 import {
-  type AppliedEvent,
   decideSagaEvent,
   insertOrderItems,
   insertOrders,
@@ -25,14 +24,18 @@ import {
   type StoredSaga,
 } from "../../lib/order_saga/mod.ts";
 import { newSagaState, type SagaPolicy } from "../../lib/saga/mod.ts";
+import { type OnApplied, statusVersions } from "./observers.ts";
 
 /** What the handler needs. */
 export interface OrchestratorDeps {
   sql: Sql;
   log: Logger;
   policy: SagaPolicy;
-  /** Called after the transaction committed, with what it applied (status cache, metrics). */
-  onApplied: (applied: AppliedEvent) => void;
+  /**
+   * Called after the transaction committed, with what it applied and the saga's status version
+   * (status cache, metrics).
+   */
+  onApplied: OnApplied;
   /** The service's relay, handed the commands once committed; without it, a NOTIFY wakes it. */
   relay?: Pick<OutboxRelay, "publishCommitted">;
 }
@@ -41,12 +44,14 @@ export interface OrchestratorDeps {
 export function createOrchestratorHandler(deps: OrchestratorDeps): BatchHandler {
   return async function handleOrchestratorRecords(records) {
     const messages = records.map(decodeMessage);
-    const { decisions, outbox } = await withTransaction(
+    const { decisions, outbox, versions } = await withTransaction(
       deps.sql,
       (tx) => handleMessages(tx, messages, deps),
     );
     deps.relay?.publishCommitted(outbox);
-    for (const decision of decisions) deps.onApplied(decision);
+    for (const decision of decisions) {
+      deps.onApplied(decision, versions.get(decision.transition.state.sagaId));
+    }
   };
 }
 
@@ -54,7 +59,7 @@ async function handleMessages(
   tx: TransactionSql,
   messages: readonly Message[],
   deps: OrchestratorDeps,
-): Promise<{ decisions: SagaDecision[]; outbox: OutboxRow[] }> {
+): Promise<{ decisions: SagaDecision[]; outbox: OutboxRow[]; versions: Map<string, number> }> {
   const claims = await claimMessages(tx, ORCHESTRATOR_SCHEMA, messages);
   const fresh = messages.filter((_, index) => claims[index] === "new");
   // Independent: sent together (pipelined), so both cost one round trip.
@@ -74,7 +79,7 @@ async function handleMessages(
     decisions.push(decision);
   }
   const outbox = await persistDecisions(tx, decisions, { notify: deps.relay === undefined });
-  return { decisions, outbox };
+  return { decisions, outbox, versions: await statusVersions(tx, decisions) };
 }
 
 /**

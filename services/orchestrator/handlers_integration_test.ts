@@ -458,3 +458,40 @@ Deno.test("sweepOnce() in two replicas at once handles each due saga exactly onc
     assert.equal(timeouts, 30);
   });
 });
+
+Deno.test("orchestrator versions each committed status by the saga's last history row, growing in commit order", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const versions: Array<[string, number | undefined]> = [];
+    const onApplied = (a: AppliedEvent, version?: number) =>
+      versions.push([a.transition.state.status, version]);
+    const handle = createOrchestratorHandler({ sql, log, policy, onApplied });
+    const lastHistoryId = async (orderId: string) => {
+      const [row] = await sql<{ id: number }[]>`
+        select max(h.id)::float8 as id from orchestrator.saga_history h
+        join orchestrator.sagas s using (saga_id) where s.order_id = ${orderId}`;
+      return row?.id;
+    };
+    const order = newOrder();
+    const other = newOrder();
+    await handle([
+      asConsumed(encodeMessage({ eventType: "ORDER_CREATED", body: order })),
+      asConsumed(encodeMessage({ eventType: "ORDER_CREATED", body: other })),
+    ], { signal });
+    assert.equal(versions.length, 2);
+    assert.equal(versions[0]![1], await lastHistoryId(order.orderId));
+    assert.equal(versions[1]![1], await lastHistoryId(other.orderId), "each saga its own");
+    // The sweep's transitions are versioned the same way, and later.
+    const swept: Array<number | undefined> = [];
+    await sweepOnce({
+      sql,
+      log,
+      policy,
+      onApplied: (_a, version) => swept.push(version),
+    }, new Date(Date.now() + policy.stepTimeoutMs + 1_000));
+    assert.equal(swept.length, 2);
+    assert.ok(
+      swept.every((v) => v !== undefined && v > Math.max(versions[0]![1]!, versions[1]![1]!)),
+    );
+    assert.ok(swept.includes(await lastHistoryId(order.orderId)));
+  });
+});

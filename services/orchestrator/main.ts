@@ -68,9 +68,9 @@ export async function main(): Promise<void> {
     const { sql, log, metrics } = runtime;
     const publishStatus = createStatusPublisher(redis, log);
     const recordMetrics = createSagaMetrics(metrics.registry);
-    const onApplied = (applied: AppliedEvent) => {
+    const onApplied = (applied: AppliedEvent, version?: number) => {
       recordMetrics(applied);
-      publishStatus(applied);
+      publishStatus(applied, version);
     };
     const { relay } = runtime;
     const handleRecords = createOrchestratorHandler({ sql, log, policy, onApplied, relay });

@@ -1,19 +1,50 @@
 /**
  * What the orchestrator does after a transition committed: update the Redis status cache
- * (best effort: Redis down never stops a saga) and record metrics.
+ * (best effort: Redis down never stops a saga) and record metrics. Each status carries its
+ * version (`statusVersions`), so that of several replicas publishing the same saga, a late
+ * update never replaces a later one (lib/saga_status).
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Redis } from "ioredis";
+import type { TransactionSql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
 import { FINAL_STATUSES } from "../../lib/saga/mod.ts";
 import { publishSagaStatus } from "../../lib/saga_status/mod.ts";
 
+/** Called once a transaction committed, with each event it applied and the saga's version. */
+export type OnApplied = (applied: AppliedEvent, version?: number) => void;
+
+/**
+ * The version of each saga's status after the transaction's transitions: its last history row
+ * id, read in that transaction, after the saga rows were locked and the history written. For
+ * one saga the ids grow in commit order (the next transaction waits for the lock, then inserts).
+ */
+export async function statusVersions(
+  tx: TransactionSql,
+  decisions: readonly AppliedEvent[],
+): Promise<Map<string, number>> {
+  const ids = [
+    ...new Set(
+      decisions.filter((d) => d.transition.outcome === "applied").map((d) =>
+        d.transition.state.sagaId
+      ),
+    ),
+  ];
+  if (ids.length === 0) return new Map();
+  const rows = await tx<{ saga_id: string; version: number }[]>`
+    select s.saga_id::text as saga_id,
+      (select max(h.id) from orchestrator.saga_history h where h.saga_id = s.saga_id)::float8
+        as version
+    from unnest(${ids}::uuid[]) as s(saga_id)`;
+  return new Map(rows.map((row) => [row.saga_id, row.version]));
+}
+
 /** Publishes each applied transition's status to Redis; failures are logged, once per outage. */
-export function createStatusPublisher(redis: Redis, log: Logger): (applied: AppliedEvent) => void {
+export function createStatusPublisher(redis: Redis, log: Logger): OnApplied {
   let failing = false;
-  return function publishStatus({ transition }) {
+  return function publishStatus({ transition }, version) {
     if (transition.outcome !== "applied") return;
     const { state } = transition;
     publishSagaStatus(redis, {
@@ -23,6 +54,7 @@ export function createStatusPublisher(redis: Redis, log: Logger): (applied: Appl
       step: transition.step,
       note: transition.note,
       updatedAt: new Date().toISOString(),
+      ...(version === undefined ? {} : { version }),
     }).then(
       () => {
         if (failing) log.info("Saga status cache reachable again");

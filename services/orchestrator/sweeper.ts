@@ -43,6 +43,7 @@ import {
 } from "../../lib/order_saga/mod.ts";
 import type { OutboxRelay } from "../../lib/outbox/mod.ts";
 import type { SagaEvent, SagaPolicy } from "../../lib/saga/mod.ts";
+import { type OnApplied, statusVersions } from "./observers.ts";
 
 /** Options of `startSweeper`. */
 export interface SweeperOptions {
@@ -53,8 +54,8 @@ export interface SweeperOptions {
   intervalMs: number;
   /** Sagas per transaction (default 100). */
   batchSize?: number;
-  /** Called after each sweep transaction committed, with what it applied. */
-  onApplied: (applied: AppliedEvent) => void;
+  /** Called after each sweep transaction committed, with what it applied and the version. */
+  onApplied: OnApplied;
   /** The service's relay, handed the commands once committed; without it, a NOTIFY wakes it. */
   relay?: Pick<OutboxRelay, "publishCommitted">;
   /**
@@ -69,7 +70,7 @@ export async function sweepOnce(
   options: Omit<SweeperOptions, "intervalMs">,
   now = new Date(),
 ): Promise<AppliedEvent[]> {
-  const { applied, outbox } = await withTransaction(options.sql, async (tx) => {
+  const { applied, outbox, versions } = await withTransaction(options.sql, async (tx) => {
     const due = await lockDueSagas(tx, now, options.batchSize ?? 100, options.replies?.());
     const decisions = [...(await lockSagas(tx, due)).values()].map((saga) => {
       const { pending } = saga.state;
@@ -87,10 +88,12 @@ export async function sweepOnce(
       });
     });
     const outbox = await persistDecisions(tx, decisions, { notify: options.relay === undefined });
-    return { applied: decisions, outbox };
+    return { applied: decisions, outbox, versions: await statusVersions(tx, decisions) };
   });
   options.relay?.publishCommitted(outbox);
-  for (const result of applied) options.onApplied(result);
+  for (const result of applied) {
+    options.onApplied(result, versions.get(result.transition.state.sagaId));
+  }
   return applied;
 }
 
