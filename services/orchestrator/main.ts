@@ -115,7 +115,8 @@ export async function main(): Promise<void> {
     runtime.onClose(() => sweeper.stop());
     const inProgress = new Gauge({
       name: "saga_in_progress",
-      help: "Sagas not in a final status, as admission control last counted them",
+      // Every replica counts the same shared table: take the max over replicas, not the sum.
+      help: "Sagas not in a final status (of all replicas), as admission control last counted them",
       registers: [metrics.registry],
     });
     const admission = startAdmissionControl({
