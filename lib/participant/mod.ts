@@ -1,9 +1,15 @@
 /**
  * How a participant service handles a command (DESIGN §5): in one PostgreSQL transaction it
  * claims the command's idempotency key, checks that the command comes from the order's saga,
- * applies the business change, and writes the reply to its outbox. A redelivered command is
- * skipped; the reply answers the command by `causationId`. Commands fetched together are handled
- * in one such transaction, in order (a failing chunk is retried one command at a time).
+ * applies the business change, and writes the reply to its outbox, recording it with the key.
+ * The reply answers the command by `causationId`. Commands fetched together are handled in one
+ * such transaction, in order (a failing chunk is retried one command at a time).
+ *
+ * A command handled before (the same eventId and body: a redelivery, or the orchestrator sending
+ * it again past its deadline, DESIGN §4) is answered from its record: the reply recorded with its
+ * key is written again (a fresh eventId, the same body and `causationId`), and nothing is applied
+ * again. Copies of one command in one chunk get one reply each, the same. A command that awaits
+ * an outcome still moving (`Awaiting`) is answered by nobody until the outcome is final.
  *
  * A command whose effect is an external call (Stripe, SMTP: a `CallingCommand`) is handled in
  * atomic phases instead, so that no call runs inside a transaction: (1) a short transaction
@@ -18,7 +24,14 @@
  */
 import { type Sql, type TransactionSql, withTransaction } from "../db/mod.ts";
 import { MalformedMessageError } from "../errors/mod.ts";
-import { claimMessages } from "../idempotency/mod.ts";
+import {
+  awaitingCommands,
+  awaitReplies,
+  claimCommands,
+  type CommandClaim,
+  recordReplies,
+  releaseClaims,
+} from "../idempotency/mod.ts";
 import {
   type BatchHandler,
   oneAtATime,
@@ -46,8 +59,20 @@ export type Reply = Pick<OutgoingMessage, "eventType" | "body">;
 /** Applies one command inside the transaction and says what to reply. */
 export type CommandHandler = (tx: TransactionSql, message: Message, log: Logger) => Promise<Reply>;
 
-/** What phase 1 of a `CallingCommand` came to: a reply at once, or the call to make. */
-export type Prepared<C> = { reply: Reply } | { call: C };
+/**
+ * A command left unanswered for now: it awaits an outcome still moving (a PaymentIntent
+ * `processing`, a refund `pending`). Its key stays claimed with no reply, and the command is kept
+ * with it: a redelivered copy in the same chunk is skipped, a later one is decided again (and
+ * waits again, with no call, when the participant's decision says so), and `resumeAwaiting`
+ * decides it again once the outcome is final.
+ */
+export interface Awaiting {
+  /** Why, for the log. */
+  awaiting: string;
+}
+
+/** What phase 1 of a `CallingCommand` came to: a reply at once, the call to make, or a wait. */
+export type Prepared<C> = { reply: Reply } | { call: C } | Awaiting;
 
 /**
  * A command whose effect is an external call, handled in atomic phases (see the module doc).
@@ -64,15 +89,16 @@ export interface CallingCommand<C, R> {
   call(call: C, message: Message, log: Logger): Promise<R>;
   /**
    * Phase 3, in a short transaction with the command's key just claimed: records the outcome and
-   * says what to reply, or `"again"` to decide the command once more from phase 1 (the call
-   * settled what an earlier attempt left open, e.g. a charge, and the command is not answered).
+   * says what to reply, `"again"` to decide the command once more from phase 1 (the call
+   * settled what an earlier attempt left open, e.g. a charge, and the command is not answered),
+   * or `Awaiting` when the outcome is not final yet.
    */
   complete(
     tx: TransactionSql,
     message: Message,
     outcome: { call: C; result: R },
     log: Logger,
-  ): Promise<Reply | "again">;
+  ): Promise<Reply | "again" | Awaiting>;
 }
 
 /** How a participant handles a command type: in one transaction, or around an external call. */
@@ -121,6 +147,8 @@ interface Entry {
   log: Logger;
   /** Times its phase 3 said `"again"`. */
   again: number;
+  /** Set while its key is claimed by the transaction at work; `resumed`: it awaited before. */
+  claim?: { resumed: boolean };
 }
 
 /** A call decided in phase 1, and after phase 2 what it came to. */
@@ -131,45 +159,97 @@ interface Call {
 }
 type Settled = Call & ({ ok: true; result: unknown } | { ok: false; error: unknown });
 
-/** What one transaction answered. */
+/** What one transaction answered; `repeated`: from the record of a command handled before. */
 interface Answered {
   entry: Entry;
   reply: Reply;
+  repeated?: boolean;
+}
+
+/** What one transaction came to, for the log and the relay once it is committed. */
+interface Round {
+  answered: Answered[];
+  skipped: Entry[];
+  awaiting: { entry: Entry; why: string }[];
+}
+
+/** A participant's command handler, and the way back for commands that awaited an outcome. */
+export interface CommandConsumer extends BatchHandler {
+  /**
+   * Decides again, as if delivered once more, the commands of these orders that await an
+   * outcome (`Awaiting`), in the order they came: called once the outcome is final.
+   */
+  resumeAwaiting(orderIds: readonly string[]): Promise<void>;
 }
 
 /**
  * Builds the batch handler of a participant's command consumer: a chunk of commands in one
  * transaction, each applied in order, their replies written to the outbox together; commands
- * with an external call around it, in atomic phases (see the module doc).
+ * with an external call around it, in atomic phases (see the module doc). A command handled
+ * before (the same eventId and body) is answered again with the reply recorded with its key,
+ * and nothing is applied again; one that awaits an outcome is not answered until it is final.
  */
-export function createCommandConsumer(options: CommandConsumerOptions): BatchHandler {
+export function createCommandConsumer(options: CommandConsumerOptions): CommandConsumer {
   const { sql, schema } = options;
   const limit = createLimit(options.callConcurrency ?? DEFAULT_CALL_CONCURRENCY);
 
-  /** Writes the replies in the transaction; returns what to hand the relay once committed. */
-  function writeReplies(tx: TransactionSql, answered: readonly Answered[]) {
-    return writeOutbox(
-      tx,
-      schema,
-      answered.map(({ entry, reply }) => {
-        const { sagaId, eventId } = entry.message.metadata;
-        return encodeMessage({ ...reply, sagaId, causationId: eventId });
-      }),
-      { notify: options.relay === undefined },
-    );
+  /**
+   * Writes the round's replies to the outbox, records those not repeated with their keys, and
+   * keeps the keys of the commands that await; returns what to hand the relay once committed.
+   */
+  async function writeRound(tx: TransactionSql, round: Round) {
+    const [outbox] = await Promise.all([
+      writeOutbox(
+        tx,
+        schema,
+        round.answered.map(({ entry, reply }) => {
+          const { sagaId, eventId } = entry.message.metadata;
+          return encodeMessage({ ...reply, sagaId, causationId: eventId });
+        }),
+        { notify: options.relay === undefined },
+      ),
+      recordReplies(
+        tx,
+        schema,
+        round.answered.flatMap(({ entry, reply, repeated }) =>
+          repeated ? [] : [{ eventId: entry.message.metadata.eventId, reply }]
+        ),
+      ),
+      awaitReplies(tx, schema, round.awaiting.map(({ entry }) => entry.message)),
+    ]);
+    return outbox;
   }
 
-  function committed(
-    outbox: Awaited<ReturnType<typeof writeReplies>>,
-    answered: readonly Answered[],
-    skipped: readonly Entry[],
-  ): void {
+  function committed(outbox: Awaited<ReturnType<typeof writeRound>>, round: Round): void {
     options.relay?.publishCommitted(outbox);
-    for (const { log } of skipped) log.info("Duplicate command skipped");
-    for (const { entry: { message, log }, reply } of answered) {
+    for (const { log } of round.skipped) log.info("Duplicate command skipped");
+    for (const { entry: { log }, why } of round.awaiting) {
+      log.info("Command awaits an outcome: answered once it is final", { awaiting: why });
+    }
+    for (const { entry: { message, log }, reply, repeated } of round.answered) {
+      if (repeated) {
+        log.info("Repeated command answered from its record", { reply: reply.eventType });
+        continue;
+      }
       options.onReply?.(message.eventType, reply.eventType);
       log.info("Command handled", { reply: reply.eventType });
     }
+  }
+
+  /**
+   * What to do with a command whose key was handled before: answer it again from the record, or
+   * from this transaction's answer to its first copy in the chunk; leave it for the next round
+   * while that first copy is still being decided; skip it while it awaits an outcome.
+   */
+  function repeat(
+    entry: Entry,
+    claim: Extract<CommandClaim, { kind: "duplicate" }>,
+    answeredNow: ReadonlyMap<string, Reply>,
+    undecided: ReadonlySet<string>,
+  ): "skip" | "later" | Reply {
+    const { eventId } = entry.message.metadata;
+    if (!claim.inChunk) return claim.reply ?? "skip";
+    return answeredNow.get(eventId) ?? (undecided.has(eventId) ? "later" : "skip");
   }
 
   /**
@@ -177,92 +257,128 @@ export function createCommandConsumer(options: CommandConsumerOptions): BatchHan
    * commands. A command of an order whose call is pending waits for the next round; its key, and
    * the key of a command that makes a call, are claimed only once it is answered.
    */
-  async function decide(round: readonly Entry[], first: boolean) {
-    const { outbox, answered, skipped, calls, later } = await withTransaction(sql, async (tx) => {
-      const messages = round.map((entry) => entry.message);
+  async function decide(entries: readonly Entry[], first: boolean) {
+    const { outbox, round, calls, later } = await withTransaction(sql, async (tx) => {
+      const messages = entries.map((entry) => entry.message);
       // Independent: sent together (pipelined), one round trip. A redelivered command passes the
       // saga check again: it passed it the first time.
       const [claims] = await Promise.all([
-        claimMessages(tx, schema, messages),
+        claimCommands(tx, schema, messages),
         first ? checkOrderSagas(tx, schema, messages) : undefined,
         first ? options.lockFirst?.(tx, messages) : undefined,
       ]);
-      const answered: Answered[] = [];
-      const skipped: Entry[] = [];
+      const round: Round = { answered: [], skipped: [], awaiting: [] };
       const calls: Call[] = [];
       const later: Entry[] = [];
       const calling = new Set<string>();
-      for (const [index, entry] of round.entries()) {
+      const answeredNow = new Map<string, Reply>();
+      const undecided = new Set<string>();
+      for (const [index, entry] of entries.entries()) {
         const { message, handle, log } = entry;
-        if (claims[index] !== "new") {
-          skipped.push(entry);
-        } else if (calling.has(message.metadata.orderId)) {
+        const claim = claims[index]!;
+        const { eventId, orderId } = message.metadata;
+        if (claim.kind === "duplicate") {
+          const next = repeat(entry, claim, answeredNow, undecided);
+          if (next === "skip") round.skipped.push(entry);
+          else if (next === "later") later.push(entry);
+          else round.answered.push({ entry, reply: next, repeated: true });
+          continue;
+        }
+        entry.claim = { resumed: claim.resumed };
+        if (calling.has(orderId)) {
           later.push(entry);
-        } else if (typeof handle === "function") {
-          answered.push({ entry, reply: await handle(tx, message, log) });
+          undecided.add(eventId);
+          continue;
+        }
+        const prepared = typeof handle === "function"
+          ? { reply: await handle(tx, message, log) }
+          : await handle.prepare(tx, message, log);
+        if ("reply" in prepared) {
+          round.answered.push({ entry, reply: prepared.reply });
+          answeredNow.set(eventId, prepared.reply);
+        } else if ("awaiting" in prepared) {
+          round.awaiting.push({ entry, why: prepared.awaiting });
         } else {
-          const prepared = await handle.prepare(tx, message, log);
-          if ("reply" in prepared) {
-            answered.push({ entry, reply: prepared.reply });
-          } else {
-            calls.push({ entry, command: handle, call: prepared.call });
-            calling.add(message.metadata.orderId);
-          }
+          calls.push({
+            entry,
+            command: handle as CallingCommand<unknown, unknown>,
+            call: prepared.call,
+          });
+          calling.add(orderId);
+          undecided.add(eventId);
         }
       }
-      await releaseClaims(tx, schema, [...calls.map((call) => call.entry), ...later]);
-      return { outbox: await writeReplies(tx, answered), answered, skipped, calls, later };
+      await release(tx, [...calls.map((call) => call.entry), ...later]);
+      return { outbox: await writeRound(tx, round), round, calls, later };
     });
-    committed(outbox, answered, skipped);
+    committed(outbox, round);
     return { calls, later };
   }
 
   /** Phase 3: one transaction claims the keys, records the outcomes and writes the replies. */
   async function complete(done: readonly (Call & { result: unknown })[]): Promise<Entry[]> {
     if (done.length === 0) return [];
-    const { outbox, answered, skipped, again } = await withTransaction(sql, async (tx) => {
-      const claims = await claimMessages(tx, schema, done.map(({ entry }) => entry.message));
-      const answered: Answered[] = [];
-      const skipped: Entry[] = [];
+    const { outbox, round, again } = await withTransaction(sql, async (tx) => {
+      const claims = await claimCommands(tx, schema, done.map(({ entry }) => entry.message));
+      const round: Round = { answered: [], skipped: [], awaiting: [] };
       const again: Entry[] = [];
       for (const [index, { entry, command, call, result }] of done.entries()) {
+        const claim = claims[index]!;
         // Answered meanwhile by another consumer of the partition (a rebalance): the call it
-        // repeated had the same key, so nothing happened twice.
-        if (claims[index] !== "new") {
-          skipped.push(entry);
+        // repeated had the same key, so nothing happened twice; its reply is repeated.
+        if (claim.kind === "duplicate") {
+          if (claim.reply === null) round.skipped.push(entry);
+          else round.answered.push({ entry, reply: claim.reply, repeated: true });
           continue;
         }
+        entry.claim = { resumed: claim.resumed };
         const reply = await command.complete(tx, entry.message, { call, result }, entry.log);
-        if (reply !== "again") {
-          answered.push({ entry, reply });
-        } else if (++entry.again < MAX_AGAIN) {
+        if (reply === "again") {
+          if (++entry.again >= MAX_AGAIN) {
+            throw new Error(
+              `Cannot handle ${entry.message.eventType} ${entry.message.metadata.eventId}: still undecided after ${MAX_AGAIN} external calls`,
+            );
+          }
           again.push(entry);
+        } else if ("awaiting" in reply) {
+          round.awaiting.push({ entry, why: reply.awaiting });
         } else {
-          throw new Error(
-            `Cannot handle ${entry.message.eventType} ${entry.message.metadata.eventId}: still undecided after ${MAX_AGAIN} external calls`,
-          );
+          round.answered.push({ entry, reply });
         }
       }
-      await releaseClaims(tx, schema, again);
-      return { outbox: await writeReplies(tx, answered), answered, skipped, again };
+      await release(tx, again);
+      return { outbox: await writeRound(tx, round), round, again };
     });
-    committed(outbox, answered, skipped);
+    committed(outbox, round);
     return again;
   }
 
-  return async function handleCommands(records) {
-    let round: Entry[] = records.map((record, index) => {
-      const message = decodeMessage(record);
-      const handle = options.commands[message.eventType];
-      if (handle === undefined) {
-        throw new MalformedMessageError(
-          `${message.eventType} is not a command the ${schema} service handles`,
-        );
-      }
-      const { sagaId, orderId, eventId } = message.metadata;
-      const log = options.log.child({ sagaId, orderId, eventType: message.eventType, eventId });
-      return { index, message, handle, log, again: 0 };
+  /** Gives back the keys this transaction claimed for commands it does not answer (yet). */
+  async function release(tx: TransactionSql, entries: readonly Entry[]): Promise<void> {
+    const claimed = entries.flatMap((entry) => {
+      const { claim } = entry;
+      entry.claim = undefined;
+      return claim === undefined
+        ? []
+        : [{ eventId: entry.message.metadata.eventId, resumed: claim.resumed }];
     });
+    if (claimed.length > 0) await releaseClaims(tx, schema, claimed);
+  }
+
+  function entryOf(message: Message, index: number): Entry {
+    const handle = options.commands[message.eventType];
+    if (handle === undefined) {
+      throw new MalformedMessageError(
+        `${message.eventType} is not a command the ${schema} service handles`,
+      );
+    }
+    const { sagaId, orderId, eventId } = message.metadata;
+    const log = options.log.child({ sagaId, orderId, eventType: message.eventType, eventId });
+    return { index, message, handle, log, again: 0 };
+  }
+
+  async function run(entries: Entry[]): Promise<void> {
+    let round = entries;
     for (let first = true; round.length > 0; first = false) {
       const { calls, later } = await decide(round, first);
       // Phase 2: no transaction open; the calls of different orders overlap.
@@ -281,21 +397,17 @@ export function createCommandConsumer(options: CommandConsumerOptions): BatchHan
       if (failed !== undefined && !failed.ok) throw failed.error;
       round = [...again, ...later].sort((a, b) => a.index - b.index);
     }
-  };
-}
+  }
 
-/**
- * Gives back the idempotency keys `claimMessages` took in this transaction for commands it does
- * not answer (yet): their keys are claimed by the transaction that writes their reply.
- */
-async function releaseClaims(
-  tx: TransactionSql,
-  schema: string,
-  entries: readonly Entry[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  await tx`delete from ${tx(`${schema}.processed_messages`)}
-    where event_id = any(${entries.map((entry) => entry.message.metadata.eventId)}::uuid[])`;
+  const handleCommands: BatchHandler = function handleCommands(records) {
+    return run(records.map((record, index) => entryOf(decodeMessage(record), index)));
+  };
+  return Object.assign(handleCommands, {
+    async resumeAwaiting(orderIds: readonly string[]): Promise<void> {
+      const commands = await awaitingCommands(sql, schema, orderIds);
+      if (commands.length > 0) await run(commands.map(entryOf));
+    },
+  });
 }
 
 /**
@@ -352,11 +464,17 @@ export interface ParticipantOptions {
   callConcurrency?: number;
 }
 
+/** A participant consuming its commands. */
+export interface Participant extends RunningConsumer {
+  /** Decides again the commands of these orders that await an outcome (see `CommandConsumer`). */
+  resumeAwaiting(orderIds: readonly string[]): Promise<void>;
+}
+
 /** Starts consuming a participant's commands on an open runtime; stopped when it closes. */
 export async function startParticipant(
   runtime: ServiceRuntime,
   options: ParticipantOptions,
-): Promise<RunningConsumer> {
+): Promise<Participant> {
   const { metrics, log } = runtime;
   const repliesSent = new Counter({
     name: "participant_replies_total",
@@ -386,7 +504,7 @@ export async function startParticipant(
     fromBeginning: options.fromBeginning,
   });
   runtime.onClose(() => consumer.stop());
-  return consumer;
+  return Object.assign(consumer, { resumeAwaiting: handleCommands.resumeAwaiting });
 }
 
 /** Options of `runParticipantService`. */
@@ -407,6 +525,11 @@ export interface ParticipantServiceOptions {
   lockFirst?: ChunkLocker;
   /** External calls in flight at once, all partitions together (default 16). */
   callConcurrency?: number;
+  /**
+   * Starts what runs beside the consumer once it runs (e.g. payment's follower of outcomes still
+   * moving); it registers its own closer with `runtime.onClose`, run before the consumer stops.
+   */
+  alongside?: (runtime: ServiceRuntime, participant: Participant) => void | Promise<void>;
 }
 
 /** A participant's whole life: open, consume commands until SIGINT or SIGTERM, close in order. */
@@ -418,7 +541,7 @@ export async function runParticipantService(options: ParticipantServiceOptions):
     opsPort: options.opsPort,
   });
   try {
-    await startParticipant(runtime, {
+    const participant = await startParticipant(runtime, {
       groupId: options.groupId,
       topic: options.topic,
       commands: options.commands(runtime),
@@ -428,6 +551,7 @@ export async function runParticipantService(options: ParticipantServiceOptions):
         ? {}
         : { callConcurrency: options.callConcurrency }),
     });
+    await options.alongside?.(runtime, participant);
     runtime.log.info("Service running", { groupId: options.groupId, topic: options.topic });
     const signal = await onShutdownSignal();
     runtime.log.info("Shutting down", { signal });

@@ -106,6 +106,21 @@ function recordingCommand(
   };
 }
 
+/** The replies in the outbox, in the order they were written. */
+async function outboxReplies(sql: Sql) {
+  const rows = await sql<{ metadata: string; value: string }[]>`
+    select headers->>'metadata' as metadata, value from payment.outbox order by id`;
+  return rows.map((row) => {
+    const metadata = JSON.parse(row.metadata);
+    return {
+      eventType: metadata.eventType as string,
+      eventId: metadata.eventId as string,
+      causationId: metadata.causationId as string,
+      body: JSON.parse(row.value) as unknown,
+    };
+  });
+}
+
 const eventIdOf = (record: ReturnType<typeof asConsumed>) =>
   JSON.parse(record.headers.metadata!).eventId as string;
 
@@ -133,7 +148,17 @@ Deno.test("createCommandConsumer() makes the calls of different orders at once, 
 
     await handle(records, { signal });
     assert.equal(command.recorded.calls.length, 7, "a redelivered chunk calls nothing again");
-    assert.equal(await count(db.sql, "outbox"), 7);
+    assert.equal(command.recorded.prepared.length, 7, "nor decides anything again");
+    // Each command is answered again, from its record: the same reply to the same command.
+    const replies = await outboxReplies(db.sql);
+    assert.equal(replies.length, 14);
+    const first = new Map(replies.slice(0, 7).map((r) => [r.causationId, r]));
+    for (const again of replies.slice(7)) {
+      const before = first.get(again.causationId);
+      assert.ok(before !== undefined, `a repeat answers ${again.causationId}`);
+      assert.deepEqual([again.eventType, again.body], [before.eventType, before.body]);
+      assert.notEqual(again.eventId, before.eventId);
+    }
   });
 });
 
@@ -161,11 +186,13 @@ Deno.test("createCommandConsumer() records the outcomes of a chunk's good calls 
       select event_id from payment.processed_messages`;
     assert.deepEqual(claimed.map((row) => row.event_id).toSorted(), [ids[0], ids[1]].toSorted());
 
-    // Retried one at a time, as the consumer runner does: the first two are skipped.
+    // Retried one at a time, as the consumer runner does: the first two are answered again from
+    // their record, with no call.
     refusing = false;
     for (const record of records) await handle([record], { signal });
     assert.deepEqual(command.recorded.calls.toSorted(), [...ids, ids[2]].toSorted());
-    assert.equal(await count(db.sql, "outbox"), 3);
+    const replies = await outboxReplies(db.sql);
+    assert.deepEqual(replies.map((r) => r.causationId), [ids[0], ids[1], ids[0], ids[1], ids[2]]);
   });
 });
 
@@ -187,5 +214,124 @@ Deno.test("createCommandConsumer() decides a command again after a call whose co
     const replies = await db.sql<{ causation: string }[]>`
       select headers->>'metadata' as causation from payment.outbox order by id`;
     assert.deepEqual(replies.map((row) => JSON.parse(row.causation).causationId), ids);
+  });
+});
+
+Deno.test("createCommandConsumer() answers each copy of a command in one chunk with its one reply, calling once", async () => {
+  await withTestDatabase(async (db) => {
+    const [record] = chunkOf([crypto.randomUUID()]);
+    const other = chunkOf([crypto.randomUUID()])[0]!;
+    const command = recordingCommand(db.sql, { ms: 5 });
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: { PROCESS_PAYMENT: command },
+    });
+    await handle([record!, record!, other, record!], { signal });
+    assert.deepEqual(command.recorded.calls, [eventIdOf(record!), eventIdOf(other)]);
+    const replies = await outboxReplies(db.sql);
+    const ofRecord = replies.filter((r) => r.causationId === eventIdOf(record!));
+    assert.equal(ofRecord.length, 3, "one reply per copy");
+    assert.equal(new Set(ofRecord.map((r) => JSON.stringify(r.body))).size, 1, "the same reply");
+    assert.equal(replies.length, 4);
+    assert.equal(await count(db.sql, "processed_messages"), 2);
+  });
+});
+
+Deno.test("createCommandConsumer() answers a one-transaction command delivered again from its record, applying it once", async () => {
+  await withTestDatabase(async (db) => {
+    let applied = 0;
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: {
+        PROCESS_PAYMENT: (_tx, message) => {
+          applied++;
+          const { orderId } = message.metadata;
+          return Promise.resolve({
+            eventType: "PAYMENT_FAILED",
+            body: { orderId, code: "test", reason: `applied ${applied}` },
+          });
+        },
+      },
+    });
+    const [record] = chunkOf([crypto.randomUUID()]);
+    for (let i = 0; i < 3; i++) await handle([record!], { signal });
+    await handle([record!, record!], { signal });
+    assert.equal(applied, 1);
+    const replies = await outboxReplies(db.sql);
+    assert.equal(replies.length, 5);
+    assert.deepEqual(new Set(replies.map((r) => r.causationId)), new Set([eventIdOf(record!)]));
+    assert.deepEqual(
+      new Set(replies.map((r) => (r.body as { reason: string }).reason)),
+      new Set([
+        "applied 1",
+      ]),
+    );
+  });
+});
+
+Deno.test("createCommandConsumer() leaves a command that awaits an outcome unanswered, redelivered or not, until resumeAwaiting finds it final", async () => {
+  await withTestDatabase(async (db) => {
+    let final = false;
+    const calls: string[] = [];
+    const command: CallingCommand<string, string> = {
+      prepare(_tx, message) {
+        // Once the call said "not final", a later decision waits too, as payment's does.
+        return Promise.resolve(
+          calls.length > 0 && !final
+            ? { awaiting: "the test outcome is not final" }
+            : calls.length > 0
+            ? {
+              reply: {
+                eventType: "PAYMENT_PROCESSED",
+                body: {
+                  orderId: message.metadata.orderId,
+                  paymentIntentId: "pi_x",
+                  amountCents: 1,
+                },
+              },
+            }
+            : { call: message.metadata.eventId },
+        );
+      },
+      call(call) {
+        calls.push(call);
+        return Promise.resolve("not final");
+      },
+      complete() {
+        return Promise.resolve({ awaiting: "the test outcome is not final" });
+      },
+    };
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: { PROCESS_PAYMENT: command },
+    });
+    const [record] = chunkOf([crypto.randomUUID()]);
+    const orderId = JSON.parse(record!.headers.metadata!).orderId as string;
+    await handle([record!], { signal });
+    await handle([record!, record!], { signal });
+    assert.deepEqual(calls, [eventIdOf(record!)], "called once");
+    assert.equal(await count(db.sql, "outbox"), 0, "nothing answered while it awaits");
+    await handle.resumeAwaiting([orderId]);
+    assert.equal(await count(db.sql, "outbox"), 0, "still not final: still unanswered");
+
+    final = true;
+    await handle.resumeAwaiting([orderId]);
+    await handle.resumeAwaiting([orderId]);
+    await handle([record!], { signal });
+    const replies = await outboxReplies(db.sql);
+    assert.deepEqual(replies.map((r) => [r.eventType, r.causationId]), [
+      ["PAYMENT_PROCESSED", eventIdOf(record!)],
+      ["PAYMENT_PROCESSED", eventIdOf(record!)],
+    ], "answered once it is final, then once more for the delivery after");
+    assert.deepEqual(calls, [eventIdOf(record!)]);
+    const [row] = await db.sql<{ awaiting: boolean; command: string | null }[]>`
+      select awaiting, command from payment.processed_messages`;
+    assert.deepEqual(row, { awaiting: false, command: null });
   });
 });

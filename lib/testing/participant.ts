@@ -10,7 +10,11 @@ import { inNamespace } from "../kafka/namespace.ts";
 import { publish } from "../kafka/producer.ts";
 import { type ConsumedRecord, toKafkaMessage } from "../kafka/records.ts";
 import type { Logger } from "../log/mod.ts";
-import { type CommandConsumerOptions, startParticipant } from "../participant/mod.ts";
+import {
+  type CommandConsumerOptions,
+  type ParticipantServiceOptions,
+  startParticipant,
+} from "../participant/mod.ts";
 import { openServiceRuntime, type ServiceRuntime } from "../service/mod.ts";
 import { createTestDatabase } from "./db.ts";
 import { testInfra } from "./infra.ts";
@@ -42,6 +46,8 @@ export interface HarnessOptions {
   commandTopic: Topic;
   replyTopic: Topic;
   commands: CommandConsumerOptions["commands"];
+  /** Started beside the participant, as `runParticipantService` does (e.g. payment's follower). */
+  alongside?: ParticipantServiceOptions["alongside"];
 }
 
 /** Runs `fn` with the participant started; everything is closed and dropped afterwards. */
@@ -67,11 +73,15 @@ export async function withParticipant(
       },
     });
     const messages: string[] = [];
-    await startParticipant({ ...runtime, log: recording(runtime.log, messages) }, {
-      groupId: `${options.name}-service`,
-      topic: options.commandTopic,
-      commands: options.commands,
-    });
+    const participant = await startParticipant(
+      { ...runtime, log: recording(runtime.log, messages) },
+      {
+        groupId: `${options.name}-service`,
+        topic: options.commandTopic,
+        commands: options.commands,
+      },
+    );
+    await options.alongside?.(runtime, participant);
     const started = runtime;
     const sagas = new Map<string, string>();
     const sagaOf = (orderId: string, given?: string) => {

@@ -136,7 +136,7 @@ Deno.test("notification fails an address on the .invalid domain without contacti
   });
 });
 
-Deno.test("notification replies once to a command delivered 5 times, and answers a new command for the sent order without sending again", async () => {
+Deno.test("notification answers a command delivered 5 times 5 times from its record, and a new command for the sent order, sending once", async () => {
   const channel = spy(createLogChannel(createLogger("notification", { level: "error" })));
   await withNotification(channel, async (harness) => {
     const body = sendNotification("ada@shop.example");
@@ -148,13 +148,14 @@ Deno.test("notification replies once to a command delivered 5 times, and answers
     }
     // A new command afterwards proves the five were handled: replies come in order per order id.
     const againId = await harness.send({ eventType: "SEND_NOTIFICATION", body, sagaId });
-    const replies = await harness.replies(orderId, 2);
-    assert.deepEqual(replyTypes(replies), ["NOTIFICATION_SENT", "NOTIFICATION_SENT"]);
-    const [first, again] = replies.map((r) => JSON.parse(r.headers.metadata!));
-    assert.equal(first.causationId, eventId);
-    assert.equal(again.causationId, againId, "no second reply to the redelivered command");
-    const [sent, answered] = replies.map((r) => JSON.parse(r.value!).notificationId);
-    assert.equal(answered, sent, "the same notification id again");
+    const replies = await harness.replies(orderId, 6);
+    assert.deepEqual(replyTypes(replies), Array(6).fill("NOTIFICATION_SENT"));
+    const metadata = replies.map((r) => JSON.parse(r.headers.metadata!));
+    assert.deepEqual(metadata.map((m) => m.causationId), [...Array(5).fill(eventId), againId]);
+    assert.equal(new Set(replies.slice(0, 5).map((r) => r.value)).size, 1, "one reply, repeated");
+    const ids = new Set(replies.map((r) => JSON.parse(r.value!).notificationId));
+    assert.equal(ids.size, 1, "the same notification id every time");
+    const [sent] = ids;
     assert.equal(channel.delivered.length, 1, "delivered once");
     assert.deepEqual((await rows(harness, orderId)).map((r) => r.notification_id), [sent]);
     const [{ n }] = await harness.runtime.sql<{ n: number }[]>`
@@ -267,9 +268,11 @@ Deno.test("notification delivers each confirmation of a chunk once when the SMTP
         { partition: 0 },
       );
       for (const body of bodies) {
-        assert.deepEqual(replyTypes(await harness.replies(body.orderId, 1)), [
-          "NOTIFICATION_SENT",
-        ]);
+        // The chunk is retried one command at a time after the refusal: a command answered
+        // before it is answered again from its record, with the same reply.
+        const replies = await harness.replies(body.orderId, 1);
+        assert.deepEqual(new Set(replyTypes(replies)), new Set(["NOTIFICATION_SENT"]));
+        assert.equal(new Set(replies.map((r) => r.value)).size, 1);
       }
       assert.equal(refused, 1, "the 3rd was refused once");
       const delivered = server.received.map((message) => message.to.join());
