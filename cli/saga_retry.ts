@@ -5,7 +5,7 @@
  */
 import { sleep } from "../lib/async/mod.ts";
 import { type Sql, withTransaction } from "../lib/db/mod.ts";
-import { applySagaEvent, lockSaga } from "../lib/order_saga/mod.ts";
+import { applySagaEvent, lockSaga, ORCHESTRATOR_SAGAS } from "../lib/order_saga/mod.ts";
 import type { SagaPolicy, SagaStatus } from "../lib/saga/mod.ts";
 import { publishSagaStatus } from "../lib/saga_status/mod.ts";
 import type { CliContext } from "./context.ts";
@@ -56,7 +56,7 @@ export async function retrySaga(
     const saga = await lockSaga(tx, sagaId);
     if (saga === null) throw new Error(`Cannot retry saga ${sagaId}: it does not exist`);
     const { state } = saga;
-    const base = { sagaId, orderId: state.orderId, fromStatus: state.status };
+    const base = { sagaId, orderId: state.key, fromStatus: state.status };
     if (state.status !== "COMPENSATION_FAILED") {
       return {
         ...base,
@@ -74,6 +74,7 @@ export async function retrySaga(
       event: { type: "OPERATOR_RETRY", actor: actor.replace(/^operator:/, "") },
       origin: { eventType: "OPERATOR_RETRY", eventId: null, actor },
       policy: options.policy,
+      sagas: ORCHESTRATOR_SAGAS,
     });
     const { transition } = applied;
     if (transition.outcome !== "applied") {

@@ -4,7 +4,7 @@
  */
 import type { Sql } from "../lib/db/mod.ts";
 import { formatMoney } from "../lib/format/money.ts";
-import { type HistoryEntry, ORDER_SAGA, readHistory } from "../lib/order_saga/mod.ts";
+import { type HistoryEntry, ORCHESTRATOR_SAGAS, readHistory } from "../lib/order_saga/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 import {
   COLOURS,
@@ -22,7 +22,7 @@ import {
 export interface SagaJson {
   sagaId: string;
   orderId: string;
-  /** The saga definition's name (`order`). */
+  /** The saga type: its definition's name (`order`). */
   type: string;
   status: SagaStatus;
   /** `PENDING`, `CONFIRMED` or `CANCELLED`. */
@@ -146,7 +146,8 @@ export function isFinal(status: SagaStatus): boolean {
 }
 
 function toSagaJson(row: SagaRow): SagaJson {
-  const steps = ORDER_SAGA.steps;
+  // Named by the definition of the saga's type (one sagactl does not know: "step N").
+  const steps = ORCHESTRATOR_SAGAS.definitions.find((d) => d.name === row.saga_type)?.steps ?? [];
   const compensationName = (step: number) => steps[step]?.compensation?.name ?? `step ${step}`;
   let step: string | null = null;
   let phase: SagaJson["phase"] = null;

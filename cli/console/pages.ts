@@ -2,7 +2,7 @@
  * The console's pages as pure functions from the CLI's read models (`SagaJson`, `TimelineJson`,
  * `DlqRecordJson`, …) to HTML. Every value from data goes through `html`, which escapes it.
  */
-import { ORDER_SAGA } from "../../lib/order_saga/mod.ts";
+import { ORCHESTRATOR_SAGAS } from "../../lib/order_saga/mod.ts";
 import { SAGA_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
 import type { DlqListJson, DlqRecordDetailJson, DlqRecordJson } from "../dlq_view.ts";
 import { formatMoney } from "../../lib/format/money.ts";
@@ -268,7 +268,7 @@ export function sagaLive(view: SagaPageView): Html {
         </div>
     `;
   const start = Date.parse(timeline[0]?.at ?? saga.createdAt);
-  const lanes = lanesOf(ORDER_SAGA);
+  const lanes = lanesOf(ORCHESTRATOR_SAGAS.byType(saga.type));
   const history = timeline.map((line, i) => {
     const ignored = line.outcome === "ignored";
     const kind = markKind(line, lanes);

@@ -5,7 +5,7 @@
  * of the saga's status over time on top, and a time axis (linear, or with long gaps drawn
  * shorter when a linear one would squeeze the quick steps into a few pixels). Pure: data in, markup out.
  */
-import type { SagaDefinition } from "../../lib/saga/mod.ts";
+import type { AnySagaDefinition, ReplyDefinition } from "../../lib/saga/mod.ts";
 import { formatDuration } from "../output.ts";
 import type { TimelineJson } from "../saga_view.ts";
 import { type Html, html } from "./html.ts";
@@ -19,17 +19,18 @@ export interface Lane {
 }
 
 /** The lanes of a definition: its forward steps in order, then its compensations, last first. */
-export function lanesOf<D>(definition: SagaDefinition<D>): Lane[] {
+export function lanesOf(definition: AnySagaDefinition): Lane[] {
+  const replies = ({ success, failure }: ReplyDefinition<unknown>) => ({ success, failure });
   const forward: Lane[] = definition.steps.map((step) => ({
     name: step.name,
     phase: "forward",
-    replies: step.replies,
+    replies: replies(step.replies),
   }));
   const undo: Lane[] = definition.steps.flatMap((step) =>
     step.compensation === undefined ? [] : [{
       name: step.compensation.name,
       phase: "compensation" as const,
-      replies: step.compensation.replies,
+      replies: replies(step.compensation.replies),
     }]
   ).reverse();
   return [...forward, ...undo];

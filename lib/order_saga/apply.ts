@@ -1,8 +1,11 @@
 /**
- * Applying events to sagas: the pure transition decides (`decideSagaEvent`), then the new
- * states, their history lines, the commands and any alerts are written together in the caller's
- * transaction (`persistDecisions`), so a crash leaves either all of them or none. Decisions are
- * made in memory and written in a few set-based statements, however many events a batch holds.
+ * Applying events to sagas: the pure transition decides (`decideSagaEvent`, by the definition
+ * the saga's type names in the registry), then the new states and data, their history lines,
+ * the commands and any alerts are written together in the caller's transaction
+ * (`persistDecisions`), so a crash leaves either all of them or none. Decisions are made in
+ * memory and written in a few set-based statements, however many events a batch holds. Each
+ * command goes to the topic the event catalogue gives its type (`encodeMessage`): a definition
+ * names no topics.
  */
 import { randomInt } from "node:crypto";
 import type { TransactionSql } from "../db/mod.ts";
@@ -11,12 +14,18 @@ import { type OutboxRow, writeOutbox, type WriteOutboxOptions } from "../outbox/
 import {
   type SagaEvent,
   type SagaPolicy,
+  type SagaRegistry,
   type SagaState,
   type Transition,
   transition,
 } from "../saga/mod.ts";
-import { ORDER_SAGA } from "./definition.ts";
-import { appendHistory, type HistoryEntry, saveSagas, type StoredSaga } from "./store.ts";
+import {
+  appendHistory,
+  type HistoryEntry,
+  type SavedSaga,
+  saveSagas,
+  type StoredSaga,
+} from "./store.ts";
 
 /** The orchestrator schema, home of the sagas and their outbox. */
 export const ORCHESTRATOR_SCHEMA = "orchestrator";
@@ -34,29 +43,37 @@ export interface EventOrigin {
 /** The outcome of applying an event: the state before and the transition made. */
 export interface AppliedEvent {
   before: SagaState;
-  transition: Transition;
+  transition: Transition<unknown, EventType>;
 }
 
 /** An event decided but not yet written: the transition, its history line and its records. */
 export interface SagaDecision extends AppliedEvent {
+  /** The saga as it is to be saved, with its definition's domain status. */
+  saved: SavedSaga;
   history: Omit<HistoryEntry, "at">;
   records: WireRecord[];
 }
 
 /** What `decideSagaEvent` needs besides the saga. */
 export interface DecideOptions {
-  event: SagaEvent;
+  event: SagaEvent<EventType>;
   origin: EventOrigin;
   policy: SagaPolicy;
+  /** The definitions, by saga type: the saga's type picks the one that decides. */
+  sagas: SagaRegistry<EventType>;
   now?: Date;
 }
 
-/** Runs `event` through the order saga; pure apart from the fresh command id and jitter drawn. */
+/**
+ * Runs `event` through the saga's definition; pure apart from the fresh command id and jitter
+ * drawn.
+ */
 export function decideSagaEvent(saga: StoredSaga, options: DecideOptions): SagaDecision {
   const before = saga.state;
+  const definition = options.sagas.byType(saga.type);
   const result = transition(before, options.event, {
-    definition: ORDER_SAGA,
-    data: saga.order,
+    definition,
+    data: saga.data,
     policy: options.policy,
     now: options.now ?? new Date(),
     commandId: crypto.randomUUID(),
@@ -74,7 +91,7 @@ export function decideSagaEvent(saga: StoredSaga, options: DecideOptions): SagaD
   if (result.alert !== null) {
     records.push(encodeMessage({
       eventType: "COMPENSATION_FAILED",
-      body: { orderId: state.orderId, sagaId: state.sagaId, ...result.alert },
+      body: { orderId: state.key, sagaId: state.sagaId, ...result.alert },
       sagaId: state.sagaId,
     }));
   }
@@ -89,11 +106,13 @@ export function decideSagaEvent(saga: StoredSaga, options: DecideOptions): SagaD
     actor: options.origin.actor,
     note: result.note,
   };
-  return { before, transition: result, history, records };
+  const saved = { state, data: result.data, domainStatus: definition.domainStatus(state.status) };
+  return { before, transition: result, saved, history, records };
 }
 
 /**
- * Writes decisions in order: each changed saga's latest state (and its order's status), every
+ * Writes decisions in order: each changed saga's latest state and data (and its order's
+ * status), every
  * history line, every record to the outbox (returned, for the relay). The sagas must exist and
  * be locked by the caller.
  */
@@ -102,9 +121,9 @@ export async function persistDecisions(
   decisions: readonly SagaDecision[],
   outbox: WriteOutboxOptions = {},
 ): Promise<OutboxRow[]> {
-  const latest = new Map<string, SagaState>();
-  for (const { transition } of decisions) {
-    if (transition.outcome === "applied") latest.set(transition.state.sagaId, transition.state);
+  const latest = new Map<string, SavedSaga>();
+  for (const { transition, saved } of decisions) {
+    if (transition.outcome === "applied") latest.set(saved.state.sagaId, saved);
   }
   // Sent together (pipelined: one round trip), run by PostgreSQL one after the other.
   const [, , rows] = await Promise.all([

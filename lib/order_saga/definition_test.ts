@@ -4,15 +4,14 @@
  */
 import assert from "node:assert/strict";
 import {
+  encodeMessage,
   type EventType,
   type OrderCreated,
-  orderTotalCents,
   ReserveInventory,
 } from "../messages/mod.ts";
 import {
   DEFAULT_BACKOFF,
   newSagaState,
-  orderStatusOf,
   type SagaEvent,
   type SagaPolicy,
   type SagaState,
@@ -20,7 +19,7 @@ import {
   type Transition,
   transition,
 } from "../saga/mod.ts";
-import { ORDER_SAGA } from "./definition.ts";
+import { ORDER_SAGA, type OrderSagaData, orderStatusOf } from "./definition.ts";
 
 const order: OrderCreated = {
   orderId: "11111111-1111-4111-8111-111111111111",
@@ -62,12 +61,16 @@ type Line = {
   };
 };
 
+/** What `PAYMENT_PROCESSED` reports in these scripts: not the order's total, to tell them apart. */
+const charged = { paymentIntentId: "pi_test", amountCents: 4000 };
+
 function play(
   lines: Line[],
   given: Partial<SagaPolicy> = {},
-): { state: SagaState; log: Transition[] } {
-  let state = newSagaState("55555555-5555-4555-8555-555555555555", order.orderId);
-  const log: Transition[] = [];
+): { state: SagaState; data: OrderSagaData; log: Transition<OrderSagaData, EventType>[] } {
+  let state = newSagaState("55555555-5555-4555-8555-555555555555", ORDER_SAGA.start.key(order));
+  let data = ORDER_SAGA.start.data(order);
+  const log: Transition<OrderSagaData, EventType>[] = [];
   const commandIds: string[] = [];
   lines.forEach((line, index) => {
     const now = new Date(t0.getTime() + (line.at ?? index));
@@ -75,7 +78,7 @@ function play(
     const commandId = `00000000-0000-4000-8000-${String(index).padStart(12, "0")}`;
     const result = transition(state, event, {
       definition: ORDER_SAGA,
-      data: order,
+      data,
       policy: { ...policy, ...given },
       now,
       commandId,
@@ -125,13 +128,17 @@ function play(
     if (result.outcome === "ignored") {
       assert.deepEqual(result.state, state, `${where}: ignored events change nothing`);
     }
+    if (result.outcome === "ignored") {
+      assert.deepEqual(result.data, data, `${where}: ignored events change no data`);
+    }
     state = result.state;
+    data = result.data;
     log.push(result);
   });
-  return { state, log };
+  return { state, data, log };
 }
 
-function toEvent(line: Line, state: SagaState, commandIds: string[]): SagaEvent {
+function toEvent(line: Line, state: SagaState, commandIds: string[]): SagaEvent<EventType> {
   switch (line.event) {
     case "START":
       return { type: "START" };
@@ -150,7 +157,9 @@ function toEvent(line: Line, state: SagaState, commandIds: string[]): SagaEvent 
         eventType: line.event,
         eventId: crypto.randomUUID(),
         causationId,
-        body: { reason: `${line.event} happened`, code: "test_code" },
+        body: line.event === "PAYMENT_PROCESSED"
+          ? { orderId: order.orderId, ...charged }
+          : { reason: `${line.event} happened`, code: "test_code" },
       };
     }
   }
@@ -184,7 +193,6 @@ Deno.test("transition() builds each command body from the order", () => {
     ],
   });
   assert.equal(ReserveInventory.safeParse(reserve?.body).success, true, "a valid body");
-  assert.equal(reserve?.topic, "inventory.commands");
   assert.deepEqual(pay?.body, {
     orderId: order.orderId,
     customerId: order.customerId,
@@ -192,9 +200,45 @@ Deno.test("transition() builds each command body from the order", () => {
     currency: "usd",
     paymentMethod: "pm_card_visa",
   });
-  assert.equal(pay?.topic, "payment.commands");
-  assert.equal(notify?.topic, "notification.commands");
-  assert.equal((notify?.body as { totalCents: number }).totalCents, orderTotalCents(order));
+  // The customer is told what was charged: PAYMENT_PROCESSED's amount, folded into the data.
+  assert.equal((notify?.body as { totalCents: number }).totalCents, charged.amountCents);
+});
+
+Deno.test("transition() folds PAYMENT_PROCESSED's charge into the saga's data, and nothing else", () => {
+  const { data, log } = play([
+    { event: "START", expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
+    { event: "INVENTORY_RESERVED", expect: { status: "IN_PROGRESS", send: "PROCESS_PAYMENT" } },
+    { event: "PAYMENT_PROCESSED", expect: { status: "IN_PROGRESS", send: "SEND_NOTIFICATION" } },
+    { event: "NOTIFICATION_SENT", expect: { status: "COMPLETED" } },
+  ]);
+  assert.deepEqual(log.map((t) => t.data.charge), [null, null, charged, charged]);
+  assert.deepEqual(data, { order, charge: charged });
+});
+
+Deno.test("ORDER_SAGA starts from ORDER_CREATED, keyed by the order id", () => {
+  assert.equal(ORDER_SAGA.start.eventType, "ORDER_CREATED");
+  assert.equal(ORDER_SAGA.start.key(order), order.orderId);
+  assert.deepEqual(ORDER_SAGA.start.data(order), { order, charge: null });
+});
+
+Deno.test("every command of the order saga goes, valid, to its topic of the event catalogue", () => {
+  const { log } = play([
+    { event: "START", expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
+    { event: "INVENTORY_RESERVED", expect: { status: "IN_PROGRESS", send: "PROCESS_PAYMENT" } },
+    { event: "PAYMENT_PROCESSED", expect: { status: "IN_PROGRESS", send: "SEND_NOTIFICATION" } },
+    { event: "NOTIFICATION_FAILED", expect: { status: "COMPENSATING", send: "REFUND_PAYMENT" } },
+    { event: "PAYMENT_REFUNDED", expect: { status: "COMPENSATING", send: "RELEASE_INVENTORY" } },
+  ]);
+  const topics = log.flatMap((t) => t.commands).map((command) =>
+    encodeMessage({ eventType: command.eventType, body: command.body as never }).topic
+  );
+  assert.deepEqual(topics, [
+    "inventory.commands",
+    "payment.commands",
+    "notification.commands",
+    "payment.commands",
+    "inventory.commands",
+  ]);
 });
 
 Deno.test("transition() ends FAILED with nothing to undo when the reservation fails", () => {
@@ -324,7 +368,10 @@ Deno.test("transition() refuses an operator retry of a saga that is not COMPENSA
     { event: "START", expect: { status: "IN_PROGRESS", send: "RESERVE_INVENTORY" } },
     { event: "OPERATOR_RETRY", expect: { status: "IN_PROGRESS", ignored: true } },
   ]);
-  assert.match(log[1]?.note ?? "", /this one is IN_PROGRESS/);
+  assert.match(
+    log[1]?.note ?? "",
+    /^It is IN_PROGRESS; only a COMPENSATION_FAILED saga can be retried$/,
+  );
 });
 
 /**
@@ -406,7 +453,7 @@ Deno.test("transition() waits longer for each re-send, with the backoff's jitter
       type: "DEADLINE_PASSED",
     }, {
       definition: ORDER_SAGA,
-      data: order,
+      data: ORDER_SAGA.start.data(order),
       policy: { ...policy, ...given },
       now: new Date(t0.getTime() + at),
       commandId: "00000000-0000-4000-8000-0000000000ff",

@@ -1,5 +1,6 @@
-/** The order saga: its definition, policy, persistence, and applying events to it. */
+/** The order saga: its definition, the orchestrator's registry, policy, persistence, applying events. */
 export * from "./definition.ts";
+export * from "./registry.ts";
 export * from "./policy.ts";
 export * from "./store.ts";
 export * from "./apply.ts";

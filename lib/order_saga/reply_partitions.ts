@@ -8,11 +8,12 @@
  * time nobody did, in the same transaction, so a held period does not count.
  */
 import type { TransactionSql } from "../db/mod.ts";
-import { EVENTS, type Topic } from "../messages/mod.ts";
-import type { Phase, SagaDefinition } from "../saga/mod.ts";
+import { EVENTS, type EventType, type Topic } from "../messages/mod.ts";
+import type { AnySagaDefinition, Phase } from "../saga/mod.ts";
 
-/** Where the replies to one part of a step arrive. */
+/** Where the replies to one part of a step of one saga type arrive. */
 export interface ReplyRoute {
+  sagaType: string;
   step: number;
   phase: Phase;
   topic: Topic;
@@ -48,7 +49,7 @@ export interface RecordReplyReadsOptions {
 export const HOLD_AFTER_MS = 3_000;
 
 /** The reply topic of every part of every step of `definition`, from the event catalogue. */
-export function replyRoutes<D>(definition: SagaDefinition<D>): ReplyRoute[] {
+export function replyRoutes(definition: AnySagaDefinition<EventType>): ReplyRoute[] {
   const routes: ReplyRoute[] = [];
   definition.steps.forEach((step, index) => {
     const parts = [["forward", step] as const, ["compensation", step.compensation] as const];
@@ -61,7 +62,7 @@ export function replyRoutes<D>(definition: SagaDefinition<D>): ReplyRoute[] {
             `${part.replies.failure} travel on different topics`,
         );
       }
-      routes.push({ step: index, phase, topic });
+      routes.push({ sagaType: definition.name, step: index, phase, topic });
     }
   });
   return routes;
@@ -118,15 +119,18 @@ export async function recordReplyReads(
     from unnest(${resumed.map((g) => g.topic)}::text[], ${resumed.map((g) => g.partition)}::int[],
         ${resumed.map((g) => g.heldFrom.toISOString())}::timestamptz[])
       as g(topic, partition, held_from),
-      unnest(${routes.steps}::int[], ${routes.phases}::text[], ${routes.topics}::text[],
-        ${routes.partitions}::int[]) as r(step, phase, topic, partitions)
-    where r.topic = g.topic and s.pending_step = r.step and s.pending_phase = r.phase
+      unnest(${routes.types}::text[], ${routes.steps}::int[], ${routes.phases}::text[],
+        ${routes.topics}::text[], ${routes.partitions}::int[])
+        as r(saga_type, step, phase, topic, partitions)
+    where r.topic = g.topic and s.saga_type = r.saga_type and s.pending_step = r.step
+      and s.pending_phase = r.phase
       and s.key_hash % r.partitions = g.partition and s.deadline_at > g.held_from`;
   return resumed.map(({ topic, partition, heldMs }) => ({ topic, partition, heldMs }));
 }
 
 /** The routes whose topic's partition count is known, as the arrays SQL takes. */
 export function knownRoutes(partitioning: ReplyPartitioning): {
+  types: string[];
   steps: number[];
   phases: string[];
   topics: string[];
@@ -137,6 +141,7 @@ export function knownRoutes(partitioning: ReplyPartitioning): {
     return partitions === undefined ? [] : [{ ...route, partitions }];
   });
   return {
+    types: known.map((route) => route.sagaType),
     steps: known.map((route) => route.step),
     phases: known.map((route) => route.phase),
     topics: known.map((route) => route.topic),

@@ -6,11 +6,11 @@ import { knownRoutes, replyRoutes, replyTopics } from "./reply_partitions.ts";
 
 Deno.test("replyRoutes() gives each part of each step the topic its replies travel on", () => {
   assert.deepEqual(replyRoutes(ORDER_SAGA), [
-    { step: 0, phase: "forward", topic: "inventory.replies" },
-    { step: 0, phase: "compensation", topic: "inventory.replies" },
-    { step: 1, phase: "forward", topic: "payment.replies" },
-    { step: 1, phase: "compensation", topic: "payment.replies" },
-    { step: 2, phase: "forward", topic: "notification.replies" },
+    { sagaType: "order", step: 0, phase: "forward", topic: "inventory.replies" },
+    { sagaType: "order", step: 0, phase: "compensation", topic: "inventory.replies" },
+    { sagaType: "order", step: 1, phase: "forward", topic: "payment.replies" },
+    { sagaType: "order", step: 1, phase: "compensation", topic: "payment.replies" },
+    { sagaType: "order", step: 2, phase: "forward", topic: "notification.replies" },
   ]);
   assert.deepEqual(replyTopics(replyRoutes(ORDER_SAGA)), [
     "inventory.replies",
@@ -20,13 +20,15 @@ Deno.test("replyRoutes() gives each part of each step the topic its replies trav
 });
 
 Deno.test("replyRoutes() refuses a step whose replies travel on two topics", () => {
-  const definition: SagaDefinition<null> = {
+  const definition: SagaDefinition<null, null, EventType> = {
     name: "split",
+    start: { eventType: "ORDER_CREATED", key: () => "k", data: () => null },
     steps: [{
       name: "Split",
-      command: { eventType: "RESERVE_INVENTORY", topic: "inventory.commands", body: () => ({}) },
-      replies: { success: "INVENTORY_RESERVED", failure: "PAYMENT_FAILED" as EventType },
+      command: { eventType: "RESERVE_INVENTORY", body: () => ({}) },
+      replies: { success: "INVENTORY_RESERVED", failure: "PAYMENT_FAILED" },
     }],
+    domainStatus: (status) => status,
   };
   assert.throws(() => replyRoutes(definition), TypeError);
 });
@@ -34,6 +36,7 @@ Deno.test("replyRoutes() refuses a step whose replies travel on two topics", () 
 Deno.test("knownRoutes() leaves out the routes whose topic's size is unknown", () => {
   const routes = replyRoutes(ORDER_SAGA);
   assert.deepEqual(knownRoutes({ routes, partitions: new Map([["payment.replies", 6]]) }), {
+    types: ["order", "order"],
     steps: [1, 1],
     phases: ["forward", "compensation"],
     topics: ["payment.replies", "payment.replies"],

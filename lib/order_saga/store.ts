@@ -1,17 +1,29 @@
 /**
- * The orchestrator schema's SQL: orders with their items, saga rows (mapped to and from the
- * engine's `SagaState`) and the saga history. Every function runs on the caller's transaction.
+ * The orchestrator schema's SQL, for the orchestrator and `sagactl` alike: orders with their
+ * items, saga rows (mapped to and from the engine's `SagaState`, with the saga's data and type)
+ * and the saga history. Every function runs on the caller's transaction.
  */
 import type { Sql, TransactionSql } from "../db/mod.ts";
 import { type OrderCreated, orderTotalCents } from "../messages/mod.ts";
 import { keyHash } from "../kafka/partitioner.ts";
-import { orderStatusOf, type SagaState, type SagaStatus } from "../saga/mod.ts";
+import type { SagaState, SagaStatus } from "../saga/mod.ts";
 import { knownRoutes, type ReplyPartitioning } from "./reply_partitions.ts";
 
-/** A saga row with the order it runs for. */
+/** A saga row: its type (which definition runs it), its execution state and its data. */
 export interface StoredSaga {
+  /** The saga type, e.g. `order`: the registry's key. */
+  type: string;
   state: SagaState;
-  order: OrderCreated;
+  /** The saga's data, as its definition made and folded it (JSON). */
+  data: unknown;
+}
+
+/** A saga to save: its new state and data, and the domain status that follows from them. */
+export interface SavedSaga {
+  state: SagaState;
+  data: unknown;
+  /** The definition's domain status, written to the order of the saga's key. */
+  domainStatus: string;
 }
 
 /** One line of a saga's timeline. */
@@ -47,14 +59,7 @@ interface SagaRow {
   failure_step: number | null;
   failure_code: string | null;
   failure_reason: string | null;
-}
-
-interface OrderRow {
-  customer_id: string;
-  customer_email: string;
-  currency: string;
-  payment_method: string;
-  items: OrderCreated["items"];
+  data: unknown;
 }
 
 /** Inserts orders, skipping those that exist already (duplicates); returns the ids inserted. */
@@ -119,38 +124,45 @@ const STATE_COLUMNS = {
   failure_step: "int",
   failure_code: "text",
   failure_reason: "text",
+  data: "jsonb",
 };
 const STATE_NAMES = Object.keys(STATE_COLUMNS).join(", ");
 const STATE_DEFINITIONS = Object.entries(STATE_COLUMNS).map(([n, type]) => `${n} ${type}`)
   .join(", ");
 const STATE_ASSIGNMENTS = Object.keys(STATE_COLUMNS).map((n) => `${n} = c.${n}`).join(", ");
 
-/** Inserts new saga rows (their orders must exist, or be inserted before in the transaction). */
+/**
+ * Inserts new saga rows, one per key: a saga whose key has one already is left out (a
+ * duplicate start). Their orders must exist, or be inserted before in the transaction. Returns
+ * the saga ids inserted.
+ */
 export async function insertSagas(
   tx: TransactionSql,
-  states: readonly SagaState[],
-  sagaType: string,
-): Promise<void> {
-  if (states.length === 0) return;
-  const rows = states.map((state) => ({
-    ...toRow(state),
-    saga_type: sagaType,
-    key_hash: keyHash(state.orderId),
+  sagas: readonly StoredSaga[],
+): Promise<Set<string>> {
+  if (sagas.length === 0) return new Set();
+  const rows = sagas.map(({ type, state, data }) => ({
+    ...toRow(state, data),
+    saga_type: type,
+    key_hash: keyHash(state.key),
   }));
-  await tx`
+  const inserted = await tx<{ saga_id: string }[]>`
     insert into orchestrator.sagas
       (saga_id, order_id, saga_type, key_hash, ${tx.unsafe(STATE_NAMES)})
     select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb)
       as r(saga_id uuid, order_id uuid, saga_type text, key_hash int,
-        ${tx.unsafe(STATE_DEFINITIONS)})`;
+        ${tx.unsafe(STATE_DEFINITIONS)})
+    on conflict (order_id) do nothing
+    returning saga_id`;
+  return new Set(inserted.map((row) => row.saga_id));
 }
 
-/** Saves sagas' states and the order statuses that follow from them, in one statement. */
-export async function saveSagas(tx: TransactionSql, states: readonly SagaState[]): Promise<void> {
-  if (states.length === 0) return;
-  const rows = states.map((state) => ({
-    ...toRow(state),
-    order_status: orderStatusOf(state.status),
+/** Saves sagas' states and data, and the order statuses that follow, in one statement. */
+export async function saveSagas(tx: TransactionSql, sagas: readonly SavedSaga[]): Promise<void> {
+  if (sagas.length === 0) return;
+  const rows = sagas.map(({ state, data, domainStatus }) => ({
+    ...toRow(state, data),
+    order_status: domainStatus,
   }));
   await tx`
     with changed as (
@@ -164,31 +176,44 @@ export async function saveSagas(tx: TransactionSql, states: readonly SagaState[]
     from changed c where o.order_id = c.order_id and o.status <> c.order_status`;
 }
 
-/** The saga and its order, locked until the transaction ends; null when there is no such saga. */
+/** The saga, locked until the transaction ends; null when there is no such saga. */
 export async function lockSaga(tx: TransactionSql, sagaId: string): Promise<StoredSaga | null> {
   return (await lockSagas(tx, [sagaId])).get(sagaId) ?? null;
 }
 
 /**
- * Sagas with their orders, locked until the transaction ends (in saga id order, so concurrent
- * callers cannot deadlock), by saga id; ids without a saga are absent from the map.
+ * Sagas locked until the transaction ends (in saga id order, so concurrent callers cannot
+ * deadlock), by saga id; ids without a saga are absent from the map.
  */
 export async function lockSagas(
   tx: TransactionSql,
   sagaIds: readonly string[],
 ): Promise<Map<string, StoredSaga>> {
+  return await selectSagas(tx, sagaIds, true);
+}
+
+/** Sagas as they are now, not locked (to preview a decision), by saga id. */
+export async function readSagas(
+  sql: Sql | TransactionSql,
+  sagaIds: readonly string[],
+): Promise<Map<string, StoredSaga>> {
+  return await selectSagas(sql, sagaIds, false);
+}
+
+async function selectSagas(
+  sql: Sql | TransactionSql,
+  sagaIds: readonly string[],
+  lock: boolean,
+): Promise<Map<string, StoredSaga>> {
   if (sagaIds.length === 0) return new Map();
-  const rows = await tx<(SagaRow & OrderRow)[]>`
-    select s.*, o.customer_id, o.customer_email, o.currency, o.payment_method,
-      (select coalesce(json_agg(json_build_object('productId', i.product_id,
-          'quantity', i.quantity, 'unitPriceCents', i.unit_price_cents) order by i.line_no),
-          '[]')
-        from orchestrator.order_items i where i.order_id = s.order_id) as items
-    from orchestrator.sagas s join orchestrator.orders o on o.order_id = s.order_id
+  const rows = await sql<(SagaRow & { saga_type: string })[]>`
+    select s.* from orchestrator.sagas s
     where s.saga_id = any(${[...sagaIds]}::uuid[])
     order by s.saga_id
-    for update of s`;
-  return new Map(rows.map((row) => [row.saga_id, { state: fromRow(row), order: orderOf(row) }]));
+    ${lock ? sql`for update of s` : sql``}`;
+  return new Map(
+    rows.map((row) => [row.saga_id, { type: row.saga_type, state: fromRow(row), data: row.data }]),
+  );
 }
 
 /**
@@ -209,11 +234,13 @@ export async function lockDueSagas(
     where s.next_retry_at <= ${now}
       or (s.deadline_at <= ${now} and (${replies === undefined}::boolean or s.key_hash is null
         or exists (
-          select from unnest(${routes.steps}::int[], ${routes.phases}::text[],
-              ${routes.topics}::text[], ${routes.partitions}::int[]) as r(step, phase, topic, partitions)
+          select from unnest(${routes.types}::text[], ${routes.steps}::int[],
+              ${routes.phases}::text[], ${routes.topics}::text[], ${routes.partitions}::int[])
+              as r(saga_type, step, phase, topic, partitions)
             join orchestrator.reply_partitions p
               on p.topic = r.topic and p.partition = s.key_hash % r.partitions
-          where r.step = s.pending_step and r.phase = s.pending_phase
+          where r.saga_type = s.saga_type and r.step = s.pending_step
+            and r.phase = s.pending_phase
             and p.read_at >= s.deadline_at)))
     order by least(s.deadline_at, s.next_retry_at)
     limit ${limit}
@@ -246,6 +273,13 @@ export async function appendHistory(
       outcome text, actor text, note text)`;
 }
 
+/** How many lines the saga's timeline has. */
+export async function countHistory(sql: Sql | TransactionSql, sagaId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from orchestrator.saga_history where saga_id = ${sagaId}`;
+  return row?.n ?? 0;
+}
+
 /** The saga's timeline, oldest first; `after` skips that many lines. */
 export async function readHistory(
   sql: Sql | TransactionSql,
@@ -259,21 +293,10 @@ export async function readHistory(
   return [...rows];
 }
 
-function orderOf(row: SagaRow & OrderRow): OrderCreated {
-  return {
-    orderId: row.order_id,
-    customerId: row.customer_id,
-    customerEmail: row.customer_email,
-    currency: row.currency,
-    paymentMethod: row.payment_method,
-    items: row.items,
-  };
-}
-
-function toRow(state: SagaState): SagaRow {
+function toRow(state: SagaState, data: unknown): SagaRow {
   return {
     saga_id: state.sagaId,
-    order_id: state.orderId,
+    order_id: state.key,
     status: state.status,
     completed_steps: state.completedSteps,
     compensations: state.compensations,
@@ -288,6 +311,7 @@ function toRow(state: SagaState): SagaRow {
     failure_step: state.failure?.step ?? null,
     failure_code: state.failure?.code ?? null,
     failure_reason: state.failure?.reason ?? null,
+    data,
   };
 }
 
@@ -309,7 +333,7 @@ function fromRow(row: SagaRow): SagaState {
     : { step: row.failure_step, code: row.failure_code ?? "", reason: row.failure_reason ?? "" };
   return {
     sagaId: row.saga_id,
-    orderId: row.order_id,
+    key: row.order_id,
     status: row.status,
     completedSteps: row.completed_steps,
     compensations: row.compensations,

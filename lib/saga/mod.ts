@@ -3,3 +3,4 @@ export * from "./definition.ts";
 export * from "./state.ts";
 export * from "./backoff.ts";
 export * from "./transition.ts";
+export * from "./registry.ts";

@@ -51,7 +51,8 @@ export interface SagaFailure {
 /** The whole execution state of a saga. */
 export interface SagaState {
   sagaId: string;
-  orderId: string;
+  /** The key of the saga's records (the order saga: the order id), from its start event. */
+  key: string;
   status: SagaStatus;
   /** How many forward steps took effect, counted from the first. */
   completedSteps: number;
@@ -68,10 +69,10 @@ export interface SagaState {
 }
 
 /** A new saga, before its first command. */
-export function newSagaState(sagaId: string, orderId: string): SagaState {
+export function newSagaState(sagaId: string, key: string): SagaState {
   return {
     sagaId,
-    orderId,
+    key,
     status: "STARTED",
     completedSteps: 0,
     compensations: [],
@@ -80,13 +81,6 @@ export function newSagaState(sagaId: string, orderId: string): SagaState {
     nextRetryAt: null,
     failure: null,
   };
-}
-
-/** The order status that follows a saga status (DESIGN §4). */
-export function orderStatusOf(status: SagaStatus): "PENDING" | "CONFIRMED" | "CANCELLED" {
-  if (status === "COMPLETED") return "CONFIRMED";
-  if (status === "COMPENSATED" || status === "FAILED" || status === "CANCELLED") return "CANCELLED";
-  return "PENDING";
 }
 
 /** The step the saga is on: the awaited one, else the next to undo, else the next to run. */

@@ -3,24 +3,26 @@
  * and the commands to send. It knows steps only through the definition, never by name. A passed
  * deadline (`DEADLINE_PASSED`) sends the pending command again under its eventId, with backoff,
  * until its give-up horizon; only then is a forward step failed in doubt, or a compensation
- * stopped in COMPENSATION_FAILED. Failure replies alone use up a compensation's retries.
+ * stopped in COMPENSATION_FAILED. Failure replies alone use up a compensation's retries. A
+ * success reply may fold its body into the saga's data (`ReplyDefinition.fold`), which the
+ * commands after it are built from; the transition returns that data beside the state. An
+ * operator's retry is an event like the others: the engine alone says whether it is allowed.
  */
-import type { EventType, Topic } from "../messages/mod.ts";
 import { backoffDelayMs, type BackoffPolicy } from "./backoff.ts";
-import type { CommandDefinition, SagaDefinition } from "./definition.ts";
+import type { CommandDefinition, CompensationDefinition, SagaDefinition } from "./definition.ts";
 import { FINAL_STATUSES, type Phase, type SagaState } from "./state.ts";
 
-/** Something that happened to a saga. */
-export type SagaEvent =
+/** Something that happened to a saga; `E` names its replies. */
+export type SagaEvent<E extends string = string> =
   | { type: "START" }
   | {
     type: "REPLY";
-    eventType: EventType;
+    eventType: E;
     eventId: string;
     /** The command this reply answers, when the participant said so. */
     causationId?: string;
-    /** Failure replies carry `{ reason, code }`. */
-    body: { reason?: string; code?: string };
+    /** The reply's body: failure replies carry `{ reason, code }`, a success may be folded. */
+    body: unknown;
   }
   | { type: "DEADLINE_PASSED" }
   | { type: "RETRY_DUE" }
@@ -49,9 +51,10 @@ export interface SagaPolicy {
 }
 
 /** What a transition needs besides state and event: all inputs explicit, so it stays pure. */
-export interface TransitionContext<D> {
-  definition: SagaDefinition<D>;
-  /** The saga's business data, used to build command bodies. */
+export interface TransitionContext<D, E extends string = string> {
+  /** The saga's definition (its start is not needed here: `never` takes any start body). */
+  definition: SagaDefinition<D, never, E>;
+  /** The saga's data as it stands, used to build command bodies. */
   data: D;
   policy: SagaPolicy;
   now: Date;
@@ -61,10 +64,9 @@ export interface TransitionContext<D> {
   jitter: number;
 }
 
-/** A command to send, fully built. */
-export interface OutgoingCommand {
-  eventType: EventType;
-  topic: Topic;
+/** A command to send, fully built (its topic is the event catalogue's business). */
+export interface OutgoingCommand<E extends string = string> {
+  eventType: E;
   eventId: string;
   body: unknown;
 }
@@ -78,10 +80,12 @@ export interface CompensationFailedAlert {
 }
 
 /** The result of a transition. */
-export interface Transition {
+export interface Transition<D = unknown, E extends string = string> {
   state: SagaState;
+  /** The saga's data after the event: changed only by a success reply's fold. */
+  data: D;
   /** At most one command: the next forward step or the next compensation. */
-  commands: OutgoingCommand[];
+  commands: OutgoingCommand<E>[];
   alert: CompensationFailedAlert | null;
   /** `ignored` when the event changed nothing (late, duplicate or unexpected). */
   outcome: "applied" | "ignored";
@@ -91,27 +95,33 @@ export interface Transition {
   note: string;
 }
 
-/** Applies `event` to `state` and returns the new state and the commands to send. */
-export function transition<D>(
+/** What a step of the transition decides; `transition` adds the saga's data to it. */
+type Decision<E extends string> = Omit<Transition<never, E>, "data">;
+
+/** Applies `event` to `state` and returns the new state, data and commands to send. */
+export function transition<D, E extends string>(
   state: SagaState,
-  event: SagaEvent,
-  context: TransitionContext<D>,
-): Transition {
+  event: SagaEvent<E>,
+  context: TransitionContext<D, E>,
+): Transition<D, E> {
   switch (event.type) {
     case "START":
-      return start(state, context);
+      return { ...start(state, context), data: context.data };
     case "REPLY":
       return onReply(state, event, context);
     case "DEADLINE_PASSED":
-      return onDeadline(state, context);
+      return { ...onDeadline(state, context), data: context.data };
     case "RETRY_DUE":
-      return onRetryDue(state, context);
+      return { ...onRetryDue(state, context), data: context.data };
     case "OPERATOR_RETRY":
-      return onOperatorRetry(state, event.actor, context);
+      return { ...onOperatorRetry(state, event.actor, context), data: context.data };
   }
 }
 
-function start<D>(state: SagaState, context: TransitionContext<D>): Transition {
+function start<D, E extends string>(
+  state: SagaState,
+  context: TransitionContext<D, E>,
+): Decision<E> {
   if (state.status !== "STARTED") return ignored(state, `Saga already ${state.status}`);
   if (context.definition.steps.length === 0) {
     return applied({ ...state, status: "COMPLETED" }, null, "Saga has no steps");
@@ -119,36 +129,58 @@ function start<D>(state: SagaState, context: TransitionContext<D>): Transition {
   return sendForward({ ...state, status: "IN_PROGRESS" }, 0, context, "Saga started");
 }
 
-function onReply<D>(
+function onReply<D, E extends string>(
   state: SagaState,
-  event: Extract<SagaEvent, { type: "REPLY" }>,
-  context: TransitionContext<D>,
-): Transition {
+  event: Extract<SagaEvent<E>, { type: "REPLY" }>,
+  context: TransitionContext<D, E>,
+): Transition<D, E> {
+  const unchanged = (decision: Decision<E>) => ({ ...decision, data: context.data });
   const pending = state.pending;
   if (pending === null || FINAL_STATUSES.has(state.status)) {
-    return ignored(state, `${event.eventType} arrived while no command is pending`);
+    return unchanged(ignored(state, `${event.eventType} arrived while no command is pending`));
   }
   if (event.causationId !== undefined && event.causationId !== pending.commandId) {
-    return ignored(state, `${event.eventType} answers an earlier command, not the pending one`);
+    return unchanged(
+      ignored(state, `${event.eventType} answers an earlier command, not the pending one`),
+    );
   }
   const { replies, name } = stepPart(context.definition, pending.step, pending.phase);
-  const failure = {
-    code: event.body.code ?? "unknown",
-    reason: event.body.reason ?? event.eventType,
-  };
-  if (pending.phase === "forward") {
-    if (event.eventType === replies.success) return forwardSucceeded(state, pending.step, context);
-    if (event.eventType === replies.failure) {
-      return startCompensating(state, { step: pending.step, ...failure }, null, context);
-    }
-  } else {
-    if (event.eventType === replies.success) return compensationSucceeded(state, context);
-    if (event.eventType === replies.failure) return compensationFailed(state, failure, context);
+  if (event.eventType === replies.success) {
+    // The reply's fold first: the commands that follow are built from the data it leaves.
+    const data = replies.fold === undefined ? context.data : replies.fold(context.data, event.body);
+    const folded = { ...context, data };
+    const decision = pending.phase === "forward"
+      ? forwardSucceeded(state, pending.step, folded)
+      : compensationSucceeded(state, folded);
+    return { ...decision, data };
   }
-  return ignored(state, `${event.eventType} does not answer ${name}, which is pending`);
+  if (event.eventType === replies.failure) {
+    const failure = failureOf(event.body, event.eventType);
+    return unchanged(
+      pending.phase === "forward"
+        ? startCompensating(state, { step: pending.step, ...failure }, null, context)
+        : compensationFailed(state, failure, context),
+    );
+  }
+  return unchanged(ignored(state, `${event.eventType} does not answer ${name}, which is pending`));
 }
 
-function onDeadline<D>(state: SagaState, context: TransitionContext<D>): Transition {
+/** The `{ code, reason }` of a failure reply's body, with stand-ins for what it lacks. */
+function failureOf(body: unknown, eventType: string): { code: string; reason: string } {
+  const { code, reason } = (typeof body === "object" && body !== null ? body : {}) as {
+    code?: unknown;
+    reason?: unknown;
+  };
+  return {
+    code: typeof code === "string" ? code : "unknown",
+    reason: typeof reason === "string" ? reason : eventType,
+  };
+}
+
+function onDeadline<D, E extends string>(
+  state: SagaState,
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const pending = state.pending;
   if (pending === null || FINAL_STATUSES.has(state.status) || pending.deadlineAt > context.now) {
     return ignored(state, "No pending command is overdue");
@@ -181,7 +213,10 @@ function onDeadline<D>(state: SagaState, context: TransitionContext<D>): Transit
   return startCompensating(state, { step: pending.step, ...failure }, pending.step, context);
 }
 
-function onRetryDue<D>(state: SagaState, context: TransitionContext<D>): Transition {
+function onRetryDue<D, E extends string>(
+  state: SagaState,
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const head = state.compensations[0];
   const due = state.nextRetryAt !== null && state.nextRetryAt <= context.now;
   if (state.status !== "COMPENSATING" || state.pending !== null || head === undefined || !due) {
@@ -195,17 +230,14 @@ function onRetryDue<D>(state: SagaState, context: TransitionContext<D>): Transit
   );
 }
 
-function onOperatorRetry<D>(
+function onOperatorRetry<D, E extends string>(
   state: SagaState,
   actor: string,
-  context: TransitionContext<D>,
-): Transition {
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const head = state.compensations[0];
   if (state.status !== "COMPENSATION_FAILED" || head === undefined) {
-    return ignored(
-      state,
-      `Only a COMPENSATION_FAILED saga can be retried; this one is ${state.status}`,
-    );
+    return ignored(state, `It is ${state.status}; only a COMPENSATION_FAILED saga can be retried`);
   }
   return sendCompensation(
     { ...state, status: "COMPENSATING", retryCount: 0, nextRetryAt: null },
@@ -215,11 +247,11 @@ function onOperatorRetry<D>(
   );
 }
 
-function forwardSucceeded<D>(
+function forwardSucceeded<D, E extends string>(
   state: SagaState,
   step: number,
-  context: TransitionContext<D>,
-): Transition {
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const next = { ...state, completedSteps: step + 1, pending: null };
   const name = context.definition.steps[step]?.name ?? `step ${step}`;
   if (step + 1 < context.definition.steps.length) {
@@ -228,12 +260,12 @@ function forwardSucceeded<D>(
   return applied({ ...next, status: "COMPLETED" }, name, `${name} succeeded; saga completed`);
 }
 
-function startCompensating<D>(
+function startCompensating<D, E extends string>(
   state: SagaState,
   failure: { step: number; code: string; reason: string },
   inDoubtStep: number | null,
-  context: TransitionContext<D>,
-): Transition {
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const name = context.definition.steps[failure.step]?.name ?? `step ${failure.step}`;
   const plan = compensationPlan(context.definition, state.completedSteps, inDoubtStep);
   const failed = { ...state, failure, pending: null, compensations: plan, retryCount: 0 };
@@ -245,7 +277,10 @@ function startCompensating<D>(
   return sendCompensation({ ...failed, status: "COMPENSATING" }, head, context, why);
 }
 
-function compensationSucceeded<D>(state: SagaState, context: TransitionContext<D>): Transition {
+function compensationSucceeded<D, E extends string>(
+  state: SagaState,
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const [done, ...rest] = state.compensations;
   const name = stepPart(context.definition, done ?? 0, "compensation").name;
   const next = { ...state, compensations: rest, pending: null, retryCount: 0, nextRetryAt: null };
@@ -256,11 +291,11 @@ function compensationSucceeded<D>(state: SagaState, context: TransitionContext<D
   return sendCompensation(next, head, context, `${name} succeeded`);
 }
 
-function compensationFailed<D>(
+function compensationFailed<D, E extends string>(
   state: SagaState,
   failure: { code: string; reason: string },
-  context: TransitionContext<D>,
-): Transition {
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const head = state.compensations[0] ?? 0;
   const name = stepPart(context.definition, head, "compensation").name;
   const retryCount = state.retryCount + 1;
@@ -285,11 +320,11 @@ function compensationFailed<D>(
   );
 }
 
-function compensationGaveUp<D>(
+function compensationGaveUp<D, E extends string>(
   state: SagaState,
   failure: { code: string; reason: string },
-  context: TransitionContext<D>,
-): Transition {
+  context: TransitionContext<D, E>,
+): Decision<E> {
   const name = stepPart(context.definition, state.compensations[0] ?? 0, "compensation").name;
   // The unanswered attempt is one more: the failure replies before it, then this one.
   const attempts = state.retryCount + 1;
@@ -304,8 +339,8 @@ function compensationGaveUp<D>(
 }
 
 /** Steps to undo, next first: the in-doubt step (if any), then completed ones in reverse order. */
-export function compensationPlan<D>(
-  definition: SagaDefinition<D>,
+export function compensationPlan<D, E extends string>(
+  definition: SagaDefinition<D, never, E>,
   completedSteps: number,
   inDoubtStep: number | null,
 ): number[] {
@@ -316,31 +351,31 @@ export function compensationPlan<D>(
   return candidates.filter((step) => definition.steps[step]?.compensation !== undefined);
 }
 
-function sendForward<D>(
+function sendForward<D, E extends string>(
   state: SagaState,
   step: number,
-  context: TransitionContext<D>,
+  context: TransitionContext<D, E>,
   note: string,
-): Transition {
+): Decision<E> {
   return send(state, step, "forward", context, note);
 }
 
-function sendCompensation<D>(
+function sendCompensation<D, E extends string>(
   state: SagaState,
   step: number,
-  context: TransitionContext<D>,
+  context: TransitionContext<D, E>,
   note: string,
-): Transition {
+): Decision<E> {
   return send(state, step, "compensation", context, note);
 }
 
-function send<D>(
+function send<D, E extends string>(
   state: SagaState,
   step: number,
   phase: Phase,
-  context: TransitionContext<D>,
+  context: TransitionContext<D, E>,
   note: string,
-): Transition {
+): Decision<E> {
   const { name, command } = stepPart(context.definition, step, phase);
   const first = { firstSentAt: context.now, phase };
   const deadlineAt = replyDeadline(first, 1, context);
@@ -351,14 +386,13 @@ function send<D>(
   };
 }
 
-function buildCommand<D>(
-  command: CommandDefinition<D>,
+function buildCommand<D, E extends string>(
+  command: CommandDefinition<D, E>,
   eventId: string,
-  context: TransitionContext<D>,
-): OutgoingCommand {
+  context: TransitionContext<D, E>,
+): OutgoingCommand<E> {
   return {
     eventType: command.eventType,
-    topic: command.topic,
     eventId,
     body: command.body(context.data),
   };
@@ -383,34 +417,38 @@ export function giveUpMs(policy: SagaPolicy, phase: Phase): number {
 }
 
 /** The deadline of send number `attempt`, never past the command's give-up horizon. */
-function replyDeadline<D>(
+function replyDeadline<D, E extends string>(
   first: { firstSentAt: Date; phase: Phase },
   attempt: number,
-  context: TransitionContext<D>,
+  context: TransitionContext<D, E>,
 ): Date {
   const waitMs = replyWaitMs(attempt, context.jitter, context.policy);
   const horizon = first.firstSentAt.getTime() + giveUpMs(context.policy, first.phase);
   return new Date(Math.min(context.now.getTime() + waitMs, horizon));
 }
 
-function stepPart<D>(definition: SagaDefinition<D>, step: number, phase: Phase) {
+function stepPart<D, E extends string>(
+  definition: SagaDefinition<D, never, E>,
+  step: number,
+  phase: Phase,
+): CompensationDefinition<D, E> {
   const forward = definition.steps[step];
   const part = phase === "forward" ? forward : forward?.compensation;
   if (part === undefined) {
     throw new RangeError(`Saga "${definition.name}" has no ${phase} part for step ${step}`);
   }
-  return part as {
-    name: string;
-    command: CommandDefinition<D>;
-    replies: { success: EventType; failure: EventType };
-  };
+  return part;
 }
 
-function applied(state: SagaState, step: string | null, note: string): Transition {
+function applied<E extends string>(
+  state: SagaState,
+  step: string | null,
+  note: string,
+): Decision<E> {
   return { state, commands: [], alert: null, outcome: "applied", step, note };
 }
 
-function ignored(state: SagaState, note: string): Transition {
+function ignored<E extends string>(state: SagaState, note: string): Decision<E> {
   return { state, commands: [], alert: null, outcome: "ignored", step: null, note };
 }
 

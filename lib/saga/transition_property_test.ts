@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { EventType, Topic } from "../messages/mod.ts";
 import { DEFAULT_BACKOFF } from "./backoff.ts";
 import type { SagaDefinition } from "./definition.ts";
 import { FINAL_STATUSES, newSagaState, type SagaState } from "./state.ts";
@@ -25,32 +24,26 @@ const policy: SagaPolicy = {
   backoff: DEFAULT_BACKOFF,
 };
 
-/** A synthetic event type; the engine only compares names, so any distinct strings will do. */
-function name(text: string): EventType {
-  return text as EventType;
-}
-
+/** A generated saga: the engine only compares event names, so any distinct strings will do. */
 function makeDefinition(compensable: boolean[]): SagaDefinition<null> {
   return {
     name: "generated",
+    start: { eventType: "GO", key: () => "k", data: () => null },
     steps: compensable.map((hasCompensation, i) => ({
       name: `Step${i}`,
-      command: { eventType: name(`DO_${i}`), topic: "t" as Topic, body: () => ({ step: i }) },
-      replies: { success: name(`DONE_${i}`), failure: name(`FAILED_${i}`) },
+      command: { eventType: `DO_${i}`, body: () => ({ step: i }) },
+      replies: { success: `DONE_${i}`, failure: `FAILED_${i}` },
       ...(hasCompensation
         ? {
           compensation: {
             name: `Undo${i}`,
-            command: {
-              eventType: name(`UNDO_${i}`),
-              topic: "t" as Topic,
-              body: () => ({ step: i }),
-            },
-            replies: { success: name(`UNDONE_${i}`), failure: name(`UNDO_FAILED_${i}`) },
+            command: { eventType: `UNDO_${i}`, body: () => ({ step: i }) },
+            replies: { success: `UNDONE_${i}`, failure: `UNDO_FAILED_${i}` },
           },
         }
         : {}),
     })),
+    domainStatus: (status) => status,
   };
 }
 
@@ -77,7 +70,7 @@ interface Run {
 function simulate(definition: SagaDefinition<null>, moves: Move[]): Run {
   let now = 0;
   let ids = 0;
-  let state = newSagaState("s", "o");
+  let state = newSagaState("s", "k");
   const run: Run = {
     state,
     forwardSent: [],

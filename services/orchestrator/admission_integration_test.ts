@@ -5,7 +5,7 @@ import { startConsumer } from "../../lib/kafka/consumer.ts";
 import { connectProducer } from "../../lib/kafka/producer.ts";
 import { createLogger } from "../../lib/log/mod.ts";
 import type { OrderCreated } from "../../lib/messages/mod.ts";
-import { insertOrders, insertSagas } from "../../lib/order_saga/mod.ts";
+import { insertOrders, insertSagas, ORDER_SAGA } from "../../lib/order_saga/mod.ts";
 import { newSagaState } from "../../lib/saga/mod.ts";
 import { withTestDatabase } from "../../lib/testing/db.ts";
 import { createTestTopics, deleteTestTopics, testKafka } from "../../lib/testing/kafka.ts";
@@ -27,10 +27,15 @@ function order(): OrderCreated {
 Deno.test("admission control holds new orders in Kafka while too many sagas are in progress", async () => {
   await withTestDatabase(async ({ sql }) => {
     const orders = [order(), order(), order()];
-    const states = orders.map((o) => newSagaState(crypto.randomUUID(), o.orderId));
+    const sagas = orders.map((o) => ({
+      type: ORDER_SAGA.name,
+      state: newSagaState(crypto.randomUUID(), ORDER_SAGA.start.key(o)),
+      data: ORDER_SAGA.start.data(o),
+    }));
+    const states = sagas.map((saga) => saga.state);
     await sql.begin(async (tx) => {
       await insertOrders(tx, orders);
-      await insertSagas(tx, states, "order");
+      await insertSagas(tx, sagas);
     });
     await sql`update orchestrator.sagas set status = 'COMPLETED' where saga_id = ${
       states[2]!.sagaId

@@ -1,15 +1,16 @@
 /**
- * The orchestrator's batch handler: `ORDER_CREATED` starts a saga, a reply moves one. A chunk
- * of records is handled in one transaction: idempotency keys claimed, new orders and sagas
- * inserted, the replies' sagas locked, every event decided in memory in record order (several
- * events of one saga in sequence), then states, history and outbox written set-based.
+ * The orchestrator's batch handler: a definition's start event (`ORDER_CREATED`) starts a saga
+ * of that type, a reply moves one by the definition its type names. A chunk of records is
+ * handled in one transaction: idempotency keys claimed, new orders and sagas inserted, the
+ * replies' sagas locked, every event decided in memory in record order (several events of one
+ * saga in sequence), then states, history and outbox written set-based.
  */
 import { type Sql, type TransactionSql, withTransaction } from "../../lib/db/mod.ts";
 import { MalformedMessageError } from "../../lib/errors/mod.ts";
 import { claimMessages } from "../../lib/idempotency/mod.ts";
 import type { BatchHandler } from "../../lib/kafka/consumer.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import { decodeMessage, type Message } from "../../lib/messages/mod.ts";
+import { decodeMessage, type EventType, type Message } from "../../lib/messages/mod.ts";
 import type { OutboxRelay, OutboxRow } from "../../lib/outbox/mod.ts";
 import {
   decideSagaEvent,
@@ -18,12 +19,11 @@ import {
   insertSagas,
   lockSagas,
   ORCHESTRATOR_SCHEMA,
-  ORDER_SAGA,
   persistDecisions,
   type SagaDecision,
   type StoredSaga,
 } from "../../lib/order_saga/mod.ts";
-import { newSagaState, type SagaPolicy } from "../../lib/saga/mod.ts";
+import { newSagaState, type SagaPolicy, type SagaRegistry } from "../../lib/saga/mod.ts";
 import { type OnApplied, statusVersions } from "./observers.ts";
 
 /** What the handler needs. */
@@ -31,6 +31,8 @@ export interface OrchestratorDeps {
   sql: Sql;
   log: Logger;
   policy: SagaPolicy;
+  /** The saga definitions it runs, by saga type. */
+  sagas: SagaRegistry<EventType>;
   /**
    * Called after the transaction committed, with what it applied and the saga's status version
    * (status cache, metrics).
@@ -63,19 +65,22 @@ async function handleMessages(
   const claims = await claimMessages(tx, ORCHESTRATOR_SCHEMA, messages);
   const fresh = messages.filter((_, index) => claims[index] === "new");
   // Independent: sent together (pipelined), so both cost one round trip.
+  const isStart = (message: Message) => deps.sagas.startedBy(message.eventType) !== undefined;
   const [started, sagas] = await Promise.all([
-    startSagas(tx, fresh.filter(isOrderCreated)),
-    lockSagas(tx, [...new Set(fresh.flatMap(replySagaId))]),
+    startSagas(tx, fresh.filter(isStart), deps.sagas),
+    lockSagas(tx, [...new Set(fresh.filter((m) => !isStart(m)).flatMap(replySagaId))]),
   ]);
   const decisions: SagaDecision[] = [];
   for (const message of fresh) {
-    const decision = isOrderCreated(message)
+    const decision = isStart(message)
       ? decideStart(message, started, deps)
       : decideReply(message, sagas, deps);
     if (decision === null) continue;
     const { state } = decision.transition;
     const saga = sagas.get(state.sagaId) ?? started.get(message.metadata.eventId);
-    if (saga !== undefined) sagas.set(state.sagaId, { ...saga, state });
+    if (saga !== undefined) {
+      sagas.set(state.sagaId, { ...saga, state, data: decision.transition.data });
+    }
     decisions.push(decision);
   }
   const outbox = await persistDecisions(tx, decisions, { notify: deps.relay === undefined });
@@ -83,41 +88,48 @@ async function handleMessages(
 }
 
 /**
- * Inserts the orders of `ORDER_CREATED` messages and a saga for each; by the eventId of the
- * message that started it. An order that exists already (a duplicate) starts nothing.
+ * Starts a saga for each start message, of the type its definition names, keyed and given its
+ * data by the definition; by the eventId of the message that started it. A key that has a saga
+ * already (a duplicate) starts nothing. The orders of `ORDER_CREATED` messages are inserted
+ * first: the orchestrator keeps them (DESIGN §6), and every saga row names its order.
  */
 async function startSagas(
   tx: TransactionSql,
-  messages: readonly Message<"ORDER_CREATED">[],
+  messages: readonly Message[],
+  registry: SagaRegistry<EventType>,
 ): Promise<Map<string, StoredSaga>> {
-  const firstByOrder = new Map<string, Message<"ORDER_CREATED">>();
+  const firstByKey = new Map<string, { message: Message; saga: StoredSaga }>();
   for (const message of messages) {
-    if (!firstByOrder.has(message.body.orderId)) firstByOrder.set(message.body.orderId, message);
+    const definition = registry.startedBy(message.eventType);
+    if (definition === undefined) continue;
+    const key = definition.start.key(message.body);
+    if (firstByKey.has(key)) continue;
+    const state = newSagaState(crypto.randomUUID(), key);
+    const data = definition.start.data(message.body);
+    firstByKey.set(key, { message, saga: { type: definition.name, state, data } });
   }
-  const inserted = await insertOrders(tx, [...firstByOrder.values()].map((m) => m.body));
-  const started = new Map<string, StoredSaga>();
-  for (const [orderId, message] of firstByOrder) {
-    if (!inserted.has(orderId)) continue;
-    started.set(message.metadata.eventId, {
-      state: newSagaState(crypto.randomUUID(), orderId),
-      order: message.body,
-    });
-  }
-  const sagas = [...started.values()];
-  await Promise.all([
-    insertOrderItems(tx, sagas.map((saga) => saga.order)),
-    insertSagas(tx, sagas.map((saga) => saga.state), ORDER_SAGA.name),
+  const orders = [...firstByKey.values()].flatMap(({ message }) =>
+    isOrderCreated(message) ? [message.body] : []
+  );
+  const newOrders = await insertOrders(tx, orders);
+  const [inserted] = await Promise.all([
+    insertSagas(tx, [...firstByKey.values()].map(({ saga }) => saga)),
+    insertOrderItems(tx, orders.filter((order) => newOrders.has(order.orderId))),
   ]);
+  const started = new Map<string, StoredSaga>();
+  for (const { message, saga } of firstByKey.values()) {
+    if (inserted.has(saga.state.sagaId)) started.set(message.metadata.eventId, saga);
+  }
   return started;
 }
 
 function decideStart(
-  message: Message<"ORDER_CREATED">,
+  message: Message,
   started: ReadonlyMap<string, StoredSaga>,
   deps: OrchestratorDeps,
 ): SagaDecision | null {
   const { eventId } = message.metadata;
-  const log = deps.log.child({ orderId: message.body.orderId });
+  const log = deps.log.child({ orderId: message.metadata.orderId });
   const saga = started.get(eventId);
   if (saga === undefined) {
     log.warn("Order exists already: no second saga started", { eventId });
@@ -127,6 +139,7 @@ function decideStart(
     event: { type: "START" },
     origin: { eventType: message.eventType, eventId, actor: "orchestrator" },
     policy: deps.policy,
+    sagas: deps.sagas,
   });
   log.info("Saga started", { sagaId: saga.state.sagaId, note: decision.transition.note });
   return decision;
@@ -139,7 +152,7 @@ function decideReply(
 ): SagaDecision {
   const { sagaId, orderId, eventId, causationId } = message.metadata;
   const saga = sagaId === undefined ? undefined : sagas.get(sagaId);
-  if (saga === undefined || saga.state.orderId !== orderId) {
+  if (saga === undefined || saga.state.key !== orderId) {
     throw new MalformedMessageError(
       `${message.eventType} names saga "${sagaId}" of order "${orderId}", which does not exist`,
     );
@@ -150,10 +163,11 @@ function decideReply(
       eventType: message.eventType,
       eventId,
       ...(causationId === undefined ? {} : { causationId }),
-      body: message.body as { reason?: string; code?: string },
+      body: message.body,
     },
     origin: { eventType: message.eventType, eventId, actor: "orchestrator" },
     policy: deps.policy,
+    sagas: deps.sagas,
   });
   const { transition } = decision;
   deps.log.info(transition.outcome === "applied" ? "Saga advanced" : "Reply ignored", {
@@ -172,5 +186,5 @@ function isOrderCreated(message: Message): message is Message<"ORDER_CREATED"> {
 
 function replySagaId(message: Message): string[] {
   const { sagaId } = message.metadata;
-  return isOrderCreated(message) || sagaId === undefined ? [] : [sagaId];
+  return sagaId === undefined ? [] : [sagaId];
 }

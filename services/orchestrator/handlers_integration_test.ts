@@ -10,6 +10,7 @@ import { createLogger } from "../../lib/log/mod.ts";
 import { encodeMessage, type EventType, type OrderCreated } from "../../lib/messages/mod.ts";
 import {
   type AppliedEvent,
+  ORCHESTRATOR_SAGAS as sagas,
   ORDER_SAGA,
   readHistory,
   recordReplyReads,
@@ -46,7 +47,13 @@ function newOrder(): OrderCreated {
 
 function setup(sql: Sql) {
   const applied: AppliedEvent[] = [];
-  const handle = createOrchestratorHandler({ sql, log, policy, onApplied: (a) => applied.push(a) });
+  const handle = createOrchestratorHandler({
+    sql,
+    log,
+    policy,
+    sagas,
+    onApplied: (a) => applied.push(a),
+  });
   return {
     applied,
     send: (record: ReturnType<typeof encodeMessage>) => handle([asConsumed(record)], { signal }),
@@ -147,6 +154,31 @@ Deno.test("orchestrator completes a saga from the replies and confirms the order
       "IN_PROGRESS",
       "COMPLETED",
     ]);
+  });
+});
+
+Deno.test("orchestrator keeps a reply's fold in the saga's data, and builds the next command from it", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const t = setup(sql);
+    const order = newOrder();
+    await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
+    await replyTo(t, order.orderId, "INVENTORY_RESERVED");
+    // Each reply is its own transaction: the charge must survive in the saga row between them.
+    await replyTo(t, order.orderId, "PAYMENT_PROCESSED", {
+      paymentIntentId: "pi_folded",
+      amountCents: 1_999,
+    });
+    const [row] = await sql<{ saga_type: string; data: unknown }[]>`
+      select saga_type, data from orchestrator.sagas where order_id = ${order.orderId}`;
+    assert.equal(row?.saga_type, "order");
+    assert.deepEqual(row?.data, {
+      order,
+      charge: { paymentIntentId: "pi_folded", amountCents: 1_999 },
+    });
+    const [notify] = await sql<{ value: string }[]>`
+      select value from orchestrator.outbox
+      where key = ${order.orderId} and topic = 'notification.commands'`;
+    assert.equal(JSON.parse(notify!.value).totalCents, 1_999, "what was charged");
   });
 });
 
@@ -261,7 +293,7 @@ Deno.test("sweepOnce() re-sends an overdue step under its eventId, then fails it
     const t = setup(sql);
     const order = newOrder();
     await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
-    const sweep = (at: Date) => sweepOnce({ sql, log, policy, onApplied: () => {} }, at);
+    const sweep = (at: Date) => sweepOnce({ sql, log, policy, sagas, onApplied: () => {} }, at);
     assert.deepEqual(await sweep(new Date()), [], "nothing due yet");
     const [resent] = await sweep(new Date(Date.now() + policy.stepTimeoutMs + 1_000));
     assert.equal(resent?.transition.state.status, "IN_PROGRESS");
@@ -335,10 +367,10 @@ Deno.test("sweepOnce() passes a deadline only once its reply partition was read 
     await replyTo(t, retrying.orderId, "PAYMENT_FAILED", { code: "card_declined", reason: "No" });
     await replyTo(t, retrying.orderId, "INVENTORY_RELEASE_FAILED", { code: "db", reason: "Down" });
     const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
-    const options = { sql, log, policy, onApplied: () => {}, replies: () => replies };
+    const options = { sql, log, policy, sagas, onApplied: () => {}, replies: () => replies };
     // Nobody reads inventory.replies: the deadlines are held; the retry is not.
     const swept = await sweepOnce(options, later);
-    assert.deepEqual(swept.map((a) => a.transition.state.orderId), [retrying.orderId]);
+    assert.deepEqual(swept.map((a) => a.transition.state.key), [retrying.orderId]);
     assert.equal((await t.outbox(waiting.orderId)).length, 1, "deadline held");
     // Read, but before the deadline: a reply might still be on its way.
     await readInventoryReplies(sql, 0, new Date(Date.now() + 10_000));
@@ -347,12 +379,12 @@ Deno.test("sweepOnce() passes a deadline only once its reply partition was read 
     await readInventoryReplies(sql, 0, later, Infinity);
     const [resent, ...rest] = await sweepOnce(options, later);
     assert.deepEqual(rest, []);
-    assert.equal(resent?.transition.state.orderId, waiting.orderId);
+    assert.equal(resent?.transition.state.key, waiting.orderId);
     assert.match(resent?.transition.note ?? "", /re-sent \(attempt 2\)/);
     assert.equal((await t.outbox(other.orderId)).length, 1, "the other partition holds its own");
     // Without reply partitions (a sweep alone), every deadline counts.
     const [alone] = await sweepOnce({ ...options, replies: undefined }, later);
-    assert.equal(alone?.transition.state.orderId, other.orderId);
+    assert.equal(alone?.transition.state.key, other.orderId);
   });
 });
 
@@ -418,7 +450,7 @@ Deno.test("sweepOnce() retries a failed compensation, then raises COMPENSATION_F
     });
     assert.equal((await t.saga(order.orderId))?.retry_count, 1);
     const later = new Date(Date.now() + 5_000);
-    await sweepOnce({ sql, log, policy, onApplied: () => {} }, later);
+    await sweepOnce({ sql, log, policy, sagas, onApplied: () => {} }, later);
     assert.deepEqual((await t.outbox(order.orderId)).map((c) => c.eventType).slice(-2), [
       "RELEASE_INVENTORY",
       "RELEASE_INVENTORY",
@@ -442,7 +474,8 @@ Deno.test("sweepOnce() in two replicas at once handles each due saga exactly onc
       await t.send(encodeMessage({ eventType: "ORDER_CREATED", body: order }));
     }
     const later = new Date(Date.now() + policy.stepTimeoutMs + 1_000);
-    const sweep = () => sweepOnce({ sql, log, policy, batchSize: 7, onApplied: () => {} }, later);
+    const sweep = () =>
+      sweepOnce({ sql, log, policy, sagas, batchSize: 7, onApplied: () => {} }, later);
     const swept: AppliedEvent[] = [];
     for (let round = 0; round < 10; round++) {
       const [a, b] = await Promise.all([sweep(), sweep()]);
@@ -464,7 +497,7 @@ Deno.test("orchestrator versions each committed status by the saga's last histor
     const versions: Array<[string, number | undefined]> = [];
     const onApplied = (a: AppliedEvent, version?: number) =>
       versions.push([a.transition.state.status, version]);
-    const handle = createOrchestratorHandler({ sql, log, policy, onApplied });
+    const handle = createOrchestratorHandler({ sql, log, policy, sagas, onApplied });
     const lastHistoryId = async (orderId: string) => {
       const [row] = await sql<{ id: number }[]>`
         select max(h.id)::float8 as id from orchestrator.saga_history h
@@ -486,6 +519,7 @@ Deno.test("orchestrator versions each committed status by the saga's last histor
       sql,
       log,
       policy,
+      sagas,
       onApplied: (_a, version) => swept.push(version),
     }, new Date(Date.now() + policy.stepTimeoutMs + 1_000));
     assert.equal(swept.length, 2);

@@ -17,7 +17,7 @@ import { TOPICS } from "../../lib/messages/mod.ts";
 import { checkRedis } from "../../lib/ops/mod.ts";
 import {
   type AppliedEvent,
-  ORDER_SAGA,
+  ORCHESTRATOR_SAGAS,
   replyRoutes,
   SAGA_POLICY_VARIABLES,
   sagaPolicyFrom,
@@ -73,7 +73,15 @@ export async function main(): Promise<void> {
       publishStatus(applied, version);
     };
     const { relay } = runtime;
-    const handleRecords = createOrchestratorHandler({ sql, log, policy, onApplied, relay });
+    const sagas = ORCHESTRATOR_SAGAS;
+    const handleRecords = createOrchestratorHandler({
+      sql,
+      log,
+      policy,
+      sagas,
+      onApplied,
+      relay,
+    });
     const consumer = await startConsumer(runtime.kafka, {
       groupId: "saga-orchestrator",
       topics: [
@@ -99,7 +107,7 @@ export async function main(): Promise<void> {
       log,
       kafka: runtime.kafka,
       consumer,
-      routes: replyRoutes(ORDER_SAGA),
+      routes: sagas.definitions.flatMap(replyRoutes),
     });
     runtime.onClose(() => replyReads.stop());
     await replyReads.recordOnce().catch(() => {}); // the loop retries and reports
@@ -107,6 +115,7 @@ export async function main(): Promise<void> {
       sql,
       log,
       policy,
+      sagas,
       intervalMs: config.SWEEP_INTERVAL,
       onApplied,
       relay,

@@ -49,7 +49,7 @@ export function createStatusPublisher(redis: Redis, log: Logger): OnApplied {
     const { state } = transition;
     publishSagaStatus(redis, {
       sagaId: state.sagaId,
-      orderId: state.orderId,
+      orderId: state.key,
       status: state.status,
       step: transition.step,
       note: transition.note,

@@ -42,7 +42,8 @@ import {
   type ReplyPartitioning,
 } from "../../lib/order_saga/mod.ts";
 import type { OutboxRelay } from "../../lib/outbox/mod.ts";
-import type { SagaEvent, SagaPolicy } from "../../lib/saga/mod.ts";
+import type { EventType } from "../../lib/messages/mod.ts";
+import type { SagaEvent, SagaPolicy, SagaRegistry } from "../../lib/saga/mod.ts";
 import { type OnApplied, statusVersions } from "./observers.ts";
 
 /** Options of `startSweeper`. */
@@ -50,6 +51,8 @@ export interface SweeperOptions {
   sql: Sql;
   log: Logger;
   policy: SagaPolicy;
+  /** The saga definitions, by saga type. */
+  sagas: SagaRegistry<EventType>;
   /** Pause between sweeps that found less than a full batch. */
   intervalMs: number;
   /** Sagas per transaction (default 100). */
@@ -84,6 +87,7 @@ export async function sweepOnce(
           actor: "sweeper",
         },
         policy: options.policy,
+        sagas: options.sagas,
         now,
       });
     });
