@@ -1,11 +1,23 @@
 /**
- * `sagactl saga retry`: a COMPENSATION_FAILED saga's pending compensation sent again, through
- * the saga engine (`OPERATOR_RETRY`) in one transaction after locking the saga, recorded in its
- * timeline as `operator:<$USER>`; one saga (optionally followed to its end) or all of them.
+ * `sagactl saga retry`: an operator's retry is an event the saga engine handles like any other
+ * (`OPERATOR_RETRY`): it alone says whether the saga may be retried (only COMPENSATION_FAILED)
+ * and what follows (its pending compensation sent again). Applied in one transaction after
+ * locking the saga, through the orchestrator's own store, and recorded in its timeline as
+ * `operator:<$USER>`; a preview (`--dry-run`, the console's confirmation) asks the engine the
+ * same question and writes nothing. One saga (optionally followed to its end) or all of them.
  */
 import { sleep } from "../lib/async/mod.ts";
-import { type Sql, withTransaction } from "../lib/db/mod.ts";
-import { applySagaEvent, lockSaga, ORCHESTRATOR_SAGAS } from "../lib/order_saga/mod.ts";
+import { type Sql, type TransactionSql, withTransaction } from "../lib/db/mod.ts";
+import {
+  countHistory,
+  decideSagaEvent,
+  lockSaga,
+  ORCHESTRATOR_SAGAS,
+  persistDecisions,
+  readSagas,
+  type SagaDecision,
+  type StoredSaga,
+} from "../lib/order_saga/mod.ts";
 import type { SagaPolicy, SagaStatus } from "../lib/saga/mod.ts";
 import { publishSagaStatus } from "../lib/saga_status/mod.ts";
 import type { CliContext } from "./context.ts";
@@ -21,13 +33,13 @@ import {
   statusColour,
   truncate,
 } from "./output.ts";
-import { listSagas, requireSaga, type SagaJson, timelineLength } from "./saga_view.ts";
+import { listSagas, requireSaga, type SagaJson } from "./saga_view.ts";
 
 /** One saga's line in what `saga retry --json` prints. */
 export interface RetryJson {
   sagaId: string;
   orderId: string;
-  /** `retried`; `planned` in a dry run; `skipped` when its status changed meanwhile. */
+  /** `retried`; `planned` in a dry run; `skipped` when the saga engine refused the retry. */
   result: "retried" | "planned" | "skipped";
   fromStatus: SagaStatus;
   toStatus: SagaStatus;
@@ -36,63 +48,97 @@ export interface RetryJson {
   /** The command's event type and id (null unless retried). */
   commandType: string | null;
   commandId: string | null;
-  /** Why it was skipped. */
+  /** Why it was skipped: the engine's reason. */
   reason: string | null;
   /** The timeline note of the retry (null unless retried). */
   note: string | null;
 }
 
+/** Options of an operator's retry. */
+export interface RetryOptions {
+  /** `operator:<user>`, as the timeline records it. */
+  actor: string;
+  policy: SagaPolicy;
+}
+
 /**
- * Sends the saga's pending compensation again, in one transaction after locking it; a saga no
- * longer COMPENSATION_FAILED is skipped and nothing is written.
+ * Retries the saga as the engine decides, in one transaction after locking it: `retried` (and
+ * written: state, timeline line, command) or `skipped` with the engine's reason (nothing is
+ * written).
  */
 export async function retrySaga(
   sql: Sql,
   sagaId: string,
-  options: { actor: string; policy: SagaPolicy },
+  options: RetryOptions,
 ): Promise<RetryJson> {
-  const { actor } = options;
-  return await withTransaction(sql, async (tx) => {
+  return await withTransaction(sql, async (tx: TransactionSql) => {
     const saga = await lockSaga(tx, sagaId);
     if (saga === null) throw new Error(`Cannot retry saga ${sagaId}: it does not exist`);
-    const { state } = saga;
-    const base = { sagaId, orderId: state.key, fromStatus: state.status };
-    if (state.status !== "COMPENSATION_FAILED") {
-      return {
-        ...base,
-        result: "skipped",
-        toStatus: state.status,
-        step: null,
-        commandType: null,
-        commandId: null,
-        reason: `it is ${state.status} now; only a COMPENSATION_FAILED saga can be retried`,
-        note: null,
-      };
-    }
-    const applied = await applySagaEvent(tx, saga, {
-      // The engine's note says "Operator <user> retried…"; the history's actor is operator:<user>.
-      event: { type: "OPERATOR_RETRY", actor: actor.replace(/^operator:/, "") },
-      origin: { eventType: "OPERATOR_RETRY", eventId: null, actor },
-      policy: options.policy,
-      sagas: ORCHESTRATOR_SAGAS,
-    });
-    const { transition } = applied;
-    if (transition.outcome !== "applied") {
-      // Rolls the transaction back: nothing is written.
-      throw new Error(`Cannot retry saga ${sagaId}: the saga engine refused: ${transition.note}`);
-    }
-    const command = transition.commands[0];
+    const decision = decideRetry(saga, options);
+    const retried = retryJson(saga, decision, "retried");
+    if (retried.result === "retried") await persistDecisions(tx, [decision]);
+    return retried;
+  });
+}
+
+/**
+ * What retrying these sagas would do, as the engine decides it on each as it stands now:
+ * `planned` or `skipped` (with the engine's reason), in the order given; nothing is written.
+ */
+export async function planRetries(
+  sql: Sql,
+  sagaIds: readonly string[],
+  options: RetryOptions,
+): Promise<RetryJson[]> {
+  const sagas = await readSagas(sql, sagaIds);
+  return sagaIds.map((sagaId) => {
+    const saga = sagas.get(sagaId);
+    if (saga === undefined) throw new Error(`Cannot retry saga ${sagaId}: it does not exist`);
+    return retryJson(saga, decideRetry(saga, options), "planned");
+  });
+}
+
+function decideRetry(saga: StoredSaga, options: RetryOptions): SagaDecision {
+  return decideSagaEvent(saga, {
+    // The engine's note says "Operator <user> retried…"; the history's actor is operator:<user>.
+    event: { type: "OPERATOR_RETRY", actor: options.actor.replace(/^operator:/, "") },
+    origin: { eventType: "OPERATOR_RETRY", eventId: null, actor: options.actor },
+    policy: options.policy,
+    sagas: ORCHESTRATOR_SAGAS,
+  });
+}
+
+function retryJson(
+  saga: StoredSaga,
+  { transition }: SagaDecision,
+  result: "retried" | "planned",
+): RetryJson {
+  const { state } = saga;
+  const base = { sagaId: state.sagaId, orderId: state.key, fromStatus: state.status };
+  if (transition.outcome === "ignored") {
     return {
       ...base,
-      result: "retried",
-      toStatus: transition.state.status,
-      step: transition.step,
-      commandType: command?.eventType ?? null,
-      commandId: command?.eventId ?? null,
-      reason: null,
-      note: transition.note,
+      result: "skipped",
+      toStatus: state.status,
+      step: null,
+      commandType: null,
+      commandId: null,
+      // "It is COMPLETED; only a COMPENSATION_FAILED saga can be retried", to follow a colon.
+      reason: transition.note.charAt(0).toLowerCase() + transition.note.slice(1),
+      note: null,
     };
-  });
+  }
+  const command = result === "retried" ? transition.commands[0] : undefined;
+  return {
+    ...base,
+    result,
+    toStatus: transition.state.status,
+    step: transition.step,
+    commandType: command?.eventType ?? null,
+    commandId: command?.eventId ?? null,
+    reason: null,
+    note: result === "retried" ? transition.note : null,
+  };
 }
 
 /**
@@ -117,13 +163,19 @@ export function statusPublisher(ctx: CliContext): (retried: RetryJson) => Promis
   };
 }
 
-/** Throws the refusal of `saga retry` when the saga is not COMPENSATION_FAILED. */
-export function assertRetryable(saga: SagaJson): void {
-  if (saga.status !== "COMPENSATION_FAILED") {
-    throw new Error(
-      `Cannot retry saga ${saga.sagaId}: it is ${saga.status}; only a COMPENSATION_FAILED saga can be retried`,
-    );
+/**
+ * What retrying the saga would do, as the engine decides it; throws the engine's refusal
+ * (e.g. the saga is not COMPENSATION_FAILED). What `saga retry` and the console check first.
+ */
+export async function planRetry(ctx: CliContext, sagaId: string): Promise<RetryJson> {
+  const [planned] = await planRetries(await ctx.db(), [sagaId], {
+    actor: ctx.actor(),
+    policy: ctx.policy(),
+  });
+  if (planned?.result !== "planned") {
+    throw new Error(`Cannot retry saga ${sagaId}: ${planned?.reason}`);
   }
+  return planned;
 }
 
 /**
@@ -142,11 +194,13 @@ export async function retryNow(ctx: CliContext, sagaId: string): Promise<RetryJs
   return retried;
 }
 
-/** The plan of a retry in words, as `saga retry --dry-run` prints it. */
-export function planText(saga: SagaJson): string {
-  const [first, ...rest] = saga.pendingCompensations;
+/** The plan of a retry (`planRetry`) in words, as `saga retry --dry-run` prints it. */
+export function planText(saga: SagaJson, planned: RetryJson): string {
+  const rest = saga.pendingCompensations.slice(1);
   const then = rest.length === 0 ? "" : `, then ${rest.join(", then ")}`;
-  return `COMPENSATION_FAILED → COMPENSATING, send ${first ?? NONE} again${then}; ` +
+  return `${planned.fromStatus} → ${planned.toStatus}, send ${
+    planned.step ?? NONE
+  } again${then}; ` +
     `failed attempts ${saga.retryCount} → 0`;
 }
 
@@ -158,15 +212,14 @@ export async function retryOne(
 ): Promise<void> {
   const sql = await ctx.db();
   const saga = await requireSaga(sql, id);
-  assertRetryable(saga);
+  const planned = await planRetry(ctx, saga.sagaId);
   const print = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
   const actor = ctx.actor();
   if (options.dryRun) {
-    const planned = plannedRetry(saga);
     if (options.json) {
       return print.json({ dryRun: true, actor, retries: [planned], wait: null, saga });
     }
-    print.line(`Would retry saga ${saga.sagaId} as ${actor}: ${planText(saga)}`);
+    print.line(`Would retry saga ${saga.sagaId} as ${actor}: ${planText(saga, planned)}`);
     return print.line(print.paint("Dry run: nothing changed.", COLOURS.dim));
   }
   const progress = options.json
@@ -188,7 +241,7 @@ export async function retryOne(
     );
   }
   // The timeline up to the failure is history; from the retry's own line on, it is progress.
-  const history = await timelineLength(sql, saga.sagaId);
+  const history = await countHistory(sql, saga.sagaId);
   const startedAt = Date.now();
   const result = await followSaga(ctx, {
     orderId: saga.orderId,
@@ -222,7 +275,7 @@ export async function retryAllFailed(
     .reverse(); // oldest first
   const print = printer(ctx.io.stdout, colourWanted(ctx.io.env, ctx.io.stdoutIsTerminal));
   const actor = ctx.actor();
-  const plan = failed.map(plannedRetry);
+  const policy = ctx.policy();
   if (failed.length === 0) {
     if (options.json) return print.json({ dryRun: options.dryRun, actor, retries: [] });
     return print.line("No saga is COMPENSATION_FAILED: nothing to retry.");
@@ -247,6 +300,7 @@ export async function retryAllFailed(
     );
   }
   if (options.dryRun) {
+    const plan = await planRetries(sql, failed.map((saga) => saga.sagaId), { actor, policy });
     if (options.json) return print.json({ dryRun: true, actor, retries: plan });
     return print.line(print.paint("Dry run: nothing changed.", COLOURS.dim));
   }
@@ -263,7 +317,6 @@ export async function retryAllFailed(
   }
   const results: RetryJson[] = [];
   const publish = statusPublisher(ctx);
-  const policy = ctx.policy();
   const intervalMs = 1_000 / options.rate;
   let next = Date.now();
   for (const saga of failed) {
@@ -284,21 +337,6 @@ export async function retryAllFailed(
   const count = results.filter((r) => r.result === "retried").length;
   if (options.json) return print.json({ dryRun: false, actor, retries: results });
   print.line(`Retried ${count} of ${failed.length} saga(s).`);
-}
-
-function plannedRetry(saga: SagaJson): RetryJson {
-  return {
-    sagaId: saga.sagaId,
-    orderId: saga.orderId,
-    result: "planned",
-    fromStatus: saga.status,
-    toStatus: "COMPENSATING",
-    step: saga.step,
-    commandType: null,
-    commandId: null,
-    reason: null,
-    note: null,
-  };
 }
 
 function retriedText(print: Printer, retried: RetryJson, actor: string): string {

@@ -133,13 +133,6 @@ export async function readTimeline(sql: Sql, sagaId: string, after = 0): Promise
   }));
 }
 
-/** How many lines the saga's timeline has. */
-export async function timelineLength(sql: Sql, sagaId: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from orchestrator.saga_history where saga_id = ${sagaId}`;
-  return row?.n ?? 0;
-}
-
 /** Whether a status is final: nothing more happens without an operator. */
 export function isFinal(status: SagaStatus): boolean {
   return FINAL_STATUSES.has(status);

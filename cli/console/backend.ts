@@ -12,7 +12,7 @@ import {
   readDlqList,
   readDlqRecord,
 } from "../dlq_view.ts";
-import { assertRetryable, planText, type RetryJson, retryNow } from "../saga_retry.ts";
+import { planRetry, planText, type RetryJson, retryNow } from "../saga_retry.ts";
 import {
   findSaga,
   listSagas,
@@ -115,12 +115,11 @@ export function contextBackend(ctx: CliContext, events: SagaEventHub): ConsoleBa
     },
     async retryPlan(id) {
       const saga = await requireSaga(await ctx.db(), id);
-      assertRetryable(saga);
-      return { saga, plan: planText(saga) };
+      return { saga, plan: planText(saga, await planRetry(ctx, saga.sagaId)) };
     },
     async retry(sagaId) {
+      // The engine refuses what cannot be retried: retryNow throws its reason.
       const saga = await requireSaga(await ctx.db(), sagaId);
-      assertRetryable(saga);
       return await retryNow(ctx, saga.sagaId);
     },
     async dlqList(options) {
