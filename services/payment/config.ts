@@ -5,6 +5,7 @@
  * otherwise.
  */
 import { z } from "zod";
+import { ConfigError } from "../../lib/errors/mod.ts";
 import {
   COMMON_VARIABLES,
   duration,
@@ -48,14 +49,34 @@ export const PAYMENT_VARIABLES = {
     }),
   ),
   STRIPE_TIMEOUT: duration("10s"),
+  /**
+   * How soon an outcome that is not final (a PaymentIntent `processing`, a refund `pending`) is
+   * read again the first time; each read that finds it still moving doubles the wait.
+   */
+  PAYMENT_FOLLOW_INTERVAL: followDuration("1s"),
+  /** The longest wait between two reads of an outcome that is not final. */
+  PAYMENT_FOLLOW_MAX_INTERVAL: followDuration("1m"),
 };
+
+/** A wait of the follower: from 10 ms to 1 h. */
+function followDuration(fallback: string) {
+  return duration(fallback).refine((ms) => ms >= 10 && ms <= 3_600_000, {
+    message: "must be a duration from 10ms to 1h",
+  });
+}
 
 /** The validated configuration. */
 export type PaymentConfig = ReturnType<typeof loadPaymentConfig>;
 
 /** Validates `env`; throws `ConfigError` naming the first bad variable. */
 export function loadPaymentConfig(env: Record<string, string | undefined>) {
-  return loadConfig(PAYMENT_VARIABLES, env);
+  const config = loadConfig(PAYMENT_VARIABLES, env);
+  if (config.PAYMENT_FOLLOW_MAX_INTERVAL < config.PAYMENT_FOLLOW_INTERVAL) {
+    throw new ConfigError(
+      `Invalid configuration: PAYMENT_FOLLOW_MAX_INTERVAL must be at least PAYMENT_FOLLOW_INTERVAL (got ${config.PAYMENT_FOLLOW_MAX_INTERVAL} ms, less than ${config.PAYMENT_FOLLOW_INTERVAL} ms)`,
+    );
+  }
+  return config;
 }
 
 /** How to reach Stripe: what the SDK's constructor needs. */

@@ -105,3 +105,28 @@ Deno.test("loadPaymentConfig() bounds the Stripe calls in flight: 16 by default,
     /^Invalid configuration: PAYMENT_CALL_CONCURRENCY /,
   );
 });
+
+Deno.test("loadPaymentConfig() reads outcomes that are not final again after 1 s, doubling up to 1 min, within 10 ms to 1 h", () => {
+  const config = loadPaymentConfig({});
+  assert.deepEqual([config.PAYMENT_FOLLOW_INTERVAL, config.PAYMENT_FOLLOW_MAX_INTERVAL], [
+    1_000,
+    60_000,
+  ]);
+  const fast = loadPaymentConfig({
+    PAYMENT_FOLLOW_INTERVAL: "200ms",
+    PAYMENT_FOLLOW_MAX_INTERVAL: "2s",
+  });
+  assert.deepEqual([fast.PAYMENT_FOLLOW_INTERVAL, fast.PAYMENT_FOLLOW_MAX_INTERVAL], [200, 2_000]);
+  assertConfigError(
+    { PAYMENT_FOLLOW_INTERVAL: "1ms" },
+    /^Invalid configuration: PAYMENT_FOLLOW_INTERVAL must be a duration from 10ms to 1h \(got "1ms"\)/,
+  );
+  assertConfigError(
+    { PAYMENT_FOLLOW_MAX_INTERVAL: "2h" },
+    /^Invalid configuration: PAYMENT_FOLLOW_MAX_INTERVAL must be a duration from 10ms to 1h/,
+  );
+  assertConfigError(
+    { PAYMENT_FOLLOW_INTERVAL: "5s", PAYMENT_FOLLOW_MAX_INTERVAL: "2s" },
+    /^Invalid configuration: PAYMENT_FOLLOW_MAX_INTERVAL must be at least PAYMENT_FOLLOW_INTERVAL/,
+  );
+});

@@ -1,7 +1,13 @@
 /**
  * The payment service's decisions, pure: what a charge or a refund command does given the
  * order's stored payment, and how Stripe's answers (objects and errors, reduced to plain facts)
- * become business outcomes or infrastructure faults. The handlers and the Stripe gateway ask.
+ * become business outcomes or infrastructure faults. The handlers, the Stripe gateway and the
+ * follower of outcomes still moving ask.
+ *
+ * Outcomes that are not final are never taken as final (DESIGN §5): a PaymentIntent `processing`
+ * and a refund `pending` are followed until they are, and the commands of the order wait for
+ * them unanswered; a PaymentIntent whose asynchronous payment failed, waiting for another
+ * payment method, is cancelled, so that nothing can move on it later.
  */
 
 /**
@@ -22,13 +28,22 @@ export interface ChargeAttempt {
  * `CANCELLED` is a tombstone (a refund came before the charge).
  */
 export type Payment =
-  | { status: "PENDING"; attempt: ChargeAttempt }
+  | {
+    status: "PENDING";
+    attempt: ChargeAttempt;
+    /** The PaymentIntent Stripe answered `processing`: followed until it is final. */
+    processingIntentId?: string;
+  }
   | {
     status: "SUCCEEDED";
     paymentIntentId: string;
     amountCents: number;
     /** The key of a refund attempt whose outcome is not recorded yet. */
     refundAttemptKey?: string;
+    /** The refund Stripe answered `pending` under that key: followed until it is final. */
+    pendingRefundId?: string;
+    /** The refund of the command being decided, failed once it was final: it answers so. */
+    ownRefundFailure?: Failure;
   }
   | {
     status: "REFUNDED";
@@ -54,7 +69,9 @@ export type ChargeDecision =
   /** Repeat the attempt recorded earlier (a crash, or a failed call, left it unanswered). */
   | { kind: "resume"; attempt: ChargeAttempt }
   | { kind: "already-charged"; paymentIntentId: string; amountCents: number }
-  | ({ kind: "refuse" } & Failure);
+  | ({ kind: "refuse" } & Failure)
+  /** The charge is `processing`: answered once it is final. */
+  | { kind: "await"; paymentIntentId: string };
 
 /** What to do with a `REFUND_PAYMENT` command. */
 export type RefundDecision =
@@ -67,7 +84,19 @@ export type RefundDecision =
   | { kind: "settle-charge"; attempt: ChargeAttempt }
   | { kind: "tombstone" }
   | { kind: "nothing-to-refund" }
-  | { kind: "already-refunded"; refundId: string | null; amountCents: number };
+  | { kind: "already-refunded"; refundId: string | null; amountCents: number }
+  /** Money may still move (a charge `processing`, a refund `pending`): answered once final. */
+  | { kind: "await"; waitingFor: string }
+  /** This command's refund failed once it was final. */
+  | ({ kind: "refund-failed" } & Failure);
+
+/**
+ * How long the follower waits before reading a non-final outcome again, after `polls` reads
+ * that found it still moving: `initialMs`, doubled each time, at most `maxMs`.
+ */
+export function followDelayMs(polls: number, policy: { initialMs: number; maxMs: number }): number {
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(Math.max(polls, 0), 30));
+}
 
 /** Decides a charge given the order's stored payment (if any). */
 export function decideCharge(orderId: string, existing: Payment | null): ChargeDecision {
@@ -75,6 +104,10 @@ export function decideCharge(orderId: string, existing: Payment | null): ChargeD
     case undefined:
       return { kind: "charge" };
     case "PENDING":
+      if (existing.processingIntentId !== undefined) {
+        // Repeating the attempt would only replay Stripe's first answer, `processing`.
+        return { kind: "await", paymentIntentId: existing.processingIntentId };
+      }
       return { kind: "resume", attempt: existing.attempt };
     case "SUCCEEDED":
       return {
@@ -106,9 +139,19 @@ export function decideRefund(existing: Payment | null): RefundDecision {
     case undefined:
       return { kind: "tombstone" };
     case "PENDING":
+      if (existing.processingIntentId !== undefined) {
+        // A PaymentIntent `processing` cannot be cancelled: its outcome decides, once final.
+        return { kind: "await", waitingFor: `PaymentIntent ${existing.processingIntentId}` };
+      }
       // Not a tombstone: the charge may have gone through; its outcome decides.
       return { kind: "settle-charge", attempt: existing.attempt };
     case "SUCCEEDED":
+      if (existing.ownRefundFailure !== undefined) {
+        return { kind: "refund-failed", ...existing.ownRefundFailure };
+      }
+      if (existing.pendingRefundId !== undefined) {
+        return { kind: "await", waitingFor: `refund ${existing.pendingRefundId}` };
+      }
       return {
         kind: "refund",
         paymentIntentId: existing.paymentIntentId,
@@ -180,35 +223,68 @@ export function classifyStripeError(error: StripeErrorFacts): StripeErrorClass {
   return { kind: "unexpected", reason: `${error.type}: ${reason}` };
 }
 
-/** A PaymentIntent as the charge answered it. */
+/** A PaymentIntent as the charge (or a later read) answered it. */
 export interface IntentFacts {
   id: string;
   status: string;
   amount: number;
+  /** Why an asynchronous payment failed (Stripe's `last_payment_error`), when it did. */
+  lastPaymentError?: { code?: string; declineCode?: string; message?: string } | null;
 }
 
 /** What became of a charge that Stripe answered without an error. */
 export type ChargeOutcome =
   | { outcome: "succeeded"; paymentIntentId: string; amountCents: number }
+  /** Not final, and it cannot be cancelled: read it again later. */
+  | { outcome: "processing"; paymentIntentId: string; amountCents: number }
+  /** Not final, and nobody here can complete it: cancel it; then it failed so. */
+  | ({ outcome: "cancel"; paymentIntentId: string } & Failure)
   | ({ outcome: "failed"; paymentIntentId: string } & Failure);
 
-/** Reads a confirmed PaymentIntent: `succeeded`, or a business failure naming its status. */
+/** Other statuses in which a PaymentIntent waits for a step this service never takes. */
+const CANCELLABLE = new Set(["requires_confirmation", "requires_capture"]);
+
+/**
+ * Reads a confirmed PaymentIntent: `succeeded`; `processing` (followed); one waiting for another
+ * payment method (to be cancelled, then failed); or failed.
+ */
 export function chargeOutcome(intent: IntentFacts): ChargeOutcome {
-  if (intent.status === "succeeded") {
-    return { outcome: "succeeded", paymentIntentId: intent.id, amountCents: intent.amount };
-  }
-  if (intent.status === "requires_action") {
-    return {
-      outcome: "failed",
-      paymentIntentId: intent.id,
-      code: "authentication_required",
-      reason:
-        `PaymentIntent ${intent.id} requires customer authentication, which a server-side charge cannot complete`,
-    };
+  const paymentIntentId = intent.id;
+  switch (intent.status) {
+    case "succeeded":
+      return { outcome: "succeeded", paymentIntentId, amountCents: intent.amount };
+    case "processing":
+      return { outcome: "processing", paymentIntentId, amountCents: intent.amount };
+    case "requires_action":
+      return {
+        outcome: "failed",
+        paymentIntentId,
+        code: "authentication_required",
+        reason:
+          `PaymentIntent ${intent.id} requires customer authentication, which a server-side charge cannot complete`,
+      };
+    case "requires_payment_method": {
+      const error = intent.lastPaymentError ?? undefined;
+      return {
+        outcome: "cancel",
+        paymentIntentId,
+        code: nonEmpty(error?.declineCode) ?? nonEmpty(error?.code) ?? "payment_failed",
+        reason: `PaymentIntent ${intent.id} failed${
+          nonEmpty(error?.message) === undefined ? "" : `: ${error!.message}`
+        }`,
+      };
+    }
+    case "canceled":
+      return {
+        outcome: "failed",
+        paymentIntentId,
+        code: "payment_intent_canceled",
+        reason: `PaymentIntent ${intent.id} was cancelled`,
+      };
   }
   return {
-    outcome: "failed",
-    paymentIntentId: intent.id,
+    outcome: CANCELLABLE.has(intent.status) ? "cancel" : "failed",
+    paymentIntentId,
     code: "payment_intent_unexpected_state",
     reason: `PaymentIntent ${intent.id} ended in status "${intent.status}" instead of "succeeded"`,
   };
@@ -225,12 +301,20 @@ export interface RefundFacts {
 /** What became of a refund that Stripe answered without an error. */
 export type RefundOutcome =
   | { outcome: "succeeded"; refundId: string; amountCents: number }
+  /** Not final: read it again later. */
+  | { outcome: "pending"; refundId: string; amountCents: number }
   | ({ outcome: "failed"; refundId: string; amountCents: number } & Failure);
 
-/** Reads a refund: `succeeded` or `pending` undo the charge; anything else is a failure. */
+/**
+ * Reads a refund: `succeeded` undoes the charge; `pending` (or `requires_action`) is not final
+ * and is followed; anything else (`failed`, `canceled`) is a failure.
+ */
 export function refundOutcome(refund: RefundFacts): RefundOutcome {
-  if (refund.status === "succeeded" || refund.status === "pending") {
+  if (refund.status === "succeeded") {
     return { outcome: "succeeded", refundId: refund.id, amountCents: refund.amount };
+  }
+  if (refund.status === "pending" || refund.status === "requires_action") {
+    return { outcome: "pending", refundId: refund.id, amountCents: refund.amount };
   }
   const why = nonEmpty(refund.failureReason ?? undefined);
   return {

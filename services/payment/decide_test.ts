@@ -5,6 +5,7 @@ import {
   classifyStripeError,
   decideCharge,
   decideRefund,
+  followDelayMs,
   type Payment,
   refundOutcome,
   type StripeErrorFacts,
@@ -36,11 +37,21 @@ const refunding: Payment = {
   ...succeeded,
   refundAttemptKey: "6a1f0c4e-0001-4000-8000-00000000000b",
 };
+const processing: Payment = { status: "PENDING", attempt, processingIntentId: "pi_1" };
+const refundPending: Payment = { ...refunding, pendingRefundId: "re_1" };
+const refundFailedOnce: Payment = {
+  ...succeeded,
+  ownRefundFailure: { code: "declined", reason: 'Refund re_1 ended in status "failed": declined' },
+};
 
 Deno.test("decideCharge() decides every stored payment state", () => {
   const cases: Array<[string, Payment | null, ReturnType<typeof decideCharge>]> = [
     ["no payment yet: charge", null, { kind: "charge" }],
     ["an attempt unanswered: repeat it as recorded", pending, { kind: "resume", attempt }],
+    ["a PaymentIntent processing: wait, no second call (it would replay processing)", processing, {
+      kind: "await",
+      paymentIntentId: "pi_1",
+    }],
     ["charged already: answer again without charging", succeeded, {
       kind: "already-charged",
       paymentIntentId: "pi_1",
@@ -86,6 +97,19 @@ Deno.test("decideRefund() decides every stored payment state", () => {
       kind: "settle-charge",
       attempt,
     }],
+    ["a PaymentIntent processing cannot be cancelled: wait for it to be final", processing, {
+      kind: "await",
+      waitingFor: "PaymentIntent pi_1",
+    }],
+    ["a refund pending: wait for it to be final, no second refund", refundPending, {
+      kind: "await",
+      waitingFor: "refund re_1",
+    }],
+    ["this command's refund failed once final: answer the failure", refundFailedOnce, {
+      kind: "refund-failed",
+      code: "declined",
+      reason: 'Refund re_1 ended in status "failed": declined',
+    }],
     ["refunded already: answer with the first refund", refunded, {
       kind: "already-refunded",
       refundId: "re_1",
@@ -101,15 +125,32 @@ Deno.test("decideRefund() decides every stored payment state", () => {
 
 Deno.test("decideCharge() calls Stripe only when the order has no payment or an unanswered attempt, for any state", () => {
   const payment = fc.option(
-    fc.constantFrom<Payment>(succeeded, refunding, refunded, declined, tombstone, pending),
+    fc.constantFrom<Payment>(
+      succeeded,
+      refunding,
+      refunded,
+      declined,
+      tombstone,
+      pending,
+      processing,
+      refundPending,
+      refundFailedOnce,
+    ),
     { nil: null },
   );
   fc.assert(fc.property(payment, (existing) => {
     const charging = decideCharge(order, existing).kind;
+    const moving = existing === processing || existing === refundPending;
     assert.equal(charging === "charge", existing === null);
-    assert.equal(charging === "resume", existing?.status === "PENDING");
-    assert.equal(decideRefund(existing).kind === "refund", existing?.status === "SUCCEEDED");
+    assert.equal(charging === "resume", existing === pending);
+    assert.equal(
+      decideRefund(existing).kind === "refund",
+      existing?.status === "SUCCEEDED" && !moving && existing !== refundFailedOnce,
+    );
     assert.equal(decideRefund(existing).kind === "tombstone", existing === null);
+    // Money that may still move is never answered: neither a charge nor a refund is.
+    assert.equal(decideRefund(existing).kind === "await", moving);
+    assert.equal(charging === "await", existing === processing);
   }));
 });
 
@@ -235,22 +276,64 @@ for (const [when, facts, expected] of errorCases) {
   });
 }
 
-Deno.test("chargeOutcome() reads a succeeded intent as money taken, and any other status as a failure", () => {
-  assert.deepEqual(chargeOutcome({ id: "pi_1", status: "succeeded", amount: 999 }), {
-    outcome: "succeeded",
-    paymentIntentId: "pi_1",
-    amountCents: 999,
-  });
-  assert.deepEqual(chargeOutcome({ id: "pi_2", status: "requires_action", amount: 999 }), {
-    outcome: "failed",
-    paymentIntentId: "pi_2",
-    code: "authentication_required",
-    reason:
-      "PaymentIntent pi_2 requires customer authentication, which a server-side charge cannot complete",
-  });
-  for (const status of ["requires_payment_method", "requires_confirmation", "canceled"]) {
-    assert.deepEqual(chargeOutcome({ id: "pi_3", status, amount: 1 }), {
+Deno.test("chargeOutcome() reads every PaymentIntent status: taken, followed, to be cancelled, or failed", () => {
+  const cases: Array<[Parameters<typeof chargeOutcome>[0], ReturnType<typeof chargeOutcome>]> = [
+    [{ id: "pi_1", status: "succeeded", amount: 999 }, {
+      outcome: "succeeded",
+      paymentIntentId: "pi_1",
+      amountCents: 999,
+    }],
+    [{ id: "pi_1", status: "processing", amount: 999 }, {
+      outcome: "processing",
+      paymentIntentId: "pi_1",
+      amountCents: 999,
+    }],
+    [{ id: "pi_2", status: "requires_action", amount: 999 }, {
       outcome: "failed",
+      paymentIntentId: "pi_2",
+      code: "authentication_required",
+      reason:
+        "PaymentIntent pi_2 requires customer authentication, which a server-side charge cannot complete",
+    }],
+    [{
+      id: "pi_4",
+      status: "requires_payment_method",
+      amount: 1,
+      lastPaymentError: { code: "card_declined", declineCode: "generic_decline", message: "No." },
+    }, {
+      outcome: "cancel",
+      paymentIntentId: "pi_4",
+      code: "generic_decline",
+      reason: "PaymentIntent pi_4 failed: No.",
+    }],
+    [{ id: "pi_4", status: "requires_payment_method", amount: 1, lastPaymentError: null }, {
+      outcome: "cancel",
+      paymentIntentId: "pi_4",
+      code: "payment_failed",
+      reason: "PaymentIntent pi_4 failed",
+    }],
+    [{ id: "pi_5", status: "canceled", amount: 1 }, {
+      outcome: "failed",
+      paymentIntentId: "pi_5",
+      code: "payment_intent_canceled",
+      reason: "PaymentIntent pi_5 was cancelled",
+    }],
+  ];
+  for (const [intent, expected] of cases) {
+    assert.deepEqual(chargeOutcome(intent), expected, intent.status);
+  }
+  for (
+    const [status, outcome] of [
+      ["requires_confirmation", "cancel"],
+      ["requires_capture", "cancel"],
+      [
+        "something_new",
+        "failed",
+      ],
+    ] as const
+  ) {
+    assert.deepEqual(chargeOutcome({ id: "pi_3", status, amount: 1 }), {
+      outcome,
       paymentIntentId: "pi_3",
       code: "payment_intent_unexpected_state",
       reason: `PaymentIntent pi_3 ended in status "${status}" instead of "succeeded"`,
@@ -258,10 +341,27 @@ Deno.test("chargeOutcome() reads a succeeded intent as money taken, and any othe
   }
 });
 
-Deno.test("refundOutcome() reads succeeded and pending as refunded, and uses failure_reason as the code", () => {
-  for (const status of ["succeeded", "pending"]) {
+Deno.test("followDelayMs() doubles the wait after each read that found the outcome moving, up to the cap", () => {
+  const policy = { initialMs: 500, maxMs: 4_000 };
+  assert.deepEqual([0, 1, 2, 3, 4, 50].map((polls) => followDelayMs(polls, policy)), [
+    500,
+    1_000,
+    2_000,
+    4_000,
+    4_000,
+    4_000,
+  ]);
+});
+
+Deno.test("refundOutcome() reads succeeded as refunded, pending as not final, and uses failure_reason as the code", () => {
+  assert.deepEqual(refundOutcome({ id: "re_1", status: "succeeded", amount: 500 }), {
+    outcome: "succeeded",
+    refundId: "re_1",
+    amountCents: 500,
+  });
+  for (const status of ["pending", "requires_action"]) {
     assert.deepEqual(refundOutcome({ id: "re_1", status, amount: 500 }), {
-      outcome: "succeeded",
+      outcome: "pending",
       refundId: "re_1",
       amountCents: 500,
     });

@@ -9,6 +9,12 @@
  * the attempt, and the call is repeated with the same key, so Stripe replays its first answer
  * instead of charging or refunding again. Any later command of the order finds the attempt too
  * and repeats it the same way before anything else is decided.
+ *
+ * An outcome that is not final answers nothing (DESIGN §5): a charge Stripe answers `processing`
+ * and a refund it answers `pending` are recorded as such, and the command, and any command of
+ * the order that comes meanwhile (a refund of a `processing` charge among them), awaits
+ * (`Awaiting`). The follower (`follower.ts`) reads the outcome again until it is final, records
+ * it, and has the awaiting commands decided again: then they are answered from what it came to.
  */
 import type { CallingCommand, Reply } from "../../lib/participant/mod.ts";
 import type { Message, ProcessPayment, RefundPayment } from "../../lib/messages/mod.ts";
@@ -80,6 +86,8 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
       const { orderId } = command;
       const decision = decideCharge(orderId, await lockPayment(tx, orderId));
       switch (decision.kind) {
+        case "await":
+          return { awaiting: `PaymentIntent ${decision.paymentIntentId} is processing` };
         case "already-charged":
           log.info("Order already charged: answering without a second charge", {
             paymentIntentId: decision.paymentIntentId,
@@ -111,9 +119,18 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
       if (call.kind !== "charge") throw new TypeError("A charge completes a charge call only");
       if (!await settle(tx, orderId, call, result)) {
         // Recorded by another handling of the same attempt: the stored payment answers.
-        return chargeReply(orderId, decideCharge(orderId, await lockPayment(tx, orderId)));
+        const stored = decideCharge(orderId, await lockPayment(tx, orderId));
+        return stored.kind === "await"
+          ? { awaiting: `PaymentIntent ${stored.paymentIntentId} is processing` }
+          : chargeReply(orderId, stored);
       }
       const charge = result as ChargeResult;
+      if (charge.outcome === "processing") {
+        log.info("Payment processing: followed until it is final", {
+          paymentIntentId: charge.paymentIntentId,
+        });
+        return { awaiting: `PaymentIntent ${charge.paymentIntentId} is processing` };
+      }
       if (charge.outcome === "succeeded") {
         log.info("Payment charged", {
           paymentIntentId: charge.paymentIntentId,
@@ -143,8 +160,19 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
   const refundPayment: CallingCommand<StripeCall, StripeAnswer> = {
     async prepare(tx, message, log) {
       const { orderId } = message.body as RefundPayment;
-      const decision = decideRefund(await lockPayment(tx, orderId));
+      const decision = decideRefund(
+        await lockPayment(tx, orderId, { commandId: message.metadata.eventId }),
+      );
       switch (decision.kind) {
+        case "await":
+          return { awaiting: `${decision.waitingFor} is not final` };
+        case "refund-failed":
+          return {
+            reply: {
+              eventType: "REFUND_FAILED",
+              body: { orderId, code: decision.code, reason: decision.reason },
+            },
+          };
         case "tombstone":
           await writeTombstone(tx, orderId);
           log.info("Refund before charge: tombstone written");
@@ -188,8 +216,18 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
       }
       const refund = result as RefundResult;
       // Not recorded when another handling of the same attempt recorded it first: Stripe answered
-      // both alike (one key), so this answer stands.
-      await recordRefundOutcome(tx, { orderId, commandId: call.key, result: refund });
+      // both alike (one key), so this answer stands, unless the refund was pending then and has
+      // been followed since: the stored payment answers.
+      const recorded = await recordRefundOutcome(tx, {
+        orderId,
+        commandId: call.key,
+        result: refund,
+      });
+      if (refund.outcome === "pending") {
+        if (!recorded) return "again";
+        log.info("Refund pending: followed until it is final", { refundId: refund.refundId });
+        return { awaiting: `refund ${refund.refundId} is pending` };
+      }
       if (refund.outcome === "succeeded") {
         log.info("Payment refunded", {
           refundId: refund.refundId,
@@ -243,6 +281,7 @@ function chargeReply(orderId: string, decision: ChargeDecision): Reply {
       };
     case "charge":
     case "resume":
+    case "await":
       throw new TypeError(`Cannot answer the charge of order "${orderId}": it is not decided`);
   }
 }

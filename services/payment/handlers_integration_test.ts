@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
+import { waitFor } from "../../lib/async/mod.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import type { ConsumedRecord } from "../../lib/kafka/records.ts";
 import {
@@ -14,19 +15,32 @@ import { DLQ_HEADERS } from "../../lib/kafka/dlq.ts";
 import { readRecords } from "../../lib/testing/kafka.ts";
 import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
 import type { ParticipantHarness } from "../../lib/testing/participant.ts";
+import { startFollower } from "./follower.ts";
 import { createPaymentCommands } from "./handlers.ts";
 import { createStripeClient, createStripeGateway, type PaymentGateway } from "./stripe_gateway.ts";
 
 interface PaymentHarness extends ParticipantHarness {
   stripe: ServedStripeTestServer;
   registry: Registry;
+  /** Moves the Stripe test server's clock on: asynchronous outcomes due by then are final. */
+  advanceStripeClock(ms: number): void;
 }
 
+/**
+ * The payment service as it runs: its commands and its follower (reading every 50 ms, at most
+ * 200 ms apart). The Stripe test server's asynchronous outcomes wait an hour on its own clock,
+ * so a test decides when they become final (`advanceStripeClock`).
+ */
 async function withPayment(
   fn: (harness: PaymentHarness) => Promise<void>,
   options: { timeoutMs?: number } = {},
 ): Promise<void> {
-  await using stripe = serveStripeTestServer({ port: 0 });
+  let offsetMs = 0;
+  await using stripe = serveStripeTestServer({
+    port: 0,
+    asyncDelayMs: 3_600_000,
+    now: () => new Date(Date.now() + offsetMs),
+  });
   const registry = new Registry();
   const client = createStripeClient({
     apiKey: "sk_test_payment_integration",
@@ -43,7 +57,24 @@ async function withPayment(
     commandTopic: TOPICS.paymentCommands,
     replyTopic: TOPICS.paymentReplies,
     commands: createPaymentCommands({ gateway }),
-  }, (harness) => fn({ ...harness, stripe, registry }));
+    alongside(runtime, participant) {
+      const follower = startFollower({
+        sql: runtime.sql,
+        log: runtime.log,
+        gateway,
+        resumeAwaiting: (orderIds) => participant.resumeAwaiting(orderIds),
+        intervalMs: 50,
+        maxIntervalMs: 200,
+      });
+      runtime.onClose(() => follower.stop());
+    },
+  }, (harness) =>
+    fn({
+      ...harness,
+      stripe,
+      registry,
+      advanceStripeClock: (ms) => void (offsetMs += ms),
+    }));
 }
 
 function charge(orderId: string, paymentMethod: string, amountCents = 4250) {
@@ -347,6 +378,7 @@ Deno.test("payment charges once when the handling stops between the Stripe call 
   const lost = new Set<string>();
   const calls: string[] = [];
   const crashing: PaymentGateway = {
+    ...gateway,
     async charge(request) {
       calls.push(`charge ${request.idempotencyKey}`);
       const result = await gateway.charge(request);
@@ -432,5 +464,219 @@ Deno.test("payment settles a charge attempt left unanswered before it refunds, a
     });
     assert.equal(harness.stripe.server.records().paymentIntents.length, 1, "the same intent");
     assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["REFUNDED"]);
+  });
+});
+
+/** The order's payment row: its status and how often the follower read it. */
+async function followed(harness: PaymentHarness, orderId: string) {
+  const [row] = await harness.runtime.sql<
+    { status: string; intent_status: string | null; follow_polls: number }[]
+  >`select status, intent_status, follow_polls from payment.payments where order_id = ${orderId}`;
+  return row;
+}
+
+/** The test server's PaymentIntent of the order. */
+function intentOf(harness: PaymentHarness, orderId: string) {
+  const intents = harness.stripe.server.records().paymentIntents.filter((pi) =>
+    pi.metadata.orderId === orderId
+  );
+  assert.equal(intents.length, 1, "one PaymentIntent for the order");
+  return intents[0]!;
+}
+
+/** Replies in the payment outbox for the order so far (written, published or not). */
+async function outboxCount(harness: PaymentHarness, orderId: string): Promise<number> {
+  const [row] = await harness.runtime.sql<{ n: number }[]>`
+    select count(*)::int as n from payment.outbox where key = ${orderId}`;
+  return row!.n;
+}
+
+function stripeCalls(harness: PaymentHarness, operation: string): Promise<number> {
+  return harness.registry.getSingleMetric("stripe_requests_total")!.get().then((metric) =>
+    metric.values.filter((v) => v.labels.operation === operation).reduce((n, v) => n + v.value, 0)
+  );
+}
+
+const AWAITS = "Command awaits an outcome: answered once it is final";
+const SKIPPED = "Duplicate command skipped";
+const AN_HOUR = 3_600_000;
+
+Deno.test("payment answers a processing charge only once it is final, and calls Stripe once for it however often it is delivered", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const eventId = crypto.randomUUID();
+    const command = { ...charge(orderId, "pm_processing_succeeds", 2500), eventId };
+    await harness.send(command);
+    await waitFor(async () => (await followed(harness, orderId))?.intent_status === "processing", {
+      description: "the charge recorded as processing",
+    });
+    await harness.send(command);
+    await harness.send(command);
+    // Each delivery handled: decided again and awaiting, or skipped as a copy in the same chunk.
+    await waitFor(() => harness.logged(AWAITS) + harness.logged(SKIPPED) >= 3, {
+      description: "the redeliveries handled",
+    });
+    await waitFor(async () => (await followed(harness, orderId))!.follow_polls >= 2, {
+      description: "the follower reading the PaymentIntent again",
+    });
+    assert.equal(await outboxCount(harness, orderId), 0, "nothing answered while it is processing");
+    assert.equal(await stripeCalls(harness, "charge"), 1, "one charge call, no repeat");
+    assert.equal(intentOf(harness, orderId).status, "processing");
+    assert.equal(ledger(harness, orderId).chargedCents, 0);
+
+    harness.advanceStripeClock(AN_HOUR);
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_PROCESSED"]);
+    assert.equal(metadataOf(reply).causationId, eventId);
+    const { id } = intentOf(harness, orderId);
+    assert.deepEqual(bodyOf(reply), { orderId, paymentIntentId: id, amountCents: 2500 });
+    assert.deepEqual(await payments(harness, orderId), [{
+      status: "SUCCEEDED",
+      amount_cents: "2500",
+    }]);
+
+    // Sent again once it is final: the same reply from the record, nothing charged again.
+    await harness.send(command);
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(bodyOf(replies[1]), bodyOf(reply));
+    assert.equal(metadataOf(replies[1]).causationId, eventId);
+    assert.equal(await stripeCalls(harness, "charge"), 1);
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 2500,
+      refundedCents: 0,
+      charges: 1,
+      refunds: 0,
+    });
+  });
+});
+
+Deno.test("payment answers PAYMENT_FAILED for a processing charge that fails, and cancels its PaymentIntent", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_processing_fails", 1800));
+    await waitFor(async () => (await followed(harness, orderId))?.intent_status === "processing", {
+      description: "the charge recorded as processing",
+    });
+    harness.advanceStripeClock(AN_HOUR);
+    const [reply] = await harness.replies(orderId, 1);
+    assert.deepEqual(replyTypes([reply!]), ["PAYMENT_FAILED"]);
+    assert.equal(bodyOf(reply).code, "generic_decline");
+    assert.match(
+      String(bodyOf(reply).reason),
+      /^PaymentIntent pi_\w+ failed: Your card was declined/,
+    );
+    assert.equal(intentOf(harness, orderId).status, "canceled", "nothing left to move later");
+    assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["DECLINED"]);
+    assert.equal(ledger(harness, orderId).chargedCents, 0);
+  });
+});
+
+Deno.test("payment holds a refund of a processing charge until the charge is final, then refunds it in full", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    const chargeId = await harness.send(charge(orderId, "pm_processing_succeeds", 4100));
+    await waitFor(async () => (await followed(harness, orderId))?.intent_status === "processing", {
+      description: "the charge recorded as processing",
+    });
+    const refundId = await harness.send(refund(orderId));
+    await waitFor(() => harness.logged(AWAITS) >= 2, { description: "the refund awaiting" });
+    assert.equal(await outboxCount(harness, orderId), 0, "no refund answered while money moves");
+    assert.equal(harness.stripe.server.records().refunds.length, 0);
+
+    harness.advanceStripeClock(AN_HOUR);
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_PROCESSED", "PAYMENT_REFUNDED"]);
+    assert.deepEqual(replies.map((r) => metadataOf(r).causationId), [chargeId, refundId]);
+    const [refunded] = harness.stripe.server.records().refunds;
+    assert.deepEqual(bodyOf(replies[1]), { orderId, refundId: refunded!.id, amountCents: 4100 });
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 4100,
+      refundedCents: 4100,
+      charges: 1,
+      refunds: 1,
+    });
+    assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["REFUNDED"]);
+  });
+});
+
+Deno.test("payment answers the refund of a processing charge that fails with amount 0, charging nothing", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_processing_fails", 900));
+    await waitFor(async () => (await followed(harness, orderId))?.intent_status === "processing", {
+      description: "the charge recorded as processing",
+    });
+    await harness.send(refund(orderId));
+    await waitFor(() => harness.logged(AWAITS) >= 2, { description: "the refund awaiting" });
+    harness.advanceStripeClock(AN_HOUR);
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_FAILED", "PAYMENT_REFUNDED"]);
+    assert.deepEqual(bodyOf(replies[1]), { orderId, refundId: null, amountCents: 0 });
+    assert.equal(intentOf(harness, orderId).status, "canceled");
+    assert.equal(ledger(harness, orderId).chargedCents, 0);
+    assert.equal(harness.stripe.server.records().refunds.length, 0);
+  });
+});
+
+Deno.test("payment follows a pending refund until it fails, answers REFUND_FAILED with its reason, and a new refund tries again", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_refundPendingFails", 2200));
+    const refundCommand = { ...refund(orderId), eventId: crypto.randomUUID() };
+    await harness.send(refundCommand);
+    await waitFor(async () => (await refundRows(harness, orderId)).length === 1, {
+      description: "the refund recorded",
+    });
+    await waitFor(() => harness.logged(AWAITS) >= 1, { description: "the refund awaiting" });
+    await harness.send(refundCommand); // sent again while it is pending: no second refund
+    await waitFor(() => harness.logged(AWAITS) >= 2, { description: "the repeat awaiting" });
+    assert.equal(await outboxCount(harness, orderId), 1, "only the charge answered");
+    assert.deepEqual(await refundRows(harness, orderId), [{
+      status: "PENDING",
+      failure_reason: null,
+    }]);
+
+    harness.advanceStripeClock(AN_HOUR);
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_PROCESSED", "REFUND_FAILED"]);
+    assert.equal(bodyOf(replies[1]).code, "declined");
+    assert.equal(metadataOf(replies[1]).causationId, refundCommand.eventId);
+    assert.deepEqual(await refundRows(harness, orderId), [{
+      status: "FAILED",
+      failure_reason: "declined",
+    }]);
+    assert.deepEqual((await payments(harness, orderId)).map((p) => p.status), ["SUCCEEDED"]);
+
+    // The same command once more: answered from its record. A new one (the saga's retry) refunds
+    // again, pending again, and fails again once final.
+    await harness.send(refundCommand);
+    await harness.send(refund(orderId));
+    await waitFor(async () => (await refundRows(harness, orderId)).length === 2, {
+      description: "the second refund recorded",
+    });
+    await waitFor(async () => {
+      const [, second] = await harness.runtime.sql<{ stripe_refund_id: string | null }[]>`
+        select stripe_refund_id from payment.refunds where order_id = ${orderId} order by id`;
+      return second?.stripe_refund_id !== null && second !== undefined;
+    }, { description: "the second refund pending at Stripe" });
+    harness.advanceStripeClock(AN_HOUR);
+    const all = await harness.replies(orderId, 4);
+    assert.deepEqual(replyTypes(all), [
+      "PAYMENT_PROCESSED",
+      "REFUND_FAILED",
+      "REFUND_FAILED",
+      "REFUND_FAILED",
+    ]);
+    assert.deepEqual(bodyOf(all[2]), bodyOf(all[1]), "the repeat is the recorded reply");
+    assert.equal(harness.stripe.server.records().refunds.length, 2);
+    assert.deepEqual(ledger(harness, orderId), {
+      orderId,
+      chargedCents: 2200,
+      refundedCents: 0,
+      charges: 1,
+      refunds: 0,
+    });
   });
 });

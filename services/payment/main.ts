@@ -4,13 +4,15 @@ import { TOPICS } from "../../lib/messages/mod.ts";
 import { runParticipantService } from "../../lib/participant/mod.ts";
 import { runMain } from "../../lib/service/mod.ts";
 import { loadPaymentConfig, stripeSettings } from "./config.ts";
+import { startFollower } from "./follower.ts";
 import { createPaymentCommands } from "./handlers.ts";
-import { createStripeClient, createStripeGateway } from "./stripe_gateway.ts";
+import { createStripeClient, createStripeGateway, type PaymentGateway } from "./stripe_gateway.ts";
 
 /** Runs the payment service until SIGINT or SIGTERM. */
 export async function main(): Promise<void> {
   const config = loadPaymentConfig(withDotEnv(Deno.env.toObject()));
   const stripe = stripeSettings(config);
+  let gateway: PaymentGateway | undefined;
   await runParticipantService({
     name: "payment",
     config,
@@ -25,9 +27,20 @@ export async function main(): Promise<void> {
         stripeTestServer: stripe.local,
       });
       const client = createStripeClient(stripe);
-      return createPaymentCommands({
-        gateway: createStripeGateway(client, { metrics: runtime.metrics }),
+      gateway = createStripeGateway(client, { metrics: runtime.metrics });
+      return createPaymentCommands({ gateway });
+    },
+    // Outcomes that are not final (`processing`, `pending`) are followed until they are.
+    alongside(runtime, participant) {
+      const follower = startFollower({
+        sql: runtime.sql,
+        log: runtime.log.child({ component: "follower" }),
+        gateway: gateway!,
+        resumeAwaiting: (orderIds) => participant.resumeAwaiting(orderIds),
+        intervalMs: config.PAYMENT_FOLLOW_INTERVAL,
+        maxIntervalMs: config.PAYMENT_FOLLOW_MAX_INTERVAL,
       });
+      runtime.onClose(() => follower.stop());
     },
   });
 }

@@ -4,6 +4,11 @@
  * `eventId` of the command that recorded the attempt as `idempotencyKey` (DESIGN §5), each
  * answered as a plain result. The handlers call it with no database transaction open.
  *
+ * Outcomes that are not final are results too: a PaymentIntent `processing` (the follower reads
+ * it again with `followCharge`), a refund `pending` (`followRefund`). A PaymentIntent whose
+ * asynchronous payment failed (`requires_payment_method`) is cancelled at once, under a key
+ * derived from the attempt's, and is a failure with the code of its `last_payment_error`.
+ *
  * Business outcomes (declines, refused requests, failed refunds) are results; infrastructure
  * faults (5xx, network, timeout, rate limit, credentials) are thrown as `InfrastructureError`,
  * which the consumer retries without limit; anything else is thrown as it is (bounded retries,
@@ -62,6 +67,8 @@ export interface ChargeRequest {
 /** What a charge came to: money taken, or a business failure (`declined` for a card decline). */
 export type ChargeResult =
   | { outcome: "succeeded"; paymentIntentId: string; amountCents: number }
+  /** Not final: the follower reads it again. */
+  | { outcome: "processing"; paymentIntentId: string; amountCents: number }
   | ({ outcome: "declined" | "failed"; paymentIntentId: string | null } & Failure);
 
 /** A refund of an order's PaymentIntent, in full. */
@@ -76,7 +83,23 @@ export interface RefundRequest {
 /** What a refund came to: money returned, or a business failure. */
 export type RefundResult =
   | { outcome: "succeeded"; refundId: string; amountCents: number }
+  /** Not final: the follower reads it again. */
+  | { outcome: "pending"; refundId: string; amountCents: number }
   | ({ outcome: "failed"; refundId: string | null } & Failure);
+
+/** A PaymentIntent answered `processing`, read again. */
+export interface FollowChargeRequest {
+  orderId: string;
+  paymentIntentId: string;
+  /** The charge attempt's key: a cancel is sent under a key derived from it. */
+  idempotencyKey: string;
+}
+
+/** A refund answered `pending`, read again. */
+export interface FollowRefundRequest {
+  orderId: string;
+  refundId: string;
+}
 
 /** Charges and refunds through Stripe; throws `InfrastructureError` when it cannot tell. */
 export interface PaymentGateway {
@@ -84,6 +107,10 @@ export interface PaymentGateway {
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /** Refunds a PaymentIntent's charge. */
   refund(request: RefundRequest): Promise<RefundResult>;
+  /** Reads a PaymentIntent again: still `processing`, or what it came to. */
+  followCharge(request: FollowChargeRequest): Promise<ChargeResult>;
+  /** Reads a refund again: still `pending`, or what it came to. */
+  followRefund(request: FollowRefundRequest): Promise<RefundResult>;
 }
 
 /** Options of `createStripeGateway`. */
@@ -93,8 +120,8 @@ export interface StripeGatewayOptions {
 }
 
 /** Labels of the Stripe metrics. */
-type Operation = "charge" | "refund";
-type Outcome = "succeeded" | "declined" | "failed" | "error";
+type Operation = "charge" | "refund" | "follow_charge" | "follow_refund";
+type Outcome = "succeeded" | "processing" | "pending" | "declined" | "failed" | "error";
 
 /** Builds the gateway on an SDK client. */
 export function createStripeGateway(
@@ -111,7 +138,8 @@ export function createStripeGateway(
   });
   const requests = new Counter({
     name: "stripe_requests_total",
-    help: "Stripe API calls, by operation and outcome (succeeded, declined, failed, error)",
+    help:
+      "Stripe API calls, by operation and outcome (succeeded, processing, pending, declined, failed, error)",
     labelNames: ["operation", "outcome"] as const,
     registers,
   });
@@ -144,7 +172,7 @@ export function createStripeGateway(
             automatic_payment_methods: { enabled: true, allow_redirects: "never" },
             metadata: metadataOf(request),
           }, { idempotencyKey: request.idempotencyKey });
-          return chargeOutcome(intent);
+          return await settleIntent(intent, request);
         } catch (error) {
           const failure = businessFailureOf(error, `charge order "${request.orderId}"`);
           return {
@@ -162,24 +190,98 @@ export function createStripeGateway(
             payment_intent: request.paymentIntentId,
             metadata: metadataOf(request),
           }, { idempotencyKey: request.idempotencyKey });
-          const result = refundOutcome({
-            id: refund.id,
-            status: refund.status,
-            amount: refund.amount,
-            failureReason: refund.failure_reason,
-          });
-          return result.outcome === "succeeded" ? result : {
-            outcome: "failed",
-            refundId: result.refundId,
-            code: result.code,
-            reason: result.reason,
-          };
+          return refundResultOf(refund);
         } catch (error) {
           const failure = businessFailureOf(error, `refund order "${request.orderId}"`);
           return { outcome: "failed", refundId: null, code: failure.code, reason: failure.reason };
         }
       }),
+    followCharge: (request) =>
+      measured("follow_charge", async function followCharge(): Promise<ChargeResult> {
+        const doing = `read PaymentIntent ${request.paymentIntentId} of order "${request.orderId}"`;
+        try {
+          return await settleIntent(
+            await stripe.paymentIntents.retrieve(request.paymentIntentId),
+            request,
+          );
+        } catch (error) {
+          const failure = businessFailureOf(error, doing);
+          return { outcome: "failed", paymentIntentId: request.paymentIntentId, ...failure };
+        }
+      }),
+    followRefund: (request) =>
+      measured("follow_refund", async function followRefund(): Promise<RefundResult> {
+        try {
+          return refundResultOf(await stripe.refunds.retrieve(request.refundId));
+        } catch (error) {
+          const failure = businessFailureOf(
+            error,
+            `read refund ${request.refundId} of order "${request.orderId}"`,
+          );
+          return { outcome: "failed", refundId: request.refundId, ...failure };
+        }
+      }),
   };
+
+  /**
+   * What a PaymentIntent comes to: one that nobody here can complete is cancelled (a repeat of
+   * the cancel, under the same derived key, replays its first answer); if Stripe refuses the
+   * cancel (it moved on meanwhile), the intent is read once more and taken as it is then.
+   */
+  async function settleIntent(
+    intent: Stripe.PaymentIntent,
+    request: { orderId: string; idempotencyKey: string },
+  ): Promise<ChargeResult> {
+    const outcome = chargeOutcome(factsOf(intent));
+    if (outcome.outcome !== "cancel") return outcome;
+    try {
+      await stripe.paymentIntents.cancel(intent.id, { cancellation_reason: "abandoned" }, {
+        idempotencyKey: `${request.idempotencyKey}-cancel`,
+      });
+    } catch (error) {
+      businessFailureOf(error, `cancel PaymentIntent ${intent.id} of order "${request.orderId}"`);
+      const now = chargeOutcome(factsOf(await stripe.paymentIntents.retrieve(intent.id)));
+      if (now.outcome === "cancel") {
+        throw new Error(
+          `Cannot cancel PaymentIntent ${intent.id} of order "${request.orderId}": Stripe refused, and it is still ${intent.status}`,
+          { cause: error },
+        );
+      }
+      return now.outcome === "failed" ? { ...now, outcome: "failed" } : now;
+    }
+    return {
+      outcome: "failed",
+      paymentIntentId: outcome.paymentIntentId,
+      code: outcome.code,
+      reason: `${outcome.reason}; it was cancelled`,
+    };
+  }
+}
+
+function factsOf(intent: Stripe.PaymentIntent) {
+  const error = intent.last_payment_error;
+  return {
+    id: intent.id,
+    status: intent.status,
+    amount: intent.amount,
+    lastPaymentError: error === null || error === undefined ? null : {
+      ...(error.code === undefined ? {} : { code: error.code }),
+      ...(error.decline_code === undefined ? {} : { declineCode: error.decline_code }),
+      ...(error.message === undefined ? {} : { message: error.message }),
+    },
+  };
+}
+
+function refundResultOf(refund: Stripe.Refund): RefundResult {
+  const result = refundOutcome({
+    id: refund.id,
+    status: refund.status,
+    amount: refund.amount,
+    failureReason: refund.failure_reason,
+  });
+  return result.outcome === "failed"
+    ? { outcome: "failed", refundId: result.refundId, code: result.code, reason: result.reason }
+    : result;
 }
 
 function metadataOf(request: { orderId: string; sagaId?: string }): Record<string, string> {

@@ -21,13 +21,20 @@ interface Harness {
   served: ServedStripeTestServer;
   gateway: PaymentGateway;
   registry: Registry;
+  /** Moves the test server's clock on: asynchronous outcomes (1 s) due by then are final. */
+  advance(ms: number): void;
 }
 
 async function withGateway(
   fn: (harness: Harness) => Promise<void>,
   options: { apiKey?: string; timeoutMs?: number } = {},
 ): Promise<void> {
-  await using served = serveStripeTestServer({ port: 0 });
+  let offsetMs = 0;
+  await using served = serveStripeTestServer({
+    port: 0,
+    asyncDelayMs: 1_000,
+    now: () => new Date(Date.now() + offsetMs),
+  });
   const registry = new Registry();
   const stripe = createStripeClient({
     apiKey: options.apiKey ?? "sk_test_gateway",
@@ -37,7 +44,12 @@ async function withGateway(
     timeoutMs: options.timeoutMs ?? 10_000,
     local: true,
   }, { maxNetworkRetries: 0 });
-  await fn({ served, gateway: createStripeGateway(stripe, { metrics: { registry } }), registry });
+  await fn({
+    served,
+    gateway: createStripeGateway(stripe, { metrics: { registry } }),
+    registry,
+    advance: (ms) => void (offsetMs += ms),
+  });
 }
 
 function chargeOf(paymentMethod: string, overrides: Partial<ChargeRequest> = {}): ChargeRequest {
@@ -214,6 +226,68 @@ Deno.test("createStripeGateway() answers a refund Stripe refuses as failed with 
       refundId: null,
       code: "resource_missing",
       reason: "No such payment_intent: 'pi_missing'",
+    });
+  });
+});
+
+function intentStatus(served: ServedStripeTestServer, id: string | null) {
+  return served.server.records().paymentIntents.find((pi) => pi.id === id)?.status;
+}
+
+Deno.test("createStripeGateway() answers a processing PaymentIntent as processing, and followCharge() reads what it came to", async () => {
+  await withGateway(async ({ served, gateway, registry, advance }) => {
+    const succeeds = chargeOf("pm_processing_succeeds");
+    const fails = chargeOf("pm_processing_fails");
+    const first = await gateway.charge(succeeds);
+    const second = await gateway.charge(fails);
+    assert.equal(first.outcome, "processing");
+    assert.equal(second.outcome, "processing");
+    const follow = (request: ChargeRequest, result: typeof first) =>
+      gateway.followCharge({
+        orderId: request.orderId,
+        paymentIntentId: result.paymentIntentId!,
+        idempotencyKey: request.idempotencyKey,
+      });
+    assert.equal((await follow(succeeds, first)).outcome, "processing", "not final yet");
+    advance(1_500);
+    assert.deepEqual(await follow(succeeds, first), {
+      outcome: "succeeded",
+      paymentIntentId: first.paymentIntentId,
+      amountCents: 4250,
+    });
+    const failed = await follow(fails, second);
+    assert.equal(failed.outcome, "failed");
+    assert.equal(failed.outcome === "failed" && failed.code, "generic_decline");
+    assert.equal(intentStatus(served, second.paymentIntentId), "canceled", "cancelled once failed");
+    assert.equal(served.server.ledger().orders[fails.orderId]?.chargedCents ?? 0, 0);
+    assert.equal(await requests(registry, "charge", "processing"), 2);
+    assert.equal(await requests(registry, "follow_charge", "processing"), 1);
+  });
+});
+
+Deno.test("createStripeGateway() answers a pending refund as pending, and followRefund() reads its failure", async () => {
+  await withGateway(async ({ gateway, advance }) => {
+    const request = chargeOf("pm_card_refundPendingFails");
+    const charged = await gateway.charge(request);
+    assert.equal(charged.outcome, "succeeded");
+    const refund = await gateway.refund({
+      orderId: request.orderId,
+      paymentIntentId: charged.paymentIntentId!,
+      idempotencyKey: crypto.randomUUID(),
+    });
+    assert.equal(refund.outcome, "pending");
+    const refundId = refund.refundId!;
+    assert.equal(
+      (await gateway.followRefund({ orderId: request.orderId, refundId })).outcome,
+      "pending",
+    );
+    advance(1_500);
+    const failed = await gateway.followRefund({ orderId: request.orderId, refundId });
+    assert.deepEqual(failed, {
+      outcome: "failed",
+      refundId,
+      code: "declined",
+      reason: `Refund ${refundId} ended in status "failed": declined`,
     });
   });
 });
