@@ -1,9 +1,9 @@
 /**
  * End to end, Stripe's outcomes that are not final (DESIGN §5), with the services as processes
  * and the Stripe test server's asynchronous payment methods: a `processing` payment on an order
- * the saga compensates ends refunded, one that fails ends with nothing charged and its
- * PaymentIntent cancelled, and a refund that is `pending` and then fails fails the compensation
- * like any refund failure, retried until `COMPENSATION_FAILED`.
+ * the saga compensates ends refunded, one that fails ends with nothing charged, a PaymentIntent
+ * that needs 3D Secure is cancelled, and a refund that is `pending` and then fails fails the
+ * compensation like any refund failure, retried until `COMPENSATION_FAILED`.
  */
 import assert from "node:assert/strict";
 import { checkInvariants } from "../lib/invariants/mod.ts";
@@ -63,8 +63,16 @@ Deno.test({
     await withTestStack(ENV, async (t) => {
       const processingRefunded = orderWith("pm_processing_succeeds", "pat@example.invalid");
       const processingFails = orderWith("pm_processing_fails", "quinn@example.com");
+      const needsAuthentication = orderWith("pm_card_authenticationRequired", "ray@example.com");
       const refundPendingFails = orderWith("pm_card_refundPendingFails", "sam@example.invalid");
-      for (const order of [processingRefunded, processingFails, refundPendingFails]) {
+      for (
+        const order of [
+          processingRefunded,
+          processingFails,
+          needsAuthentication,
+          refundPendingFails,
+        ]
+      ) {
         await placeOrder(t.producer, order);
       }
       const final = async (orderId: string) =>
@@ -101,6 +109,16 @@ Deno.test({
       assert.equal(ledger[processingFails.orderId]?.chargedCents ?? 0, 0);
       assert.deepEqual(
         (await intentsOf(t, processingFails.orderId)).map((pi) => pi.status),
+        ["canceled"],
+      );
+
+      // 3D Secure asked for, with no customer session to complete it: cancelled at once.
+      const unauthenticated = await final(needsAuthentication.orderId);
+      assert.equal(unauthenticated.status, "COMPENSATED", unauthenticated.failureReason ?? "");
+      assert.equal(unauthenticated.failureCode, "authentication_required");
+      assert.equal(ledger[needsAuthentication.orderId]?.chargedCents ?? 0, 0);
+      assert.deepEqual(
+        (await intentsOf(t, needsAuthentication.orderId)).map((pi) => pi.status),
         ["canceled"],
       );
 

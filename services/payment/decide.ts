@@ -6,8 +6,8 @@
  *
  * Outcomes that are not final are never taken as final (DESIGN §5): a PaymentIntent `processing`
  * and a refund `pending` are followed until they are, and the commands of the order wait for
- * them unanswered; a PaymentIntent whose asynchronous payment failed, waiting for another
- * payment method, is cancelled, so that nothing can move on it later.
+ * them unanswered; a PaymentIntent that waits for the customer (`requires_action`: 3D Secure)
+ * or for another payment method is cancelled, since no customer session can complete it here.
  */
 
 /**
@@ -245,8 +245,8 @@ export type ChargeOutcome =
 const CANCELLABLE = new Set(["requires_confirmation", "requires_capture"]);
 
 /**
- * Reads a confirmed PaymentIntent: `succeeded`; `processing` (followed); one waiting for another
- * payment method (to be cancelled, then failed); or failed.
+ * Reads a confirmed PaymentIntent: `succeeded`; `processing` (followed); one waiting for the
+ * customer or another payment method (to be cancelled, then failed); or failed.
  */
 export function chargeOutcome(intent: IntentFacts): ChargeOutcome {
   const paymentIntentId = intent.id;
@@ -257,7 +257,7 @@ export function chargeOutcome(intent: IntentFacts): ChargeOutcome {
       return { outcome: "processing", paymentIntentId, amountCents: intent.amount };
     case "requires_action":
       return {
-        outcome: "failed",
+        outcome: "cancel",
         paymentIntentId,
         code: "authentication_required",
         reason:

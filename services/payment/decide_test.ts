@@ -289,7 +289,7 @@ Deno.test("chargeOutcome() reads every PaymentIntent status: taken, followed, to
       amountCents: 999,
     }],
     [{ id: "pi_2", status: "requires_action", amount: 999 }, {
-      outcome: "failed",
+      outcome: "cancel",
       paymentIntentId: "pi_2",
       code: "authentication_required",
       reason:

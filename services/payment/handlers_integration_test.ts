@@ -572,6 +572,22 @@ Deno.test("payment answers PAYMENT_FAILED for a processing charge that fails, an
   });
 });
 
+Deno.test("payment cancels a PaymentIntent that requires authentication and answers authentication_required", async () => {
+  await withPayment(async (harness) => {
+    const orderId = crypto.randomUUID();
+    await harness.send(charge(orderId, "pm_card_authenticationRequired", 1300));
+    await harness.send(refund(orderId));
+    const replies = await harness.replies(orderId, 2);
+    assert.deepEqual(replyTypes(replies), ["PAYMENT_FAILED", "PAYMENT_REFUNDED"]);
+    assert.equal(bodyOf(replies[0]).code, "authentication_required");
+    assert.match(String(bodyOf(replies[0]).reason), /requires customer authentication.*cancelled/);
+    assert.equal(intentOf(harness, orderId).status, "canceled");
+    assert.deepEqual(bodyOf(replies[1]), { orderId, refundId: null, amountCents: 0 });
+    assert.equal(ledger(harness, orderId).chargedCents, 0);
+    assert.equal(harness.stripe.server.records().refunds.length, 0);
+  });
+});
+
 Deno.test("payment holds a refund of a processing charge until the charge is final, then refunds it in full", async () => {
   await withPayment(async (harness) => {
     const orderId = crypto.randomUUID();

@@ -5,9 +5,9 @@
  * answered as a plain result. The handlers call it with no database transaction open.
  *
  * Outcomes that are not final are results too: a PaymentIntent `processing` (the follower reads
- * it again with `followCharge`), a refund `pending` (`followRefund`). A PaymentIntent whose
- * asynchronous payment failed (`requires_payment_method`) is cancelled at once, under a key
- * derived from the attempt's, and is a failure with the code of its `last_payment_error`.
+ * it again with `followCharge`), a refund `pending` (`followRefund`). A PaymentIntent that needs
+ * the customer (`requires_action`, 3D Secure) or another payment method is cancelled at once,
+ * under a key derived from the attempt's, and is a failure (`authentication_required`).
  *
  * Business outcomes (declines, refused requests, failed refunds) are results; infrastructure
  * faults (5xx, network, timeout, rate limit, credentials) are thrown as `InfrastructureError`,

@@ -265,6 +265,20 @@ Deno.test("createStripeGateway() answers a processing PaymentIntent as processin
   });
 });
 
+Deno.test("createStripeGateway() cancels a PaymentIntent that requires authentication, and answers a repeat alike", async () => {
+  await withGateway(async ({ served, gateway }) => {
+    const request = chargeOf("pm_card_authenticationRequired");
+    const result = await gateway.charge(request);
+    assert.equal(result.outcome, "failed");
+    assert.equal(result.outcome === "failed" && result.code, "authentication_required");
+    assert.equal(intentStatus(served, result.paymentIntentId), "canceled");
+    // A repeat (a crash after the cancel, say): the charge and the cancel replay their answers.
+    assert.deepEqual(await gateway.charge(request), result);
+    assert.equal(served.server.records().paymentIntents.length, 1);
+    assert.equal(served.server.ledger().orders[request.orderId]?.chargedCents ?? 0, 0);
+  });
+});
+
 Deno.test("createStripeGateway() answers a pending refund as pending, and followRefund() reads its failure", async () => {
   await withGateway(async ({ gateway, advance }) => {
     const request = chargeOf("pm_card_refundPendingFails");
