@@ -9,7 +9,10 @@ import { toKafkaMessage } from "./records.ts";
 /** The partition kafkajs chose for each message sent by a producer of `connectProducer`. */
 const partitionOfMessage = new WeakMap<Message, number>();
 
-/** Creates and connects an idempotent producer (acks = all, safe to retry without duplicates). */
+/**
+ * Creates and connects an idempotent producer (acks = all, safe to retry without duplicates)
+ * that sends one request at a time.
+ */
 export async function connectProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({
     idempotent: true,
@@ -17,7 +20,28 @@ export async function connectProducer(kafka: Kafka): Promise<Producer> {
     createPartitioner: recordingPartitioner,
   });
   await producer.connect();
-  return bindNamespace(producer, namespaceOf(kafka));
+  return bindNamespace(oneSendAtATime(producer), namespaceOf(kafka));
+}
+
+/**
+ * Queues the producer's `send` and `sendBatch` calls so that one runs at a time. kafkajs's
+ * idempotent producer rewinds a partition's sequence number when a send fails; with another send
+ * to that partition in flight (e.g. while its leader dies), the rewound number goes to other
+ * records, which the new leader acknowledges and drops as duplicates: acknowledged records lost
+ * (seen on a 3-broker cluster). One send at a time keeps a rewind to the records it belongs to.
+ */
+export function oneSendAtATime(producer: Producer): Producer {
+  let tail: Promise<unknown> = Promise.resolve();
+  function queued<T>(work: () => Promise<T>): Promise<T> {
+    const run = tail.then(work, work);
+    tail = run.catch(() => {});
+    return run;
+  }
+  const send = producer.send.bind(producer);
+  const sendBatch = producer.sendBatch.bind(producer);
+  producer.send = (record) => queued(() => send(record));
+  producer.sendBatch = (batch) => queued(() => sendBatch(batch));
+  return producer;
 }
 
 /** kafkajs's default partitioner, remembering the partition of each message (see `publishExceptRefused`). */
