@@ -13,7 +13,7 @@ import { waitFor } from "../lib/async/mod.ts";
 import { type PrivateCluster, startPrivateCluster } from "../lib/chaos/infra.ts";
 import { planOrders, runOrderGenerator } from "../lib/chaos/orders.ts";
 import { createPrng } from "../lib/chaos/prng.ts";
-import { checkInvariants } from "../lib/invariants/mod.ts";
+import { assertInvariantsHold } from "../lib/testing/invariants.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { bindNamespace, inNamespace, namespaceOf } from "../lib/kafka/namespace.ts";
 import { ALL_TOPICS, TOPICS } from "../lib/messages/topics.ts";
@@ -244,8 +244,7 @@ Deno.test({
               `expected ${p.scenario.expected}`
             );
           assert.deepEqual(wrong, []);
-          const report = await checkInvariants(t.sql, await t.ledger());
-          assert.deepEqual(report.violations, []);
+          await assertInvariantsHold(t);
           // The services' groups, which committed offsets all along, made the offsets topic:
           // replicated too.
           const offsets = await admin.fetchTopicMetadata({ topics: ["__consumer_offsets"] });

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { sleep, waitFor } from "../lib/async/mod.ts";
-import { checkInvariants } from "../lib/invariants/mod.ts";
 import type { OrderCreated } from "../lib/messages/mod.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS, type OrderScenario } from "../lib/orders/scenarios.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
+import { assertInvariantsHold } from "../lib/testing/invariants.ts";
 import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
 
 const OUTAGE_MS = 3 * 60_000;
@@ -119,8 +119,7 @@ Deno.test({
         else assert.equal(net, 0, `${scenario.name}: charged ${net} net`);
         assert.ok(money.charges <= 1, `${scenario.name}: charged ${money.charges} times`);
       }
-      const report = await checkInvariants(t.sql, ledger);
-      assert.deepEqual(report.violations, []);
+      await assertInvariantsHold(t);
     });
   },
 });

@@ -5,14 +5,14 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../lib/async/mod.ts";
 import { DEMO_CATALOG } from "../lib/catalog/mod.ts";
-import { checkInvariants } from "../lib/invariants/mod.ts";
 import { publish } from "../lib/kafka/producer.ts";
 import { encodeMessage } from "../lib/messages/mod.ts";
 import { findSagaByOrder, newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
 import { produceWithConsoleProducer } from "../lib/testing/console_producer.ts";
-import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+import { assertInvariantsHold } from "../lib/testing/invariants.ts";
+import { withTestStack } from "../lib/testing/stack.ts";
 
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",
@@ -20,11 +20,6 @@ const FAST_POLICY = {
   STEP_TIMEOUT: "45s",
 };
 const scenario = (name: string) => DEMO_SCENARIOS.find((s) => s.name === name)!;
-
-async function assertInvariants(t: TestStack) {
-  const report = await checkInvariants(t.sql, await t.ledger());
-  assert.deepEqual(report.violations, []);
-}
 
 Deno.test({
   name: "the saga end to end, with the services as processes",
@@ -52,7 +47,7 @@ Deno.test({
         assert.equal(ledger[success.orderId]?.chargedCents, 2 * 1_299 + 3_999);
         const refundFails = placed.find((p) => p.scenario.name === "refund fails")!.order;
         assert.equal(ledger[refundFails.orderId]?.refundedCents, 0, "the refund never succeeded");
-        await assertInvariants(t);
+        await assertInvariantsHold(t);
       });
 
       await test.step("a duplicate ORDER_CREATED starts one saga and charges once", async () => {
@@ -97,7 +92,7 @@ Deno.test({
           where order_id = ${order.orderId}` as unknown as [{ payments: number }];
         assert.equal(payments, 0, "no payment attempted");
         assert.deepEqual(await stockOf(), before, "stock unchanged");
-        await assertInvariants(t);
+        await assertInvariantsHold(t);
       });
 
       await test.step("an orchestrator killed with SIGKILL mid-saga finishes the saga after restart", async () => {
@@ -120,7 +115,7 @@ Deno.test({
           (await waitForFinalSaga(t.sql, order.orderId, { timeoutMs: 60_000 })).status,
           "COMPLETED",
         );
-        await assertInvariants(t);
+        await assertInvariantsHold(t);
       });
 
       await test.step("ORDER_CREATED records from Kafka's Java console producer, plain and compressed with zstd and snappy, complete their sagas", async () => {
