@@ -317,7 +317,8 @@ export function printRecord(
   }
 }
 
-function prettyJson(text: string | null): string {
+/** A record value as indented JSON when it parses, as it is otherwise. */
+export function prettyJson(text: string | null): string {
   if (text === null) return "(no value)";
   try {
     return JSON.stringify(JSON.parse(text), null, 2);

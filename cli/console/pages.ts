@@ -4,7 +4,12 @@
  */
 import { ORCHESTRATOR_SAGAS } from "../../lib/order_saga/mod.ts";
 import { SAGA_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
-import type { DlqListJson, DlqRecordDetailJson, DlqRecordJson } from "../dlq_view.ts";
+import {
+  type DlqListJson,
+  type DlqRecordDetailJson,
+  type DlqRecordJson,
+  prettyJson,
+} from "../dlq_view.ts";
 import { formatMoney } from "../../lib/format/money.ts";
 import { formatAgo, formatClock, formatDuration, formatTimestamp, NONE } from "../output.ts";
 import { isFinal, type OrderJson, type SagaJson, type TimelineJson } from "../saga_view.ts";
@@ -628,15 +633,6 @@ export function dlqRecordPage(
       </section>
     `,
   );
-}
-
-function prettyJson(text: string | null): string {
-  if (text === null) return "(no value)";
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
-  }
 }
 
 /** What a confirmation page shows: the plan in words and the form that carries it out. */

@@ -35,12 +35,7 @@ export async function claimMessages(
   messages: readonly Message[],
 ): Promise<Claim[]> {
   const fingerprints = messages.map(messageFingerprint);
-  const firstIndexOf = new Map<string, number>();
-  messages.forEach((message, index) => {
-    if (!firstIndexOf.has(message.metadata.eventId)) {
-      firstIndexOf.set(message.metadata.eventId, index);
-    }
-  });
+  const firstIndexOf = firstIndexOfEachEventId(messages);
   const candidates = [...firstIndexOf.values()];
   const table = tx(`${schema}.processed_messages`);
   const inserted = new Set(
@@ -100,12 +95,7 @@ export async function claimCommands(
   messages: readonly Message[],
 ): Promise<CommandClaim[]> {
   const fingerprints = messages.map(messageFingerprint);
-  const firstIndexOf = new Map<string, number>();
-  messages.forEach((message, index) => {
-    if (!firstIndexOf.has(message.metadata.eventId)) {
-      firstIndexOf.set(message.metadata.eventId, index);
-    }
-  });
+  const firstIndexOf = firstIndexOfEachEventId(messages);
   const candidates = [...firstIndexOf.values()];
   const table = tx(`${schema}.processed_messages`);
   const claimed = new Map(
@@ -246,4 +236,15 @@ export async function awaitingCommands(
     where awaiting and order_id = any(${orderIds}::uuid[])
     order by processed_at, event_id`;
   return rows.map((row) => JSON.parse(row.command) as Message);
+}
+
+/** Each `eventId` of the messages with the index of its first message, in the messages' order. */
+function firstIndexOfEachEventId(messages: readonly Message[]): Map<string, number> {
+  const firstIndexOf = new Map<string, number>();
+  messages.forEach((message, index) => {
+    if (!firstIndexOf.has(message.metadata.eventId)) {
+      firstIndexOf.set(message.metadata.eventId, index);
+    }
+  });
+  return firstIndexOf;
 }
