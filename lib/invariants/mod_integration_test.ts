@@ -17,8 +17,8 @@ async function saga(sql: Sql, status: string, options: { failedOnce?: boolean } 
     (order_id, customer_id, customer_email, currency, payment_method, total_cents, status)
     values (${orderId}, ${crypto.randomUUID()}, 'a@b.example', 'usd', 'pm_card_visa', 1299,
       ${orderStatus})`;
-  await sql`insert into orchestrator.sagas (saga_id, order_id, saga_type, status)
-    values (${sagaId}, ${orderId}, 'order', ${status})`;
+  await sql`insert into orchestrator.sagas (saga_id, order_id, saga_type, status, data)
+    values (${sagaId}, ${orderId}, 'order', ${status}, '{}'::jsonb)`;
   if (options.failedOnce ?? status === "COMPENSATION_FAILED") {
     await sql`insert into orchestrator.saga_history
       (saga_id, from_status, to_status, event_type, outcome, actor, note)

@@ -18,14 +18,51 @@ const TOO_LARGE: ReadonlySet<string> = new Set(["MESSAGE_TOO_LARGE", "RECORD_LIS
 /** How deep to follow `cause`: kafkajs nests two or three levels. */
 const MAX_DEPTH = 5;
 
+/** What a cluster answers while a coordinator is still loading or moving: wait it out. */
+const COORDINATOR_NOT_READY: ReadonlySet<string> = new Set([
+  "COORDINATOR_LOAD_IN_PROGRESS",
+  "COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR",
+]);
+
+/** What a cluster answers about a topic it is still creating or electing leaders for. */
+const TOPIC_NOT_READY: ReadonlySet<string> = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "NOT_CONTROLLER",
+  "REQUEST_TIMED_OUT",
+]);
+
+/** The broker's error types on `error` and its causes, outermost first. */
+function errorTypes(error: unknown): string[] {
+  const types: string[] = [];
+  for (let cause = error, depth = 0; cause != null && depth < MAX_DEPTH; depth++) {
+    const { type, originalError } = cause as { type?: unknown; originalError?: unknown };
+    if (typeof type === "string") types.push(type);
+    cause = (cause as { cause?: unknown }).cause ?? originalError;
+  }
+  return types;
+}
+
 /** The broker's error type (`MESSAGE_TOO_LARGE`, ...) on `error` or its causes, when one says no for good. */
 export function refusalType(error: unknown): string | null {
-  for (let cause = error, depth = 0; cause != null && depth < MAX_DEPTH; depth++) {
-    const { type } = cause as { type?: unknown };
-    if (typeof type === "string" && REFUSED_FOR_GOOD.has(type)) return type;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return null;
+  return errorTypes(error).find((type) => REFUSED_FOR_GOOD.has(type)) ?? null;
+}
+
+/**
+ * True when the error says a topic is not ready yet (being created, its leaders being elected,
+ * e.g. while several services of a cluster create the same topics at once): ask again later.
+ */
+export function isTopicNotReady(error: unknown): boolean {
+  return errorTypes(error).some((type) => TOPIC_NOT_READY.has(type));
+}
+
+/**
+ * True when the error is a coordinator that is not ready yet (a fresh cluster loading its
+ * internal topics, a coordinator moving after a broker died): the same call succeeds later.
+ */
+export function isCoordinatorNotReady(error: unknown): boolean {
+  return errorTypes(error).some((type) => COORDINATOR_NOT_READY.has(type));
 }
 
 /** True when the broker refused a produce request for its records, so that retrying it is useless. */

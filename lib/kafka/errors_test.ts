@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import kafkajs from "kafkajs";
-import { describeRefusal, isRefusedForGood, isTooLarge, refusalType } from "./errors.ts";
+import {
+  describeRefusal,
+  isCoordinatorNotReady,
+  isRefusedForGood,
+  isTooLarge,
+  isTopicNotReady,
+  refusalType,
+} from "./errors.ts";
 
 /** A protocol error as kafkajs builds it from a broker's error code. */
 function protocolError(type: string, message: string, retriable = false): Error {
@@ -92,4 +99,30 @@ Deno.test("describeRefusal() names the type, the size limits when too large, and
     "INVALID_RECORD: This record has failed the validation",
   );
   assert.equal(describeRefusal(new Error("Broker away")), "Broker away");
+});
+
+Deno.test("isCoordinatorNotReady() waits out a loading coordinator, wrapped or not, and nothing else", () => {
+  const loading = protocolError(
+    "COORDINATOR_LOAD_IN_PROGRESS",
+    "The coordinator is loading and hence can't process requests for this group",
+    true,
+  );
+  assert.equal(isCoordinatorNotReady(loading), true);
+  assert.equal(isCoordinatorNotReady(nonRetriable(loading)), true);
+  assert.equal(isCoordinatorNotReady(protocolError("NOT_COORDINATOR", "Not coordinator")), true);
+  assert.equal(isCoordinatorNotReady(tooLarge), false);
+  assert.equal(isCoordinatorNotReady(new Error("Connection refused")), false);
+});
+
+Deno.test("isTopicNotReady() asks again while a topic is being created, even behind a wrapper", () => {
+  const unknown = protocolError(
+    "UNKNOWN_TOPIC_OR_PARTITION",
+    "This server does not host this topic-partition",
+    true,
+  );
+  const wrapped = new Error("Cannot create topics orders: ...", { cause: nonRetriable(unknown) });
+  assert.equal(isTopicNotReady(wrapped), true);
+  assert.equal(isTopicNotReady(protocolError("LEADER_NOT_AVAILABLE", "No leader", true)), true);
+  assert.equal(isTopicNotReady(tooLarge), false);
+  assert.equal(isTopicNotReady(new Error("Connection refused")), false);
 });

@@ -2,7 +2,8 @@
 import kafkajs from "kafkajs";
 import type { Kafka, Message, PartitionerArgs, Producer } from "kafkajs";
 import type { WireRecord } from "../messages/mod.ts";
-import { describeRefusal, isRefusedForGood } from "./errors.ts";
+import { sleep } from "../async/mod.ts";
+import { describeRefusal, isCoordinatorNotReady, isRefusedForGood } from "./errors.ts";
 import { bindNamespace, inNamespace, namespaceOf } from "./namespace.ts";
 import { toKafkaMessage } from "./records.ts";
 
@@ -19,8 +20,29 @@ export async function connectProducer(kafka: Kafka): Promise<Producer> {
     maxInFlightRequests: 5,
     createPartitioner: recordingPartitioner,
   });
-  await producer.connect();
+  await connectOnceCoordinatorReady(producer);
   return bindNamespace(oneSendAtATime(producer), namespaceOf(kafka));
+}
+
+/** How long a producer waits for its transaction coordinator (its producer id) at connect. */
+const COORDINATOR_WAIT_MS = 60_000;
+
+/**
+ * Connects the idempotent producer, which first asks the transaction coordinator for a producer
+ * id: on a cluster that just started (or lost the coordinator's broker) that answers "loading"
+ * for a while, past kafkajs's own retries. Waits that out, up to `COORDINATOR_WAIT_MS`.
+ */
+async function connectOnceCoordinatorReady(producer: Producer): Promise<void> {
+  const started = Date.now();
+  for (let attempt = 0;; attempt++) {
+    try {
+      await producer.connect();
+      return;
+    } catch (error) {
+      if (!isCoordinatorNotReady(error) || Date.now() - started > COORDINATOR_WAIT_MS) throw error;
+      await sleep(Math.min(2_000, 100 * 2 ** attempt));
+    }
+  }
 }
 
 /**

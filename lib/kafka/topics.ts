@@ -1,6 +1,8 @@
 /** Topic administration and broker readiness, over a kafkajs client. */
 import type { Admin, Kafka } from "kafkajs";
 import { inNamespace } from "./namespace.ts";
+import { sleep } from "../async/mod.ts";
+import { isTopicNotReady } from "./errors.ts";
 
 /** Options of {@linkcode ensureTopics}. */
 export interface EnsureTopicsOptions {
@@ -41,6 +43,23 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions): 
       `Cannot create topics: minInsyncReplicas must be an integer >= 1, got ${minInsyncReplicas}`,
     );
   }
+  const started = Date.now();
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await createMissingTopics(kafka, options);
+    } catch (error) {
+      if (!isTopicNotReady(error) || Date.now() - started > TOPICS_WAIT_MS) throw error;
+      await sleep(Math.min(2_000, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** How long `ensureTopics` asks again while the cluster says a topic is not ready yet. */
+const TOPICS_WAIT_MS = 60_000;
+
+/** One try of `ensureTopics`: creates the missing topics and waits for their leaders. */
+async function createMissingTopics(kafka: Kafka, options: EnsureTopicsOptions): Promise<string[]> {
+  const { partitions, replicationFactor, minInsyncReplicas } = options;
   const admin = kafka.admin();
   await admin.connect();
   try {
