@@ -93,9 +93,9 @@ Deno.test("loadPaymentConfig() never echoes a malformed secret key", () => {
   );
 });
 
-Deno.test("loadPaymentConfig() bounds the Stripe calls in flight: 16 by default, 1 to 256", () => {
-  assert.equal(loadPaymentConfig({}).PAYMENT_CALL_CONCURRENCY, 16);
-  assert.equal(loadPaymentConfig({ PAYMENT_CALL_CONCURRENCY: "64" }).PAYMENT_CALL_CONCURRENCY, 64);
+Deno.test("loadPaymentConfig() bounds the Stripe calls in flight: 64 by default, 1 to 256", () => {
+  assert.equal(loadPaymentConfig({}).PAYMENT_CALL_CONCURRENCY, 64);
+  assert.equal(loadPaymentConfig({ PAYMENT_CALL_CONCURRENCY: "16" }).PAYMENT_CALL_CONCURRENCY, 16);
   assertConfigError(
     { PAYMENT_CALL_CONCURRENCY: "0" },
     /^Invalid configuration: PAYMENT_CALL_CONCURRENCY /,
