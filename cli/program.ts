@@ -11,7 +11,7 @@ import {
 } from "@commander-js/extra-typings";
 import { EVENTS, isEventType } from "../lib/messages/mod.ts";
 import { SAGA_STATUSES } from "../lib/saga/mod.ts";
-import { TEST_CARDS } from "../lib/stripe_test_server/cards.ts";
+import { TEST_PAYMENT_METHODS } from "../lib/orders/payment_methods.ts";
 import { catalogCommands } from "./catalog_commands.ts";
 import { type CommandLike, completionScript, completionTree, SHELLS } from "./completions.ts";
 import { consoleCommand } from "./console/command.ts";
@@ -93,7 +93,7 @@ function completionsCommand(ctx: CliContext, program: Command): CommandUnknownOp
       const tree = completionTree(program as unknown as CommandLike, {
         optionValues: {
           "--status": SAGA_STATUSES,
-          "--payment-method": Object.keys(TEST_CARDS),
+          "--payment-method": TEST_PAYMENT_METHODS,
           "--type": Object.keys(EVENTS).filter(isEventType),
         },
         positionals: { completions: SHELLS },

@@ -7,7 +7,7 @@ import type { Sql } from "../lib/db/mod.ts";
 import type { OrderCreated } from "../lib/messages/mod.ts";
 import { insertOrders, insertSagas, ORDER_SAGA, readHistory } from "../lib/order_saga/mod.ts";
 import { DEFAULT_BACKOFF, newSagaState, type SagaState } from "../lib/saga/mod.ts";
-import { withTestDatabase } from "../lib/testing/db.ts";
+import { withTestDatabase } from "../testing/db.ts";
 import { planRetries, retrySaga } from "./saga_retry.ts";
 
 const options = {

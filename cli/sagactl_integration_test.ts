@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { waitFor } from "../lib/async/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
-import { readRecords, topicEnd } from "../lib/testing/kafka.ts";
-import { runSagactl, type SagactlRun } from "../lib/testing/sagactl.ts";
-import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+import { readRecords, topicEnd } from "../testing/kafka.ts";
+import { runSagactl, type SagactlRun } from "../testing/sagactl.ts";
+import { type TestStack, withTestStack } from "../testing/stack.ts";
 
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { withTestDatabase } from "../lib/testing/db.ts";
-import { testInfra } from "../lib/testing/infra.ts";
-import { testNamespace } from "../lib/testing/kafka.ts";
+import { withTestDatabase } from "../testing/db.ts";
+import { testInfra } from "../testing/infra.ts";
+import { testNamespace } from "../testing/kafka.ts";
 import type { Io } from "./output.ts";
 import { runSagactl } from "./program.ts";
 import type { StatsJson } from "./stats_command.ts";

@@ -11,17 +11,17 @@
 import { closeDb, connectDb } from "../lib/db/mod.ts";
 import { errorMessage } from "../lib/errors/mod.ts";
 import { closeRedis, connectRedis } from "../lib/redis/mod.ts";
-import { parseBenchArgs, pipelinesOf, USAGE } from "./bench/options.ts";
-import { loadAverage, memoryTotalBytes } from "./bench/procfs.ts";
+import { parseBenchArgs, pipelinesOf, USAGE } from "../tools/bench/options.ts";
+import { loadAverage, memoryTotalBytes } from "../tools/bench/procfs.ts";
 import {
   type BenchSummary,
   formatReport,
   judgeTargets,
   type MachineInfo,
   ratioOf,
-} from "./bench/report.ts";
-import { type PipelineResult, runPipeline } from "./bench/run.ts";
-import { type BenchInfra, benchInfra } from "./bench/stack.ts";
+} from "../tools/bench/report.ts";
+import { type PipelineResult, runPipeline } from "../tools/bench/run.ts";
+import { type BenchInfra, benchInfra } from "../tools/bench/stack.ts";
 import { projectEnv } from "./prepare.ts";
 
 const KAFKA_LIB = new URL("../.cache/kafka/lib/", import.meta.url);

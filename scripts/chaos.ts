@@ -27,10 +27,10 @@ import {
   randomSeed,
   runChaos,
   summaryLine,
-} from "../lib/chaos/mod.ts";
+} from "../tools/chaos/mod.ts";
 import { parseDuration } from "../lib/config/mod.ts";
 import { errorMessage } from "../lib/errors/mod.ts";
-import { MAX_REPLICAS } from "./supervisor.ts";
+import { MAX_REPLICAS } from "../testing/supervisor.ts";
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;

@@ -13,14 +13,14 @@ import { parseArgs } from "node:util";
 import { COMMON_VARIABLES, loadConfig, parseDuration } from "../lib/config/mod.ts";
 import { closeDb, connectDb } from "../lib/db/mod.ts";
 import { formatTable } from "../lib/format/table.ts";
-import { checkInvariants } from "../lib/invariants/mod.ts";
+import { checkInvariants } from "../testing/invariants/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { connectProducer } from "../lib/kafka/producer.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
-import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
+import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
 import { prepareInfra, projectEnv } from "./prepare.ts";
-import { serviceSpecs, startStack } from "./supervisor.ts";
+import { serviceSpecs, startStack } from "../testing/supervisor.ts";
 
 const USAGE = `Usage: deno task demo [--stripe-latency D]
 

@@ -4,7 +4,7 @@
  * coloured logs. Ctrl+C stops them all cleanly.
  */
 import { prepareInfra, projectEnv } from "./prepare.ts";
-import { serviceSpecs, startStack } from "./supervisor.ts";
+import { serviceSpecs, startStack } from "../testing/supervisor.ts";
 
 if (import.meta.main) {
   const env = projectEnv();

@@ -34,7 +34,7 @@ import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { ensureTopics, waitForKafka } from "../lib/kafka/topics.ts";
 import { ALL_TOPICS } from "../lib/messages/topics.ts";
-import { dockerAnswers } from "./docker.ts";
+import { dockerAnswers } from "../testing/docker.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const KAFKA_LOCAL = `${ROOT}/scripts/kafka_local.sh`;

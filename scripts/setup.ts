@@ -8,7 +8,7 @@
  *
  * Idempotent: a second run changes nothing and says so. On error prints one line and exits 1.
  */
-import { dockerAnswers } from "./docker.ts";
+import { dockerAnswers } from "../testing/docker.ts";
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const ENV_EXAMPLE = `${ROOT}/.env.example`;
 const ENV_FILE = `${ROOT}/.env`;

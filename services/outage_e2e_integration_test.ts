@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { sleep, waitFor } from "../lib/async/mod.ts";
 import type { OrderCreated } from "../lib/messages/mod.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
-import { DEMO_SCENARIOS, type OrderScenario } from "../lib/orders/scenarios.ts";
+import { DEMO_SCENARIOS, type OrderScenario } from "../testing/scenarios.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
-import { assertInvariantsHold } from "../lib/testing/invariants.ts";
-import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+import { assertInvariantsHold } from "../testing/invariants.ts";
+import { type TestStack, withTestStack } from "../testing/stack.ts";
 
 const OUTAGE_MS = 3 * 60_000;
 /** Short deadlines, so that the outage spans many of them; the give-up horizon stays 10 min. */

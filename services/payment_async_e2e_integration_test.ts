@@ -6,12 +6,12 @@
  * compensation like any refund failure, retried until `COMPENSATION_FAILED`.
  */
 import assert from "node:assert/strict";
-import { assertInvariantsHold } from "../lib/testing/invariants.ts";
+import { assertInvariantsHold } from "../testing/invariants.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
-import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
+import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
 import { findSagaByOrder } from "../lib/orders/mod.ts";
-import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+import { type TestStack, withTestStack } from "../testing/stack.ts";
 
 const ENV = {
   COMPENSATION_RETRY_INITIAL: "200ms",

@@ -9,10 +9,10 @@ import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { LIMITS, type OrderCreated } from "../lib/messages/mod.ts";
 import { findSagaByOrder, newOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
-import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
-import { readRecords } from "../lib/testing/kafka.ts";
-import { runSagactl } from "../lib/testing/sagactl.ts";
-import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
+import { readRecords } from "../testing/kafka.ts";
+import { runSagactl } from "../testing/sagactl.ts";
+import { type TestStack, withTestStack } from "../testing/stack.ts";
 
 const success = DEMO_SCENARIOS.find((s) => s.name === "success")!;
 

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../lib/async/mod.ts";
-import { assertInvariantsHold } from "../lib/testing/invariants.ts";
+import { assertInvariantsHold } from "../testing/invariants.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
-import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
-import { runSagactl } from "../lib/testing/sagactl.ts";
-import { type TestStack, withTestStack } from "../lib/testing/stack.ts";
+import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
+import { runSagactl } from "../testing/sagactl.ts";
+import { type TestStack, withTestStack } from "../testing/stack.ts";
 
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",

@@ -8,11 +8,11 @@ import { DEMO_CATALOG } from "../lib/catalog/mod.ts";
 import { publish } from "../lib/kafka/producer.ts";
 import { encodeMessage } from "../lib/messages/mod.ts";
 import { findSagaByOrder, newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
-import { DEMO_SCENARIOS } from "../lib/orders/scenarios.ts";
+import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
 import { readHistory } from "../lib/order_saga/mod.ts";
-import { produceWithConsoleProducer } from "../lib/testing/console_producer.ts";
-import { assertInvariantsHold } from "../lib/testing/invariants.ts";
-import { withTestStack } from "../lib/testing/stack.ts";
+import { produceWithConsoleProducer } from "../testing/console_producer.ts";
+import { assertInvariantsHold } from "../testing/invariants.ts";
+import { withTestStack } from "../testing/stack.ts";
 
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",

@@ -11,8 +11,8 @@ import { chromium, type Page } from "playwright-core";
 import { waitFor } from "../../lib/async/mod.ts";
 import { inNamespace } from "../../lib/kafka/namespace.ts";
 import { newOrder, placeOrder } from "../../lib/orders/mod.ts";
-import { DEMO_SCENARIOS } from "../../lib/orders/scenarios.ts";
-import { type TestStack, withTestStack } from "../../lib/testing/stack.ts";
+import { DEMO_SCENARIOS } from "../../testing/scenarios.ts";
+import { type TestStack, withTestStack } from "../../testing/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = fileURLToPath(new URL("../sagactl.ts", import.meta.url));

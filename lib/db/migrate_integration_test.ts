@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import { MIGRATION_LOCK_KEY, runMigrations } from "./migrate.ts";
 import { closeDb, connectDb, ensureDatabase, type Sql } from "./pool.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import { closeDb, connectDb, type Sql } from "./pool.ts";
 import { waitFor } from "../async/mod.ts";
 import { isConnectionLoss, withTransaction } from "./transaction.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { MalformedMessageError } from "../errors/mod.ts";
 import { decodeMessage, encodeMessage } from "../messages/mod.ts";
-import { withTestDatabase } from "../testing/db.ts";
-import { asConsumed } from "../testing/kafka.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { asConsumed } from "../../testing/kafka.ts";
 import {
   awaitingCommands,
   awaitReplies,

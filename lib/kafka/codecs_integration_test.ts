@@ -11,9 +11,9 @@ import {
   type ConsoleCompression,
   type ConsoleRecord,
   produceWithConsoleProducer,
-} from "../testing/console_producer.ts";
-import { testInfra } from "../testing/infra.ts";
-import { createTestTopics, deleteTestTopics, testKafka } from "../testing/kafka.ts";
+} from "../../testing/console_producer.ts";
+import { testInfra } from "../../testing/infra.ts";
+import { createTestTopics, deleteTestTopics, testKafka } from "../../testing/kafka.ts";
 import type { KafkaCodec } from "./codecs.ts";
 import { type BatchHandler, oneAtATime, type RecordOutcome, startConsumer } from "./consumer.ts";
 import { connectProducer } from "./producer.ts";

@@ -8,7 +8,7 @@ import { DEFAULT_TOPIC_PARTITIONS } from "../config/defaults.ts";
 import { InfrastructureError, MalformedMessageError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { ALL_TOPICS, decodeMetadata, encodeMessage, TOPICS } from "../messages/mod.ts";
-import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../testing/kafka.ts";
+import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../../testing/kafka.ts";
 import {
   type BatchHandler,
   type ConsumerOptions,

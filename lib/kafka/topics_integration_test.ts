@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import kafkajs from "kafkajs";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import { createKafka } from "./client.ts";
 import { ensureTopics, waitForKafka } from "./topics.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { closeDb, connectDb } from "../db/pool.ts";
 import { closeRedis, connectRedis } from "../redis/client.ts";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import { checkPostgres, checkRedis } from "./checks.ts";
 import { createMetrics } from "./metrics.ts";
 import { startOpsServer } from "./server.ts";

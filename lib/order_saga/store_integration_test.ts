@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeDb, connectDb, ensureDatabase, runMigrations } from "../db/mod.ts";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import { DEFAULT_BACKOFF } from "../saga/mod.ts";
 import { decideSagaEvent } from "./apply.ts";
 import { ORCHESTRATOR_SAGAS } from "./registry.ts";

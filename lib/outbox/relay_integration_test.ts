@@ -8,14 +8,14 @@ import { ensureTopics } from "../kafka/topics.ts";
 import { createLogger } from "../log/mod.ts";
 import type { Sql } from "../db/mod.ts";
 import { decodeMessage, encodeMessage, TOPICS, type WireRecord } from "../messages/mod.ts";
-import { withTestDatabase } from "../testing/db.ts";
-import { testInfra } from "../testing/infra.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { testInfra } from "../../testing/infra.ts";
 import {
   deleteNamespaceTopics,
   readRecords,
   readTopicToEnd,
   testNamespace,
-} from "../testing/kafka.ts";
+} from "../../testing/kafka.ts";
 import { startOutboxRelay } from "./relay.ts";
 import { writeOutbox } from "./write.ts";
 

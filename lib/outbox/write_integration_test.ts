@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../async/mod.ts";
 import type { WireRecord } from "../messages/mod.ts";
-import { countingStatements, withTestDatabase } from "../testing/db.ts";
+import { countingStatements, withTestDatabase } from "../../testing/db.ts";
 import { outboxChannel, writeOutbox } from "./write.ts";
 
 Deno.test("writeOutbox() inserts every record and notifies the relay, in one statement", async () => {

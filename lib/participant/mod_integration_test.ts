@@ -8,8 +8,8 @@ import { InfrastructureError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { encodeMessage, type Message } from "../messages/mod.ts";
 import type { Sql } from "../db/mod.ts";
-import { withTestDatabase } from "../testing/db.ts";
-import { asConsumed } from "../testing/kafka.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { asConsumed } from "../../testing/kafka.ts";
 import { type CallingCommand, createCommandConsumer } from "./mod.ts";
 
 const log = createLogger("participant-test", { level: "error" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import { closeRedis, connectRedis } from "./client.ts";
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, read, then released). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../async/mod.ts";
 import { closeRedis, connectRedis } from "../redis/mod.ts";
-import { testInfra } from "../testing/infra.ts";
+import { testInfra } from "../../testing/infra.ts";
 import {
   publishSagaStatus,
   readSagaStatus,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DEMO_CATALOG, seedCatalog } from "../../lib/catalog/mod.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
-import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
-import type { ParticipantHarness } from "../../lib/testing/participant.ts";
+import { replyTypes, withParticipant } from "../../testing/participant.ts";
+import type { ParticipantHarness } from "../../testing/participant.ts";
 import { INVENTORY_COMMANDS } from "./handlers.ts";
 
 const [mug, tee, , soldOut] = DEMO_CATALOG.map((p) => p.productId) as [

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { waitFor } from "../../lib/async/mod.ts";
 import { seedCatalog } from "../../lib/catalog/mod.ts";
 import type { Sql } from "../../lib/db/mod.ts";
-import { countingStatements, withTestDatabase } from "../../lib/testing/db.ts";
+import { countingStatements, withTestDatabase } from "../../testing/db.ts";
 import { decodeMessage, encodeMessage } from "../../lib/messages/mod.ts";
-import { asConsumed } from "../../lib/testing/kafka.ts";
+import { asConsumed } from "../../testing/kafka.ts";
 import { lockChunkStock, lockStock, release, reserve } from "./store.ts";
 
 // Ids in a known order; seeded C, A, B so that the table's physical order is not the id order.

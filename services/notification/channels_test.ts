@@ -10,7 +10,7 @@ import {
   type OutgoingNotification,
   type SmtpFailure,
 } from "./channels.ts";
-import { startTestSmtpServer } from "./smtp_test_server.ts";
+import { startTestSmtpServer } from "../../testing/smtp_test_server.ts";
 
 function notification(recipient: string): OutgoingNotification {
   const orderId = crypto.randomUUID();

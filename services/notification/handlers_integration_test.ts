@@ -4,10 +4,10 @@ import { InfrastructureError } from "../../lib/errors/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
 import { encodeMessage, type SendNotification, TOPICS } from "../../lib/messages/mod.ts";
 import { createCommandConsumer } from "../../lib/participant/mod.ts";
-import { withTestDatabase } from "../../lib/testing/db.ts";
-import { asConsumed } from "../../lib/testing/kafka.ts";
-import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
-import type { ParticipantHarness } from "../../lib/testing/participant.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { asConsumed } from "../../testing/kafka.ts";
+import { replyTypes, withParticipant } from "../../testing/participant.ts";
+import type { ParticipantHarness } from "../../testing/participant.ts";
 import {
   createLogChannel,
   createSmtpChannel,
@@ -15,7 +15,7 @@ import {
   type OutgoingNotification,
 } from "./channels.ts";
 import { createNotificationCommands, createNotificationMetrics } from "./handlers.ts";
-import { startTestSmtpServer } from "./smtp_test_server.ts";
+import { startTestSmtpServer } from "../../testing/smtp_test_server.ts";
 
 const [mug, tee] = ["aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"];
 

@@ -7,8 +7,8 @@ import { createLogger } from "../../lib/log/mod.ts";
 import type { OrderCreated } from "../../lib/messages/mod.ts";
 import { insertOrders, insertSagas, ORDER_SAGA } from "../../lib/order_saga/mod.ts";
 import { newSagaState } from "../../lib/saga/mod.ts";
-import { withTestDatabase } from "../../lib/testing/db.ts";
-import { createTestTopics, deleteTestTopics, testKafka } from "../../lib/testing/kafka.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { createTestTopics, deleteTestTopics, testKafka } from "../../testing/kafka.ts";
 import { countSagasInProgress, startAdmissionControl } from "./admission.ts";
 
 const log = createLogger("test", { level: "error" });

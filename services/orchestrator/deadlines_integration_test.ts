@@ -22,10 +22,10 @@ import {
 } from "../../lib/messages/mod.ts";
 import { readHistory } from "../../lib/order_saga/mod.ts";
 import { findSagaByOrder, placeOrder, waitForFinalSaga } from "../../lib/orders/mod.ts";
-import { createTestDatabase } from "../../lib/testing/db.ts";
-import { testInfra } from "../../lib/testing/infra.ts";
-import { deleteNamespaceTopics, readRecords, testNamespace } from "../../lib/testing/kafka.ts";
-import { type Stack, startStack } from "../../scripts/supervisor.ts";
+import { createTestDatabase } from "../../testing/db.ts";
+import { testInfra } from "../../testing/infra.ts";
+import { deleteNamespaceTopics, readRecords, testNamespace } from "../../testing/kafka.ts";
+import { type Stack, startStack } from "../../testing/supervisor.ts";
 
 const PARTITIONS = 3;
 

@@ -19,8 +19,8 @@ import {
   replyTopics,
 } from "../../lib/order_saga/mod.ts";
 import { DEFAULT_BACKOFF, type SagaPolicy } from "../../lib/saga/mod.ts";
-import { withTestDatabase } from "../../lib/testing/db.ts";
-import { asConsumed } from "../../lib/testing/kafka.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { asConsumed } from "../../testing/kafka.ts";
 import { createOrchestratorHandler } from "./handlers.ts";
 import { sweepOnce } from "./sweeper.ts";
 

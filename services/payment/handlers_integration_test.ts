@@ -10,11 +10,11 @@ import type { ConsumedRecord } from "../../lib/kafka/records.ts";
 import {
   type ServedStripeTestServer,
   serveStripeTestServer,
-} from "../../lib/stripe_test_server/mod.ts";
+} from "../../testing/stripe_test_server/mod.ts";
 import { DLQ_HEADERS } from "../../lib/kafka/dlq.ts";
-import { readRecords } from "../../lib/testing/kafka.ts";
-import { replyTypes, withParticipant } from "../../lib/testing/participant.ts";
-import type { ParticipantHarness } from "../../lib/testing/participant.ts";
+import { readRecords } from "../../testing/kafka.ts";
+import { replyTypes, withParticipant } from "../../testing/participant.ts";
+import type { ParticipantHarness } from "../../testing/participant.ts";
 import { startFollower } from "./follower.ts";
 import { createPaymentCommands } from "./handlers.ts";
 import { createStripeClient, createStripeGateway, type PaymentGateway } from "./stripe_gateway.ts";

@@ -8,14 +8,14 @@ import { InfrastructureError } from "../../lib/errors/mod.ts";
 import {
   type ServedStripeTestServer,
   serveStripeTestServer,
-} from "../../lib/stripe_test_server/mod.ts";
+} from "../../testing/stripe_test_server/mod.ts";
 import {
   type ChargeRequest,
   createStripeClient,
   createStripeGateway,
   type PaymentGateway,
 } from "./stripe_gateway.ts";
-import { rejection } from "../../lib/testing/assert.ts";
+import { rejection } from "../../testing/assert.ts";
 
 interface Harness {
   served: ServedStripeTestServer;
