@@ -35,6 +35,7 @@ import { inNamespace } from "../lib/kafka/namespace.ts";
 import { ensureTopics, waitForKafka } from "../lib/kafka/topics.ts";
 import { ALL_TOPICS } from "../lib/messages/topics.ts";
 import { dockerAnswers } from "../testing/docker.ts";
+import { tcpAnswers } from "../testing/net.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const KAFKA_LOCAL = `${ROOT}/scripts/kafka_local.sh`;
@@ -727,23 +728,6 @@ async function onPath(name: string): Promise<boolean> {
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function tcpAnswers(address: string, timeoutMs = 2_000): Promise<boolean> {
-  const index = address.lastIndexOf(":");
-  const hostname = address.slice(0, index).replace(/^\[|\]$/g, "");
-  const port = Number(address.slice(index + 1));
-  try {
-    const connection = await Deno.connect({
-      hostname,
-      port,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    connection.close();
     return true;
   } catch {
     return false;

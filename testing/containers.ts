@@ -3,8 +3,8 @@
  * and a Docker engine answers (`testInfra` decides). The containers are removed by
  * testcontainers' reaper when the test process ends.
  */
-import { createServer } from "node:net";
 import type { TestInfra } from "./infra.ts";
+import { freePort } from "./net.ts";
 
 const KAFKA_IMAGE = "apache/kafka:4.1.2";
 
@@ -13,7 +13,7 @@ export async function startContainers(): Promise<TestInfra> {
   // Loaded only on this path: hosts without Docker never load testcontainers.
   const { GenericContainer, Wait } = await import("testcontainers");
   // Kafka advertises the address clients must use, so its host port is chosen before it starts.
-  const kafkaPort = await freePort();
+  const kafkaPort = freePort();
   const [kafka, postgres, redis] = await Promise.all([
     new GenericContainer(KAFKA_IMAGE)
       .withExposedPorts({ container: 9092, host: kafkaPort })
@@ -50,15 +50,4 @@ export async function startContainers(): Promise<TestInfra> {
     databaseUrl: `postgres://postgres@${postgres.getHost()}:${postgres.getMappedPort(5432)}/sagas`,
     redisUrl: `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }

@@ -5,13 +5,14 @@
  * are unset and a Docker engine answers, containers started with `testcontainers`; otherwise the
  * local defaults, which must answer. Nothing is ever skipped: a missing service is one clear error.
  */
-import { connect } from "node:net";
 import process from "node:process";
 import {
   DEFAULT_DATABASE_URL,
   DEFAULT_KAFKA_BROKERS,
   DEFAULT_REDIS_URL,
 } from "../lib/config/defaults.ts";
+import { dockerAnswers } from "./docker.ts";
+import { tcpAnswers } from "./net.ts";
 
 /** Connection settings for the three real services the integration tests use. */
 export interface TestInfra {
@@ -56,7 +57,7 @@ function assertServiceReachable(infra: TestInfra, service: TestService): Promise
 async function resolveInfra(): Promise<TestInfra> {
   const env = process.env;
   const fromEnv = env.KAFKA_BROKERS ?? env.DATABASE_URL ?? env.REDIS_URL;
-  if (fromEnv === undefined && await dockerEngineAnswers()) {
+  if (fromEnv === undefined && await dockerAnswers()) {
     const { startContainers } = await import("./containers.ts");
     try {
       return await startContainers();
@@ -83,35 +84,4 @@ async function assertReachable(name: string, address: string, variable: string):
     `Cannot run integration tests: ${name} is not reachable at ${address} ` +
       `(start it with "deno task infra:up", or set ${variable})`,
   );
-}
-
-/** Resolves true when a TCP connection to `host:port` opens within the timeout. */
-export function tcpAnswers(address: string, timeoutMs = 2_000): Promise<boolean> {
-  const index = address.lastIndexOf(":");
-  const host = address.slice(0, index).replace(/^\[|\]$/g, "");
-  const port = Number(address.slice(index + 1));
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-async function dockerEngineAnswers(): Promise<boolean> {
-  const dockerHost = process.env.DOCKER_HOST;
-  if (dockerHost?.startsWith("tcp://")) return await tcpAnswers(dockerHost.slice(6));
-  const socketPath = dockerHost?.replace(/^unix:\/\//, "") ?? "/var/run/docker.sock";
-  return await new Promise((resolve) => {
-    const socket = connect({ path: socketPath });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }

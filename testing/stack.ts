@@ -21,6 +21,7 @@ import {
 import { createTestDatabase } from "./db.ts";
 import { testInfra } from "./infra.ts";
 import { deleteNamespaceTopics, testNamespace } from "./kafka.ts";
+import { freePorts } from "./net.ts";
 
 /** A running stack and the clients a test drives it with. */
 export interface TestStack {
@@ -41,13 +42,9 @@ export interface TestStack {
 }
 
 /** A free local port for each variable, so stacks never collide. */
-function freePorts(variables: readonly string[]): Record<string, string> {
-  const listeners = variables.map(() => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-  const ports = Object.fromEntries(
-    variables.map((name, i) => [name, String((listeners[i]!.addr as Deno.NetAddr).port)]),
-  );
-  for (const listener of listeners) listener.close();
-  return ports;
+function freePortsFor(variables: readonly string[]): Record<string, string> {
+  const ports = freePorts(variables.length);
+  return Object.fromEntries(variables.map((name, i) => [name, String(ports[i])]));
 }
 
 /** The port variables of every process: each replica's ops port and the Stripe test server's. */
@@ -84,7 +81,7 @@ export async function withTestStack(
   const namespace = testNamespace("e2e");
   const env: Record<string, string> = {
     ...Deno.env.toObject(),
-    ...freePorts(portVariables(replicas)),
+    ...freePortsFor(portVariables(replicas)),
     KAFKA_BROKERS: infra.kafkaBrokers.join(","),
     KAFKA_NAMESPACE: namespace,
     KAFKA_TOPIC_PARTITIONS: "3",

@@ -16,7 +16,7 @@ import { connectProducer } from "../../lib/kafka/producer.ts";
 import { ensureTopics } from "../../lib/kafka/topics.ts";
 import type { LogLevel } from "../../lib/log/mod.ts";
 import { ALL_TOPICS } from "../../lib/messages/mod.ts";
-import { tcpAnswers } from "../../testing/infra.ts";
+import { tcpAnswers } from "../../testing/net.ts";
 import { waitFor } from "../../lib/async/mod.ts";
 import {
   type ProcessSpec,

@@ -12,7 +12,7 @@ import { waitFor } from "../../lib/async/mod.ts";
 import { createKafka } from "../../lib/kafka/client.ts";
 import { waitForKafka } from "../../lib/kafka/topics.ts";
 import { closeDb, connectDb } from "../../lib/db/mod.ts";
-import { tcpAnswers } from "../../testing/infra.ts";
+import { tcpAnswers } from "../../testing/net.ts";
 
 const KAFKA_LOCAL = fileURLToPath(new URL("../../scripts/kafka_local.sh", import.meta.url));
 
