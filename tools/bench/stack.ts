@@ -16,7 +16,7 @@ import { connectProducer } from "../../lib/kafka/producer.ts";
 import { ensureTopics } from "../../lib/kafka/topics.ts";
 import type { LogLevel } from "../../lib/log/mod.ts";
 import { ALL_TOPICS } from "../../lib/messages/mod.ts";
-import { tcpAnswers } from "../../testing/net.ts";
+import { freePorts, tcpAnswers } from "../../testing/net.ts";
 import { waitFor } from "../../lib/async/mod.ts";
 import {
   type ProcessSpec,
@@ -294,17 +294,6 @@ async function waitForGroups(
     intervalMs: 250,
     description: `every consumer group to be stable with ${members} member(s)`,
   });
-}
-
-/** `count` free local ports. */
-function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
-  for (const listener of listeners) listener.close();
-  return ports;
 }
 
 function hostPort(url: string, defaultPort: number): string {

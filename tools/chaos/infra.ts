@@ -12,17 +12,9 @@ import { waitFor } from "../../lib/async/mod.ts";
 import { createKafka } from "../../lib/kafka/client.ts";
 import { waitForKafka } from "../../lib/kafka/topics.ts";
 import { closeDb, connectDb } from "../../lib/db/mod.ts";
-import { tcpAnswers } from "../../testing/net.ts";
+import { freePort, freePortRun, tcpAnswers } from "../../testing/net.ts";
 
 const KAFKA_LOCAL = fileURLToPath(new URL("../../scripts/kafka_local.sh", import.meta.url));
-
-/** A free local TCP port (free when asked; good enough for test processes). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function run(command: string, args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped" })
@@ -115,25 +107,6 @@ export interface PrivateCluster {
   waitInSync(options?: { timeoutMs?: number }): Promise<void>;
   /** Kills every node (SIGKILL) and deletes the cluster's data. */
   dispose(): Promise<void>;
-}
-
-/** Six free consecutive ports (three brokers, three controllers), checked when asked. */
-function freePortRun(count: number): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    const listeners: Deno.Listener[] = [];
-    try {
-      for (let port = base; port < base + count; port++) {
-        listeners.push(Deno.listen({ hostname: "127.0.0.1", port }));
-      }
-      return base;
-    } catch {
-      // One of them is taken: try elsewhere.
-    } finally {
-      for (const listener of listeners) listener.close();
-    }
-  }
-  throw new Error(`Cannot start a cluster of the run's own: found no ${count} free ports in a row`);
 }
 
 /**

@@ -18,12 +18,12 @@ import { connectProducer } from "../../lib/kafka/producer.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
 import { testInfra } from "../../testing/infra.ts";
+import { freePort } from "../../testing/net.ts";
 import { readTopicToEnd } from "../../testing/kafka.ts";
 import { type TestStack, withTestStack } from "../../testing/stack.ts";
 import { replicaName, serviceOf, serviceSpecs } from "../../testing/supervisor.ts";
 import { type FaultContext, type FaultOutcome, injectFault } from "./faults.ts";
 import {
-  freePort,
   postgresFault,
   type PostgresFaultMode,
   type PrivateBroker,
