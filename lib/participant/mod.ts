@@ -56,8 +56,12 @@ export { callConcurrency, createLimit, DEFAULT_CALL_CONCURRENCY, type Limit } fr
 /** A reply: its type and body; ids, saga and causation are filled in by the runtime. */
 export type Reply = Pick<OutgoingMessage, "eventType" | "body">;
 
-/** Applies one command inside the transaction and says what to reply. */
-export type CommandHandler = (tx: TransactionSql, message: Message, log: Logger) => Promise<Reply>;
+/** Applies one command of type `T` inside the transaction and says what to reply. */
+export type CommandHandler<T extends EventType = EventType> = (
+  tx: TransactionSql,
+  message: Message<T>,
+  log: Logger,
+) => Promise<Reply>;
 
 /**
  * A command left unanswered for now: it awaits an outcome still moving (a PaymentIntent
@@ -75,18 +79,18 @@ export interface Awaiting {
 export type Prepared<C> = { reply: Reply } | { call: C } | Awaiting;
 
 /**
- * A command whose effect is an external call, handled in atomic phases (see the module doc).
- * `C` is what to call (as recorded in the attempt), `R` what the call answered.
+ * A command of type `T` whose effect is an external call, handled in atomic phases (see the
+ * module doc). `C` is what to call (as recorded in the attempt), `R` what the call answered.
  */
-export interface CallingCommand<C, R> {
+export interface CallingCommand<C, R, T extends EventType = EventType> {
   /**
    * Phase 1, in a short transaction: decides from the stored state; answers at once (a repeated
    * command whose outcome is recorded, a tombstone), or records the attempt and returns the call
    * (a recorded attempt found again is repeated as it was recorded).
    */
-  prepare(tx: TransactionSql, message: Message, log: Logger): Promise<Prepared<C>>;
+  prepare(tx: TransactionSql, message: Message<T>, log: Logger): Promise<Prepared<C>>;
   /** Phase 2, outside any transaction: the call; throws to have the command retried. */
-  call(call: C, message: Message, log: Logger): Promise<R>;
+  call(call: C, message: Message<T>, log: Logger): Promise<R>;
   /**
    * Phase 3, in a short transaction with the command's key just claimed: records the outcome and
    * says what to reply, `"again"` to decide the command once more from phase 1 (the call
@@ -95,14 +99,19 @@ export interface CallingCommand<C, R> {
    */
   complete(
     tx: TransactionSql,
-    message: Message,
+    message: Message<T>,
     outcome: { call: C; result: R },
     log: Logger,
   ): Promise<Reply | "again" | Awaiting>;
 }
 
-/** How a participant handles a command type: in one transaction, or around an external call. */
-export type ParticipantCommand = CommandHandler | CallingCommand<unknown, unknown>;
+/** How a participant handles commands of type `T`: in one transaction, or around an external call. */
+export type ParticipantCommand<T extends EventType = EventType> =
+  | CommandHandler<T>
+  | CallingCommand<unknown, unknown, T>;
+
+/** A participant's commands by type, each handler given messages of its own type only. */
+export type CommandHandlers = { [T in EventType]?: ParticipantCommand<T> };
 
 /**
  * Takes, in one statement and one consistent order, the shared locks a chunk's commands will
@@ -118,7 +127,7 @@ export interface CommandConsumerOptions {
   schema: string;
   log: Logger;
   /** Command types this participant handles; anything else is malformed on its topic. */
-  commands: Partial<Record<EventType, ParticipantCommand>>;
+  commands: CommandHandlers;
   /** Called after each reply is written (metrics). */
   onReply?: (command: EventType, reply: EventType) => void;
   /** The service's relay, handed the replies once committed; without it, a NOTIFY wakes it. */
@@ -366,7 +375,8 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
   }
 
   function entryOf(message: Message, index: number): Entry {
-    const handle = options.commands[message.eventType];
+    // Looked up by the message's own type: the handler is given messages of its type only.
+    const handle = options.commands[message.eventType] as ParticipantCommand | undefined;
     if (handle === undefined) {
       throw new MalformedMessageError(
         `${message.eventType} is not a command the ${schema} service handles`,
@@ -451,7 +461,7 @@ export interface ParticipantOptions {
   groupId: string;
   /** The command topic it consumes. */
   topic: string;
-  commands: CommandConsumerOptions["commands"];
+  commands: CommandHandlers;
   /** Where a new group starts (default: the beginning, so no command is missed). */
   fromBeginning?: boolean;
   /** Commands handled in one transaction at most (default `DEFAULT_COMMAND_BATCH`). */
@@ -518,7 +528,7 @@ export interface ParticipantServiceOptions {
   /** The command topic it consumes. */
   topic: string;
   /** Builds the command handlers once the runtime is open (clients, metrics, closers). */
-  commands: (runtime: ServiceRuntime) => CommandConsumerOptions["commands"];
+  commands: (runtime: ServiceRuntime) => CommandHandlers;
   /** Partitions handled at the same time (default 1). */
   concurrency?: number;
   /** Locks taken for each chunk first (see `ChunkLocker`). */

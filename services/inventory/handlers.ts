@@ -1,12 +1,18 @@
 /** The inventory service's command handlers: load under lock, decide, apply, reply. */
-import type { CommandHandler } from "../../lib/participant/mod.ts";
-import type { ReserveInventory } from "../../lib/messages/mod.ts";
+import type { TransactionSql } from "../../lib/db/mod.ts";
+import type { Logger } from "../../lib/log/mod.ts";
+import type { Message } from "../../lib/messages/mod.ts";
+import type { CommandHandlers, Reply } from "../../lib/participant/mod.ts";
 import { decideRelease, decideReserve, mergeLines } from "./decide.ts";
 import { lockReservation, lockStock, release, reserve, writeTombstone } from "./store.ts";
 
 /** `RESERVE_INVENTORY`: all items or none. */
-export const reserveInventory: CommandHandler = async function reserveInventory(tx, message, log) {
-  const { orderId, items } = message.body as ReserveInventory;
+export async function reserveInventory(
+  tx: TransactionSql,
+  message: Message<"RESERVE_INVENTORY">,
+  log: Logger,
+): Promise<Reply> {
+  const { orderId, items } = message.body;
   // Pipelined: one round trip; the reservation is locked before the stock, as always.
   const [existing, stock] = await Promise.all([
     lockReservation(tx, orderId),
@@ -27,11 +33,15 @@ export const reserveInventory: CommandHandler = async function reserveInventory(
         body: { orderId, code: decision.code, reason: decision.reason },
       };
   }
-};
+}
 
 /** `RELEASE_INVENTORY`: undo the reservation, or leave a tombstone when there is none yet. */
-export const releaseInventory: CommandHandler = async function releaseInventory(tx, message, log) {
-  const { orderId } = message.body as { orderId: string };
+export async function releaseInventory(
+  tx: TransactionSql,
+  message: Message<"RELEASE_INVENTORY">,
+  log: Logger,
+): Promise<Reply> {
+  const { orderId } = message.body;
   const decision = decideRelease(await lockReservation(tx, orderId));
   if (decision.kind === "release") {
     await release(tx, orderId, decision.lines);
@@ -41,10 +51,10 @@ export const releaseInventory: CommandHandler = async function releaseInventory(
     log.info("Release before reservation: tombstone written");
   }
   return { eventType: "INVENTORY_RELEASED", body: { orderId } };
-};
+}
 
 /** The inventory service's commands. */
 export const INVENTORY_COMMANDS = {
   RESERVE_INVENTORY: reserveInventory,
   RELEASE_INVENTORY: releaseInventory,
-};
+} satisfies CommandHandlers;

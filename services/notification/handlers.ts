@@ -4,7 +4,6 @@
  */
 import { Counter, type Registry } from "prom-client";
 import type { CallingCommand } from "../../lib/participant/mod.ts";
-import type { SendNotification } from "../../lib/messages/mod.ts";
 import type { DeliveryChannel, DeliveryResult, OutgoingNotification } from "./channels.ts";
 import { decideSend } from "./decide.ts";
 import { renderConfirmation } from "./render.ts";
@@ -38,7 +37,7 @@ export interface NotificationCommandsOptions {
 
 /** The notification service's commands, by event type. */
 export interface NotificationCommands {
-  SEND_NOTIFICATION: CallingCommand<OutgoingNotification, DeliveryResult>;
+  SEND_NOTIFICATION: CallingCommand<OutgoingNotification, DeliveryResult, "SEND_NOTIFICATION">;
 }
 
 /** The notification service's commands, delivering through `options.channel`. */
@@ -59,9 +58,9 @@ export function createNotificationCommands(
    * as recorded (the same `Message-ID`); an undeliverable address fails without contacting the
    * channel; a refusal by the channel fails; both are recorded.
    */
-  const sendNotification: CallingCommand<OutgoingNotification, DeliveryResult> = {
+  const sendNotification: NotificationCommands["SEND_NOTIFICATION"] = {
     async prepare(tx, message, log) {
-      const order = message.body as SendNotification;
+      const order = message.body;
       const { orderId } = order;
       const rendered = renderConfirmation(order);
       const existing = await lockNotifications(tx, orderId);

@@ -17,7 +17,7 @@
  * it, and has the awaiting commands decided again: then they are answered from what it came to.
  */
 import type { CallingCommand, Reply } from "../../lib/participant/mod.ts";
-import type { Message, ProcessPayment, RefundPayment } from "../../lib/messages/mod.ts";
+import type { Message } from "../../lib/messages/mod.ts";
 import { type ChargeAttempt, type ChargeDecision, decideCharge, decideRefund } from "./decide.ts";
 import type {
   ChargeRequest,
@@ -47,16 +47,19 @@ export type StripeCall =
 /** What the Stripe call answered. */
 export type StripeAnswer = ChargeResult | RefundResult;
 
+/** The command types the payment service handles. */
+type PaymentCommand = "PROCESS_PAYMENT" | "REFUND_PAYMENT";
+
 /** The payment service's commands, `PROCESS_PAYMENT` and `REFUND_PAYMENT`. */
 export function createPaymentCommands(options: PaymentCommandsOptions): {
-  PROCESS_PAYMENT: CallingCommand<StripeCall, StripeAnswer>;
-  REFUND_PAYMENT: CallingCommand<StripeCall, StripeAnswer>;
+  PROCESS_PAYMENT: CallingCommand<StripeCall, StripeAnswer, "PROCESS_PAYMENT">;
+  REFUND_PAYMENT: CallingCommand<StripeCall, StripeAnswer, "REFUND_PAYMENT">;
 } {
   const { gateway } = options;
 
-  function call(call: StripeCall, message: Message): Promise<StripeAnswer> {
+  function call(call: StripeCall, message: Message<PaymentCommand>): Promise<StripeAnswer> {
     if (call.kind === "charge") return gateway.charge(call.request);
-    const { orderId } = message.body as RefundPayment;
+    const { orderId } = message.body;
     return gateway.refund({
       orderId,
       sagaId: message.metadata.sagaId,
@@ -80,9 +83,9 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
   }
 
   /** `PROCESS_PAYMENT`: charge the order once; a tombstone or a decided payment answers instead. */
-  const processPayment: CallingCommand<StripeCall, StripeAnswer> = {
+  const processPayment: CallingCommand<StripeCall, StripeAnswer, "PROCESS_PAYMENT"> = {
     async prepare(tx, message, log) {
-      const command = message.body as ProcessPayment;
+      const command = message.body;
       const { orderId } = command;
       const decision = decideCharge(orderId, await lockPayment(tx, orderId));
       switch (decision.kind) {
@@ -115,7 +118,7 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
     },
     call,
     async complete(tx, message, { call, result }, log) {
-      const { orderId } = message.body as ProcessPayment;
+      const { orderId } = message.body;
       if (call.kind !== "charge") throw new TypeError("A charge completes a charge call only");
       if (!await settle(tx, orderId, call, result)) {
         // Recorded by another handling of the same attempt: the stored payment answers.
@@ -157,9 +160,9 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
    * `REFUND_PAYMENT`: undo the charge, or leave a tombstone when there is none yet. A charge
    * attempt still unanswered is settled first (repeated under its key), then the refund decided.
    */
-  const refundPayment: CallingCommand<StripeCall, StripeAnswer> = {
+  const refundPayment: CallingCommand<StripeCall, StripeAnswer, "REFUND_PAYMENT"> = {
     async prepare(tx, message, log) {
-      const { orderId } = message.body as RefundPayment;
+      const { orderId } = message.body;
       const decision = decideRefund(
         await lockPayment(tx, orderId, { commandId: message.metadata.eventId }),
       );
@@ -209,7 +212,7 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
     },
     call,
     async complete(tx, message, { call, result }, log) {
-      const { orderId } = message.body as RefundPayment;
+      const { orderId } = message.body;
       if (call.kind === "charge") {
         await settle(tx, orderId, call, result);
         return "again";
