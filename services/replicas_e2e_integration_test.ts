@@ -12,6 +12,7 @@ import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
 import { runSagactl } from "../testing/sagactl.ts";
 import { type TestStack, withTestStack } from "../testing/stack.ts";
+import { SERVICES } from "../lib/topology/mod.ts";
 
 const FAST_POLICY = {
   COMPENSATION_RETRY_INITIAL: "200ms",
@@ -19,12 +20,7 @@ const FAST_POLICY = {
   MAX_COMPENSATION_RETRIES: "2",
   STEP_TIMEOUT: "45s",
 };
-const GROUPS = [
-  "saga-orchestrator",
-  "inventory-service",
-  "payment-service",
-  "notification-service",
-];
+const GROUPS = SERVICES.map((service) => service.group);
 const ORDERS_PER_SCENARIO = 6;
 
 /** The members of each service's group, once every group is stable with `members` of them. */

@@ -19,6 +19,7 @@ import {
   type Transition,
   transition,
 } from "../saga/mod.ts";
+import { ORCHESTRATOR } from "../topology/mod.ts";
 import {
   appendHistory,
   type HistoryEntry,
@@ -28,7 +29,7 @@ import {
 } from "./store.ts";
 
 /** The orchestrator schema, home of the sagas and their outbox. */
-export const ORCHESTRATOR_SCHEMA = "orchestrator";
+export const ORCHESTRATOR_SCHEMA = ORCHESTRATOR.schema;
 
 /** What happened, for the history line. */
 export interface EventOrigin {

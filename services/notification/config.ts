@@ -8,6 +8,7 @@ import {
   urlOf,
 } from "../../lib/config/mod.ts";
 import { callConcurrency, DEFAULT_CALL_CONCURRENCY } from "../../lib/participant/limit.ts";
+import { NOTIFICATION } from "../../lib/topology/mod.ts";
 
 /** The sender of every confirmation unless `NOTIFICATION_FROM` says otherwise. */
 export const DEFAULT_NOTIFICATION_FROM = "orders@sagas.example";
@@ -42,7 +43,7 @@ export function optionalUrlOf(protocols: readonly string[]) {
 /** Variables the notification service reads. */
 export const NOTIFICATION_VARIABLES = {
   ...COMMON_VARIABLES,
-  NOTIFICATION_PORT: integer({ min: 0, max: 65_535, fallback: 9104 }),
+  NOTIFICATION_PORT: integer({ min: 0, max: 65_535, fallback: NOTIFICATION.opsPort }),
   /** Partitions handled at the same time: deliveries of different orders overlap. */
   NOTIFICATION_CONCURRENCY: partitionConcurrency(6),
   /** Deliveries in flight at once, all partitions together (no transaction is open meanwhile). */

@@ -1,8 +1,8 @@
 /** `deno task run:notification`: sends order confirmations for sagas, through Kafka only. */
 import { withDotEnv } from "../../lib/config/mod.ts";
-import { TOPICS } from "../../lib/messages/mod.ts";
 import { runParticipantService } from "../../lib/participant/mod.ts";
 import { runMain } from "../../lib/service/mod.ts";
+import { NOTIFICATION } from "../../lib/topology/mod.ts";
 import { createLogChannel, createSmtpChannel, type DeliveryChannel } from "./channels.ts";
 import { loadNotificationConfig } from "./config.ts";
 import { createNotificationCommands, createNotificationMetrics } from "./handlers.ts";
@@ -11,11 +11,11 @@ import { createNotificationCommands, createNotificationMetrics } from "./handler
 export async function main(): Promise<void> {
   const config = loadNotificationConfig(withDotEnv(Deno.env.toObject()));
   await runParticipantService({
-    name: "notification",
+    name: NOTIFICATION.name,
     config,
-    opsPort: config.NOTIFICATION_PORT,
-    groupId: "notification-service",
-    topic: TOPICS.notificationCommands,
+    opsPort: config[NOTIFICATION.portVariable],
+    groupId: NOTIFICATION.group,
+    topic: NOTIFICATION.commands,
     concurrency: config.NOTIFICATION_CONCURRENCY,
     callConcurrency: config.NOTIFICATION_CALL_CONCURRENCY,
     commands(runtime) {

@@ -24,6 +24,7 @@ import {
 } from "../../lib/order_saga/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
 import { onShutdownSignal, openServiceRuntime, runMain } from "../../lib/service/mod.ts";
+import { ORCHESTRATOR, ORCHESTRATOR_TOPICS } from "../../lib/topology/mod.ts";
 import { startAdmissionControl } from "./admission.ts";
 import { createOrchestratorHandler } from "./handlers.ts";
 import { createSagaMetrics, createStatusPublisher } from "./observers.ts";
@@ -34,7 +35,7 @@ import { startSweeper } from "./sweeper.ts";
 export const ORCHESTRATOR_VARIABLES = {
   ...COMMON_VARIABLES,
   ...SAGA_POLICY_VARIABLES,
-  ORCHESTRATOR_PORT: integer({ min: 0, max: 65_535, fallback: 9101 }),
+  ORCHESTRATOR_PORT: integer({ min: 0, max: 65_535, fallback: ORCHESTRATOR.opsPort }),
   SWEEP_INTERVAL: duration("1s"),
   /** Records handled in one transaction, at most. */
   ORCHESTRATOR_BATCH_SIZE: integer({ min: 1, max: 10_000, fallback: 100 }),
@@ -52,15 +53,15 @@ export async function main(): Promise<void> {
   const config = loadConfig(ORCHESTRATOR_VARIABLES, withDotEnv(Deno.env.toObject()));
   const policy = sagaPolicyFrom(config);
   const redis = connectRedis(config.REDIS_URL, {
-    connectionName: "orchestrator",
+    connectionName: ORCHESTRATOR.name,
     enableOfflineQueue: false,
     onError: () => {}, // reported by the status publisher and /readyz
   });
   const runtime = await openServiceRuntime({
-    name: "orchestrator",
-    schema: "orchestrator",
+    name: ORCHESTRATOR.name,
+    schema: ORCHESTRATOR.schema,
     config,
-    opsPort: config.ORCHESTRATOR_PORT,
+    opsPort: config[ORCHESTRATOR.portVariable],
     readiness: { redis: checkRedis(redis) },
   });
   runtime.onClose(() => closeRedis(redis));
@@ -83,13 +84,8 @@ export async function main(): Promise<void> {
       relay,
     });
     const consumer = await startConsumer(runtime.kafka, {
-      groupId: "saga-orchestrator",
-      topics: [
-        TOPICS.orders,
-        TOPICS.inventoryReplies,
-        TOPICS.paymentReplies,
-        TOPICS.notificationReplies,
-      ],
+      groupId: ORCHESTRATOR.group,
+      topics: ORCHESTRATOR_TOPICS,
       producer: runtime.producer,
       log,
       handler: oneAtATime(handleRecords),

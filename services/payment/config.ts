@@ -14,6 +14,7 @@ import {
   partitionConcurrency,
 } from "../../lib/config/mod.ts";
 import { callConcurrency } from "../../lib/participant/limit.ts";
+import { PAYMENT } from "../../lib/topology/mod.ts";
 
 /** Where the local Stripe-compatible test server listens by default. */
 export const LOCAL_STRIPE_API_BASE = "http://127.0.0.1:12111";
@@ -27,7 +28,7 @@ export const HOSTED_STRIPE_API_BASE = "https://api.stripe.com";
 /** Configuration of the payment service. */
 export const PAYMENT_VARIABLES = {
   ...COMMON_VARIABLES,
-  PAYMENT_PORT: integer({ min: 0, max: 65_535, fallback: 9103 }),
+  PAYMENT_PORT: integer({ min: 0, max: 65_535, fallback: PAYMENT.opsPort }),
   /** Partitions handled at the same time: Stripe calls of different orders overlap. */
   PAYMENT_CONCURRENCY: partitionConcurrency(6),
   /**

@@ -1,8 +1,8 @@
 /** `deno task run:payment`: charges and refunds orders through Stripe for sagas, via Kafka only. */
 import { withDotEnv } from "../../lib/config/mod.ts";
-import { TOPICS } from "../../lib/messages/mod.ts";
 import { runParticipantService } from "../../lib/participant/mod.ts";
 import { runMain } from "../../lib/service/mod.ts";
+import { PAYMENT } from "../../lib/topology/mod.ts";
 import { loadPaymentConfig, stripeSettings } from "./config.ts";
 import { startFollower } from "./follower.ts";
 import { createPaymentCommands } from "./handlers.ts";
@@ -14,11 +14,11 @@ export async function main(): Promise<void> {
   const stripe = stripeSettings(config);
   let gateway: PaymentGateway | undefined;
   await runParticipantService({
-    name: "payment",
+    name: PAYMENT.name,
     config,
-    opsPort: config.PAYMENT_PORT,
-    groupId: "payment-service",
-    topic: TOPICS.paymentCommands,
+    opsPort: config[PAYMENT.portVariable],
+    groupId: PAYMENT.group,
+    topic: PAYMENT.commands,
     concurrency: config.PAYMENT_CONCURRENCY,
     callConcurrency: config.PAYMENT_CALL_CONCURRENCY,
     commands(runtime) {
