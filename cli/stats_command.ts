@@ -8,13 +8,11 @@ import type { Sql } from "../lib/db/mod.ts";
 import { DLQ_TOPIC } from "../lib/kafka/dlq.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { SAGA_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
+import { SCHEMAS } from "../lib/topology/mod.ts";
 import type { CliContext } from "./context.ts";
 import { readMarks } from "./dlq_reader.ts";
 import { examples, jsonHelp } from "./help.ts";
 import { COLOURS, colourWanted, formatDuration, NONE, printer, statusCell } from "./output.ts";
-
-/** The services whose schemas have an outbox. */
-export const OUTBOX_SCHEMAS = ["orchestrator", "inventory", "payment", "notification"] as const;
 
 /** What `stats --json` prints. */
 export interface StatsJson {
@@ -73,7 +71,7 @@ export async function readStats(sql: Sql, now: Date): Promise<Omit<StatsJson, "d
       count(*) filter (where deadline_at <= ${now})::int as overdue
     from orchestrator.sagas`;
   const outbox = [];
-  for (const schema of OUTBOX_SCHEMAS) {
+  for (const schema of SCHEMAS) {
     const [row] = await sql<{ n: number; oldest: Date | null; set_aside: number }[]>`
       select count(*) filter (where set_aside_at is null)::int as n,
         min(created_at) filter (where set_aside_at is null) as oldest,

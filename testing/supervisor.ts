@@ -5,6 +5,7 @@
  */
 import { waitFor } from "../lib/async/mod.ts";
 import { coalescingWriter } from "../lib/log/mod.ts";
+import { ORCHESTRATOR, PARTICIPANTS, type ServiceBase } from "../lib/topology/mod.ts";
 
 /**
  * V8 flags of every service process, as in the `run:*` tasks of deno.json: a 4 MiB young
@@ -62,13 +63,8 @@ export interface Stack {
 
 const COLOURS = [36, 35, 33, 32, 34, 31];
 
-/** The four services, each with the variable of its ops port and that port's default. */
-export const SERVICES = [
-  { name: "inventory", portVariable: "INVENTORY_PORT", port: 9102 },
-  { name: "payment", portVariable: "PAYMENT_PORT", port: 9103 },
-  { name: "notification", portVariable: "NOTIFICATION_PORT", port: 9104 },
-  { name: "orchestrator", portVariable: "ORCHESTRATOR_PORT", port: 9101 },
-] as const;
+/** The services in the order the supervisor starts them: the participants, then the orchestrator. */
+export const SERVICES: readonly ServiceBase[] = [...PARTICIPANTS, ORCHESTRATOR];
 
 /** The most replicas of each service the supervisor starts. */
 export const MAX_REPLICAS = 16;
@@ -139,12 +135,12 @@ export function serviceSpecs(
   }
   for (let replica = 1; replica <= replicas; replica++) {
     for (const service of SERVICES) {
-      const base = Number(env[service.portVariable] ?? service.port);
+      const base = Number(env[service.portVariable] ?? service.opsPort);
       const port = env[replicaPortVariable(service.portVariable, replica)] ??
         String(base + 10 * (replica - 1));
       specs.push({
         name: replicaName(service.name, replica),
-        entry: `services/${service.name}/main.ts`,
+        entry: service.entry,
         readyUrl: `http://127.0.0.1:${port}/readyz`,
         ...(replica === 1 ? {} : { env: { [service.portVariable]: port } }),
       });

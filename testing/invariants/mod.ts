@@ -9,6 +9,7 @@
 import type { Sql } from "../../lib/db/mod.ts";
 import { DLQ_HEADERS } from "../../lib/kafka/dlq.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
+import { SCHEMAS } from "../../lib/topology/mod.ts";
 
 /** Money per order as the payment provider recorded it (e.g. the Stripe test server's ledger). */
 export interface LedgerEntry {
@@ -53,8 +54,6 @@ export interface InvariantReport {
   /** Dead letters checked, by kind (absent when none were given). */
   deadLetters?: { injected: number; alerts: number; unexpected: number };
 }
-
-const SCHEMAS = ["orchestrator", "inventory", "payment", "notification"] as const;
 
 /**
  * Checks every invariant; `ledger` maps order ids to the provider's numbers (null when there is
