@@ -2,7 +2,7 @@
  * The fault schedule of a chaos run, drawn from the seed: which fault, when (ms after the first
  * order), against what, for how long. Pure, so a seed replays the same schedule.
  */
-import { replicaName } from "../../testing/supervisor.ts";
+import { replicaName, SERVICES } from "../../testing/supervisor.ts";
 import type { Prng } from "../../testing/prng.ts";
 
 /** Every kind of fault a run can inject. */
@@ -30,7 +30,7 @@ export const EXCLUSIVE_FAULTS: ReadonlySet<FaultKind> = new Set([
 ]);
 
 /** The services a `kill` fault picks from (one replica of it when there are several). */
-export const KILLABLE_SERVICES = ["inventory", "payment", "notification", "orchestrator"] as const;
+export const KILLABLE_SERVICES: readonly string[] = SERVICES.map((service) => service.name);
 
 /** One planned fault. */
 export type PlannedFault =

@@ -7,25 +7,12 @@ import type { Kafka, Producer } from "kafkajs";
 import type { Sql } from "../../lib/db/mod.ts";
 import { publish } from "../../lib/kafka/producer.ts";
 import type { ConsumedRecord } from "../../lib/kafka/records.ts";
-import { type Topic, TOPICS, type WireRecord } from "../../lib/messages/mod.ts";
+import type { Topic, WireRecord } from "../../lib/messages/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
+import { COMMAND_TOPICS, REPLY_TOPICS } from "../../lib/topology/mod.ts";
 import { readTopicToEnd } from "../../testing/kafka.ts";
 import { INJECTION_HEADER } from "./poison.ts";
 import type { Prng } from "../../testing/prng.ts";
-
-/** The command topics the orchestrator writes. */
-export const COMMAND_TOPICS: readonly Topic[] = [
-  TOPICS.inventoryCommands,
-  TOPICS.paymentCommands,
-  TOPICS.notificationCommands,
-];
-
-/** The reply topics the participants write. */
-export const REPLY_TOPICS: readonly Topic[] = [
-  TOPICS.inventoryReplies,
-  TOPICS.paymentReplies,
-  TOPICS.notificationReplies,
-];
 
 /** Every record of `topics` so far, in a stable order (topic, partition, offset). */
 export async function readAll(kafka: Kafka, topics: readonly Topic[]): Promise<ConsumedRecord[]> {

@@ -17,6 +17,7 @@ import { inNamespace } from "../../lib/kafka/namespace.ts";
 import { connectProducer } from "../../lib/kafka/producer.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
+import { GROUP_TOPICS, ORCHESTRATOR, SCHEMAS } from "../../lib/topology/mod.ts";
 import { testInfra } from "../../testing/infra.ts";
 import { freePort } from "../../testing/net.ts";
 import { readTopicToEnd } from "../../testing/kafka.ts";
@@ -109,18 +110,6 @@ export interface ChaosReport {
   postgresMode: PostgresFaultMode | null;
 }
 
-const GROUPS: Record<string, readonly string[]> = {
-  "saga-orchestrator": [
-    TOPICS.orders,
-    TOPICS.inventoryReplies,
-    TOPICS.paymentReplies,
-    TOPICS.notificationReplies,
-  ],
-  "inventory-service": [TOPICS.inventoryCommands],
-  "payment-service": [TOPICS.paymentCommands],
-  "notification-service": [TOPICS.notificationCommands],
-};
-
 /** Runs the whole thing and reports; throws only when the stack cannot even start. */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = performance.now();
@@ -206,11 +195,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 }
 
 async function addReplica(t: TestStack): Promise<void> {
-  const orchestrator = serviceSpecs(t.env).find((spec) => spec.name === "orchestrator")!;
+  const orchestrator = serviceSpecs(t.env).find((spec) => spec.name === ORCHESTRATOR.name)!;
   const port = freePort();
   await t.stack.add({
     ...orchestrator,
-    name: replicaName("orchestrator", 2),
+    name: replicaName(ORCHESTRATOR.name, 2),
     env: { ORCHESTRATOR_PORT: String(port) },
     readyUrl: `http://127.0.0.1:${port}/readyz`,
   });
@@ -358,7 +347,7 @@ async function chaosWithProducer(
 /** Consumer lag of every service group, summed (records not yet handled). */
 async function totalLag(admin: Admin, kafka: Kafka): Promise<number> {
   let lag = 0;
-  for (const [group, topics] of Object.entries(GROUPS)) {
+  for (const [group, topics] of Object.entries(GROUP_TOPICS)) {
     const committed = await admin.fetchOffsets({
       groupId: inNamespace(kafka, group),
       topics: topics.map((topic) => inNamespace(kafka, topic)),
@@ -373,6 +362,18 @@ async function totalLag(admin: Admin, kafka: Kafka): Promise<number> {
     }
   }
   return lag;
+}
+
+/** Outbox rows of every service still to publish (set-aside rows are not). */
+async function unpublishedOutbox(sql: Sql): Promise<number> {
+  let unpublished = 0;
+  for (const schema of SCHEMAS) {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from ${sql(`${schema}.outbox`)}
+      where published_at is null and set_aside_at is null`;
+    unpublished += row?.n ?? 0;
+  }
+  return unpublished;
 }
 
 /**
@@ -391,16 +392,12 @@ async function waitUntilSettled(
     await admin.connect();
     while (Date.now() < deadline) {
       try {
-        const [row] = await sql<{ sagas: number; open: number; outbox: number }[]>`
+        const [row] = await sql<{ sagas: number; open: number }[]>`
           select (select count(*)::int from orchestrator.sagas) as sagas,
             (select count(*)::int from orchestrator.sagas
-              where status not in ${sql([...FINAL_STATUSES])}) as open,
-            (select count(*)::int from orchestrator.outbox where published_at is null and set_aside_at is null) +
-            (select count(*)::int from inventory.outbox where published_at is null and set_aside_at is null) +
-            (select count(*)::int from payment.outbox where published_at is null and set_aside_at is null) +
-            (select count(*)::int from notification.outbox where published_at is null and set_aside_at is null) as outbox`;
+              where status not in ${sql([...FINAL_STATUSES])}) as open`;
         const quiet = row !== undefined && row.sagas >= options.orders && row.open === 0 &&
-          row.outbox === 0 && await totalLag(admin, kafka) === 0;
+          await unpublishedOutbox(sql) === 0 && await totalLag(admin, kafka) === 0;
         streak = quiet ? streak + 1 : 0;
         if (streak >= 2) return true;
       } catch {
