@@ -6,14 +6,15 @@ import type { IHeaders, Kafka, Producer } from "kafkajs";
 import { type Sql, withTransaction } from "../lib/db/mod.ts";
 import { DLQ_HEADERS, DLQ_TOPIC } from "../lib/kafka/dlq.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
+import {
+  type DlqReplay,
+  insertReplay,
+  readReplayMarks,
+  recordReplayAgain,
+} from "../lib/orchestrator_store/mod.ts";
 import type { CliContext } from "./context.ts";
 import { type PartitionMarks, readMarks, readRanges, type TopicRecord } from "./dlq_reader.ts";
-import {
-  describeDlqRecord,
-  DLQ_READ_TIMEOUT_MS,
-  readReplayMarks,
-  resolveRefs,
-} from "./dlq_view.ts";
+import { describeDlqRecord, DLQ_READ_TIMEOUT_MS, resolveRefs } from "./dlq_view.ts";
 import { COLOURS, colourWanted, formatTimestamp, NONE, type Printer, printer } from "./output.ts";
 import type { DlqRefArg } from "./parse.ts";
 
@@ -289,29 +290,25 @@ async function publishReplay(
 ): Promise<void> {
   const { record, json } = item;
   const replayedAt = new Date();
+  const replay: DlqReplay = {
+    dlqTopic: options.topic,
+    partition: json.partition,
+    offset: json.offset,
+    sourceTopic: json.sourceTopic!,
+    key: json.key,
+    recordTimestamp: new Date(record.timestamp),
+    replayedBy: options.actor,
+    replayedAt,
+  };
   await withTransaction(sql, async (tx) => {
-    const [inserted] = await tx`
-      insert into orchestrator.dlq_replays
-        (dlq_topic, dlq_partition, dlq_offset, source_topic, record_key, record_timestamp,
-         replayed_by, first_replayed_at, last_replayed_at)
-      values (${options.topic}, ${json.partition}, ${json.offset}, ${json
-      .sourceTopic!}, ${json.key},
-        ${new Date(record.timestamp)}, ${options.actor}, ${replayedAt}, ${replayedAt})
-      on conflict do nothing
-      returning dlq_offset`;
-    if (inserted === undefined) {
+    if (!await insertReplay(tx, replay)) {
       // Replayed by someone else since the plan was made: the row lock now orders us after them.
       if (!options.force) {
         throw new Error(
           `Cannot replay ${DLQ_TOPIC} ${json.ref}: it was replayed meanwhile by another operator; add --force to replay it again`,
         );
       }
-      await tx`
-        update orchestrator.dlq_replays
-        set replay_count = replay_count + 1, last_replayed_at = ${replayedAt},
-          replayed_by = ${options.actor}
-        where dlq_topic = ${options.topic} and dlq_partition = ${json.partition}
-          and dlq_offset = ${json.offset}`;
+      await recordReplayAgain(tx, replay);
     }
     // Published inside the transaction: if Kafka refuses, the replay is not recorded.
     await options.producer.send({

@@ -2,11 +2,11 @@
  * The read side of `sagactl dlq`: DLQ records as the stable JSON shapes sagactl prints
  * (`DlqRecordJson`), the replays recorded for them, and how a record is shown to humans.
  */
-import type { Sql } from "../lib/db/mod.ts";
 import { DLQ_HEADERS, DLQ_TOPIC } from "../lib/kafka/dlq.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { headersToStrings } from "../lib/kafka/records.ts";
 import { EVENTS, isEventType, TOPICS } from "../lib/messages/mod.ts";
+import { readReplayMarks, type ReplayMark } from "../lib/orchestrator_store/mod.ts";
 import type { CliContext } from "./context.ts";
 import {
   type PartitionMarks,
@@ -55,14 +55,6 @@ export interface DlqRecordDetailJson extends DlqRecordJson {
   value: string | null;
 }
 
-/** A replay recorded in `orchestrator.dlq_replays`. */
-export interface ReplayMark {
-  count: number;
-  firstReplayedAt: string;
-  lastReplayedAt: string;
-  replayedBy: string;
-}
-
 /** Reads a DLQ record's headers into the JSON shape (value and raw headers left out). */
 export function describeDlqRecord(record: TopicRecord): DlqRecordDetailJson {
   const headers = headersToStrings(record.message.headers);
@@ -96,38 +88,6 @@ export function describeDlqRecord(record: TopicRecord): DlqRecordDetailJson {
     headers,
     value,
   };
-}
-
-/** Replay marks of these DLQ records, by ref. */
-export async function readReplayMarks(
-  sql: Sql,
-  topic: string,
-  records: readonly { partition: number; offset: number }[],
-): Promise<Map<string, ReplayMark>> {
-  if (records.length === 0) return new Map();
-  const rows = await sql<
-    {
-      dlq_partition: number;
-      dlq_offset: string;
-      replay_count: number;
-      first_replayed_at: Date;
-      last_replayed_at: Date;
-      replayed_by: string;
-    }[]
-  >`
-    select dlq_partition, dlq_offset, replay_count, first_replayed_at, last_replayed_at,
-      replayed_by
-    from orchestrator.dlq_replays
-    where dlq_topic = ${topic}
-      and (dlq_partition, dlq_offset) in (
-        select * from unnest(${records.map((r) => r.partition)}::int[],
-          ${records.map((r) => r.offset)}::bigint[]))`;
-  return new Map(rows.map((row) => [`${row.dlq_partition}:${row.dlq_offset}`, {
-    count: row.replay_count,
-    firstReplayedAt: row.first_replayed_at.toISOString(),
-    lastReplayedAt: row.last_replayed_at.toISOString(),
-    replayedBy: row.replayed_by,
-  }]));
 }
 
 /** What `dlq list --json` prints. */

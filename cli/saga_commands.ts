@@ -1,5 +1,6 @@
 /** `sagactl saga list|show|retry`: find sagas, read their state and timeline, repair them. */
 import { Command, Option } from "@commander-js/extra-typings";
+import { readOrder } from "../lib/orchestrator_store/mod.ts";
 import { listProducts } from "./catalog_commands.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
@@ -8,14 +9,7 @@ import { COLOURS, colourWanted, formatAgo, NONE, printer, statusCell } from "./o
 import { collectStatuses, parseRate, parseSince, parseUuid, positiveInteger } from "./parse.ts";
 import { waitTimeoutOption } from "./follow.ts";
 import { retryAllFailed, retryOne } from "./saga_retry.ts";
-import {
-  listSagas,
-  printSaga,
-  readOrder,
-  readTimeline,
-  requireSaga,
-  type SagaShowJson,
-} from "./saga_view.ts";
+import { listSagas, printSaga, readTimeline, requireSaga, type SagaShowJson } from "./saga_view.ts";
 
 /** The `saga` command. */
 export function sagaCommands(ctx: CliContext): Command {

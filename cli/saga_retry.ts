@@ -1,23 +1,25 @@
 /**
  * `sagactl saga retry`: an operator's retry is an event the saga engine handles like any other
- * (`OPERATOR_RETRY`): it alone says whether the saga may be retried (only COMPENSATION_FAILED)
- * and what follows (its pending compensation sent again). Applied in one transaction after
- * locking the saga, through the orchestrator's own store, and recorded in its timeline as
+ * (`OPERATOR_RETRY`): it alone says whether the saga may be retried and what follows (its
+ * pending compensation sent again). Applied in one transaction after locking the saga, through
+ * the engine's `persistDecisions` and the orchestrator's store, and recorded in its timeline as
  * `operator:<$USER>`; a preview (`--dry-run`, the console's confirmation) asks the engine the
  * same question and writes nothing. One saga (optionally followed to its end) or all of them.
  */
 import { sleep } from "../lib/async/mod.ts";
 import { type Sql, type TransactionSql, withTransaction } from "../lib/db/mod.ts";
 import {
-  countHistory,
   decideSagaEvent,
-  lockSaga,
   ORCHESTRATOR_SAGAS,
   persistDecisions,
-  readSagas,
   type SagaDecision,
-  type StoredSaga,
 } from "../lib/order_saga/mod.ts";
+import {
+  countHistory,
+  lockSaga,
+  readSagas,
+  type StoredSaga,
+} from "../lib/orchestrator_store/mod.ts";
 import type { SagaPolicy, SagaStatus } from "../lib/saga/mod.ts";
 import { publishSagaStatus } from "../lib/saga_status/mod.ts";
 import type { CliContext } from "./context.ts";

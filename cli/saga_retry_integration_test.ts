@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../lib/db/mod.ts";
 import type { OrderCreated } from "../lib/messages/mod.ts";
-import { insertOrders, insertSagas, ORDER_SAGA, readHistory } from "../lib/order_saga/mod.ts";
+import { ORDER_SAGA } from "../lib/order_saga/mod.ts";
+import { insertOrders, insertSagas, readHistory } from "../lib/orchestrator_store/mod.ts";
 import { DEFAULT_BACKOFF, newSagaState, type SagaState } from "../lib/saga/mod.ts";
 import { withTestDatabase } from "../testing/db.ts";
 import { planRetries, retrySaga } from "./saga_retry.ts";

@@ -1,10 +1,12 @@
 /**
- * The read side of `sagactl saga` and `order create --wait`: sagas and their timelines from the
- * orchestrator schema, as the stable JSON shapes sagactl prints (`SagaJson`, `TimelineJson`).
+ * The read side of `sagactl saga` and `order create --wait`: sagas and their timelines, read
+ * through lib/orchestrator_store, as the stable JSON shapes sagactl prints (`SagaJson`,
+ * `TimelineJson`).
  */
 import type { Sql } from "../lib/db/mod.ts";
 import { formatMoney } from "../lib/format/money.ts";
-import { type HistoryEntry, ORCHESTRATOR_SAGAS, readHistory } from "../lib/order_saga/mod.ts";
+import { ORCHESTRATOR_SAGAS } from "../lib/order_saga/mod.ts";
+import * as store from "../lib/orchestrator_store/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 import {
   COLOURS,
@@ -45,89 +47,25 @@ export interface SagaJson {
 }
 
 /** One line of a saga's timeline, as `saga show --json` prints it (oldest first). */
-export type TimelineJson = Omit<HistoryEntry, "sagaId" | "at"> & { at: string };
+export type TimelineJson = Omit<store.HistoryEntry, "sagaId" | "at"> & { at: string };
 
 /** The order a saga runs for, as `saga show --json` prints it. */
-export interface OrderJson {
-  orderId: string;
-  customerId: string;
-  customerEmail: string;
-  paymentMethod: string;
-  currency: string;
-  totalCents: number;
-  items: { productId: string; quantity: number; unitPriceCents: number }[];
-}
-
-interface SagaRow {
-  saga_id: string;
-  order_id: string;
-  saga_type: string;
-  status: SagaStatus;
-  order_status: string;
-  completed_steps: number;
-  compensations: number[];
-  pending_step: number | null;
-  pending_phase: "forward" | "compensation" | null;
-  deadline_at: Date | null;
-  retry_count: number;
-  next_retry_at: Date | null;
-  failure_step: number | null;
-  failure_code: string | null;
-  failure_reason: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-/** Filters of `saga list`. */
-export interface SagaFilter {
-  statuses?: readonly SagaStatus[];
-  since?: Date;
-  limit: number;
-  /** COMPENSATION_FAILED sagas (an operator is needed) before the others. */
-  needsOperatorFirst?: boolean;
-}
+export type OrderJson = store.OrderRecord;
 
 /** Sagas newest first, filtered. */
-export async function listSagas(sql: Sql, filter: SagaFilter): Promise<SagaJson[]> {
-  const statuses = filter.statuses ?? [];
-  const rows = await sql<SagaRow[]>`
-    select s.*, o.status as order_status
-    from orchestrator.sagas s join orchestrator.orders o using (order_id)
-    where (${statuses.length === 0} or s.status = any(${statuses as string[]}))
-      and s.created_at >= ${filter.since ?? new Date(0)}
-    order by ${
-    filter.needsOperatorFirst ? sql`(s.status = 'COMPENSATION_FAILED') desc,` : sql``
-  } s.created_at desc, s.saga_id
-    limit ${filter.limit}`;
-  return rows.map(toSagaJson);
+export async function listSagas(sql: Sql, filter: store.SagaFilter): Promise<SagaJson[]> {
+  return (await store.listSagas(sql, filter)).map(toSagaJson);
 }
 
 /** The saga with this saga id or order id, or null. */
 export async function findSaga(sql: Sql, id: string): Promise<SagaJson | null> {
-  const [row] = await sql<SagaRow[]>`
-    select s.*, o.status as order_status
-    from orchestrator.sagas s join orchestrator.orders o using (order_id)
-    where s.saga_id = ${id} or s.order_id = ${id}
-    limit 1`;
-  return row === undefined ? null : toSagaJson(row);
-}
-
-/** The order and its items. */
-export async function readOrder(sql: Sql, orderId: string): Promise<OrderJson | null> {
-  const [order] = await sql<Omit<OrderJson, "items">[]>`
-    select order_id as "orderId", customer_id as "customerId", customer_email as "customerEmail",
-      payment_method as "paymentMethod", currency, total_cents::int as "totalCents"
-    from orchestrator.orders where order_id = ${orderId}`;
-  if (order === undefined) return null;
-  const items = await sql<OrderJson["items"]>`
-    select product_id as "productId", quantity, unit_price_cents as "unitPriceCents"
-    from orchestrator.order_items where order_id = ${orderId} order by line_no`;
-  return { ...order, items: [...items] };
+  const saga = await store.findSaga(sql, id);
+  return saga === null ? null : toSagaJson(saga);
 }
 
 /** The saga's timeline, oldest first; `after` skips that many lines. */
 export async function readTimeline(sql: Sql, sagaId: string, after = 0): Promise<TimelineJson[]> {
-  return (await readHistory(sql, sagaId, after)).map(({ sagaId: _saga, at, ...line }) => ({
+  return (await store.readHistory(sql, sagaId, after)).map(({ sagaId: _saga, at, ...line }) => ({
     ...line,
     at: at.toISOString(),
   }));
@@ -138,44 +76,44 @@ export function isFinal(status: SagaStatus): boolean {
   return FINAL_STATUSES.has(status);
 }
 
-function toSagaJson(row: SagaRow): SagaJson {
+function toSagaJson(saga: store.SagaRecord): SagaJson {
   // Named by the definition of the saga's type (one sagactl does not know: "step N").
-  const steps = ORCHESTRATOR_SAGAS.definitions.find((d) => d.name === row.saga_type)?.steps ?? [];
+  const steps = ORCHESTRATOR_SAGAS.definitions.find((d) => d.name === saga.type)?.steps ?? [];
   const compensationName = (step: number) => steps[step]?.compensation?.name ?? `step ${step}`;
   let step: string | null = null;
   let phase: SagaJson["phase"] = null;
-  if (row.pending_step !== null && row.pending_phase !== null) {
-    phase = row.pending_phase;
+  if (saga.pendingStep !== null && saga.pendingPhase !== null) {
+    phase = saga.pendingPhase;
     step = phase === "compensation"
-      ? compensationName(row.pending_step)
-      : steps[row.pending_step]?.name ?? `step ${row.pending_step}`;
-  } else if (row.compensations.length > 0 && !isSettled(row.status)) {
+      ? compensationName(saga.pendingStep)
+      : steps[saga.pendingStep]?.name ?? `step ${saga.pendingStep}`;
+  } else if (saga.compensations.length > 0 && !isSettled(saga.status)) {
     phase = "compensation";
-    step = compensationName(row.compensations[0]!);
-  } else if (!isFinal(row.status)) {
+    step = compensationName(saga.compensations[0]!);
+  } else if (!isFinal(saga.status)) {
     phase = "forward";
-    step = steps[row.completed_steps]?.name ?? null;
+    step = steps[saga.completedSteps]?.name ?? null;
   }
   return {
-    sagaId: row.saga_id,
-    orderId: row.order_id,
-    type: row.saga_type,
-    status: row.status,
-    orderStatus: row.order_status,
+    sagaId: saga.sagaId,
+    orderId: saga.orderId,
+    type: saga.type,
+    status: saga.status,
+    orderStatus: saga.orderStatus,
     step,
     phase,
-    completedSteps: row.completed_steps,
-    pendingCompensations: row.compensations.map(compensationName),
-    retryCount: row.retry_count,
-    nextRetryAt: isoOrNull(row.next_retry_at),
-    deadlineAt: isoOrNull(row.deadline_at),
-    failure: row.failure_step === null ? null : {
-      step: steps[row.failure_step]?.name ?? `step ${row.failure_step}`,
-      code: row.failure_code ?? "",
-      reason: row.failure_reason ?? "",
+    completedSteps: saga.completedSteps,
+    pendingCompensations: saga.compensations.map(compensationName),
+    retryCount: saga.retryCount,
+    nextRetryAt: isoOrNull(saga.nextRetryAt),
+    deadlineAt: isoOrNull(saga.deadlineAt),
+    failure: saga.failureStep === null ? null : {
+      step: steps[saga.failureStep]?.name ?? `step ${saga.failureStep}`,
+      code: saga.failureCode ?? "",
+      reason: saga.failureReason ?? "",
     },
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdAt: saga.createdAt.toISOString(),
+    updatedAt: saga.updatedAt.toISOString(),
   };
 }
 

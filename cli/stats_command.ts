@@ -7,6 +7,7 @@ import { Command } from "@commander-js/extra-typings";
 import type { Sql } from "../lib/db/mod.ts";
 import { DLQ_TOPIC } from "../lib/kafka/dlq.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
+import { countReplays, readSagaStats } from "../lib/orchestrator_store/mod.ts";
 import { SAGA_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 import { SCHEMAS } from "../lib/topology/mod.ts";
 import type { CliContext } from "./context.ts";
@@ -51,25 +52,7 @@ export interface StatsJson {
 
 /** Reads everything `stats` shows from PostgreSQL (the DLQ part is added by the caller). */
 export async function readStats(sql: Sql, now: Date): Promise<Omit<StatsJson, "dlq">> {
-  const counts = await sql<{ status: SagaStatus; n: number }[]>`
-    select status, count(*)::int as n from orchestrator.sagas group by status`;
-  const byStatus = Object.fromEntries(SAGA_STATUSES.map((s) => [s, 0])) as Record<
-    SagaStatus,
-    number
-  >;
-  for (const row of counts) byStatus[row.status] = row.n;
-  const [oldest] = await sql<
-    { saga_id: string; order_id: string; status: SagaStatus; created_at: Date }[]
-  >`
-    select saga_id, order_id, status, created_at from orchestrator.sagas
-    where status in ('STARTED', 'IN_PROGRESS', 'COMPENSATING')
-    order by created_at limit 1`;
-  const [due] = await sql<{ due: number; scheduled: number; overdue: number }[]>`
-    select
-      count(*) filter (where next_retry_at <= ${now})::int as due,
-      count(*) filter (where next_retry_at is not null)::int as scheduled,
-      count(*) filter (where deadline_at <= ${now})::int as overdue
-    from orchestrator.sagas`;
+  const { byStatus, oldestInFlight: oldest, ...due } = await readSagaStats(sql, now);
   const outbox = [];
   for (const schema of SCHEMAS) {
     const [row] = await sql<{ n: number; oldest: Date | null; set_aside: number }[]>`
@@ -86,19 +69,15 @@ export async function readStats(sql: Sql, now: Date): Promise<Omit<StatsJson, "d
   }
   return {
     sagas: {
-      total: counts.reduce((sum, row) => sum + row.n, 0),
+      total: Object.values(byStatus).reduce((sum, n) => sum + n, 0),
       byStatus,
       inFlight: byStatus.STARTED + byStatus.IN_PROGRESS + byStatus.COMPENSATING,
-      oldestInFlight: oldest === undefined ? null : {
-        sagaId: oldest.saga_id,
-        orderId: oldest.order_id,
-        status: oldest.status,
-        createdAt: oldest.created_at.toISOString(),
-        ageSeconds: ageSeconds(oldest.created_at, now),
+      oldestInFlight: oldest === null ? null : {
+        ...oldest,
+        createdAt: oldest.createdAt.toISOString(),
+        ageSeconds: ageSeconds(oldest.createdAt, now),
       },
-      dueForRetry: due?.due ?? 0,
-      scheduledRetries: due?.scheduled ?? 0,
-      overdueSteps: due?.overdue ?? 0,
+      ...due,
     },
     outbox,
   };
@@ -125,12 +104,10 @@ export function statsCommand(ctx: CliContext): Command {
       try {
         const topic = inNamespace(ctx.kafka(), DLQ_TOPIC);
         const marks = await readMarks(await ctx.kafkaAdmin(), topic);
-        const [row] = await sql<{ n: number }[]>`
-          select count(*)::int as n from orchestrator.dlq_replays where dlq_topic = ${topic}`;
         dlq = {
           topic: DLQ_TOPIC,
           depth: marks.reduce((sum, m) => sum + m.high - m.low, 0),
-          replayed: row?.n ?? 0,
+          replayed: await countReplays(sql, topic),
         };
       } catch (error) {
         const err = printer(ctx.io.stderr, colourWanted(ctx.io.env, ctx.io.stderrIsTerminal));

@@ -16,7 +16,7 @@ import { formatTable } from "../lib/format/table.ts";
 import { checkInvariants } from "../testing/invariants/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { connectProducer } from "../lib/kafka/producer.ts";
-import { readHistory } from "../lib/order_saga/mod.ts";
+import { readHistory } from "../lib/orchestrator_store/mod.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
 import { prepareInfra, projectEnv } from "./prepare.ts";

@@ -10,7 +10,7 @@ import { sleep, waitFor } from "../lib/async/mod.ts";
 import type { OrderCreated } from "../lib/messages/mod.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS, type OrderScenario } from "../testing/scenarios.ts";
-import { readHistory } from "../lib/order_saga/mod.ts";
+import { readHistory } from "../lib/orchestrator_store/mod.ts";
 import { assertInvariantsHold } from "../testing/invariants.ts";
 import { type TestStack, withTestStack } from "../testing/stack.ts";
 

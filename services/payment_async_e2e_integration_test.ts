@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { assertInvariantsHold } from "../testing/invariants.ts";
 import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
-import { readHistory } from "../lib/order_saga/mod.ts";
-import { findSagaByOrder } from "../lib/orders/mod.ts";
+import { findSaga, readHistory } from "../lib/orchestrator_store/mod.ts";
 import { type TestStack, withTestStack } from "../testing/stack.ts";
 
 const ENV = {
@@ -46,7 +45,7 @@ async function refundsOf(t: TestStack, orderId: string) {
 }
 
 async function history(t: TestStack, orderId: string) {
-  const saga = await findSagaByOrder(t.sql, orderId);
+  const saga = await findSaga(t.sql, orderId);
   return await readHistory(t.sql, saga!.sagaId);
 }
 

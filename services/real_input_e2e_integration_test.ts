@@ -8,7 +8,8 @@ import { CompressionTypes, type IHeaders, type Kafka } from "kafkajs";
 import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { LIMITS, type OrderCreated } from "../lib/messages/mod.ts";
-import { findSagaByOrder, newOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
+import { findSaga } from "../lib/orchestrator_store/mod.ts";
+import { newOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
 import { readRecords } from "../testing/kafka.ts";
 import { runSagactl } from "../testing/sagactl.ts";
@@ -191,7 +192,7 @@ Deno.test({
         const shown = await runSagactl(t.env, ["saga", "show", order.orderId, "--json"]);
         assert.equal(shown.code, 0, shown.stderr);
         assert.equal(JSON.parse(shown.stdout).order.totalCents, LIMITS.orderTotalCents);
-        assert.ok(await findSagaByOrder(t.sql, order.orderId));
+        assert.ok(await findSaga(t.sql, order.orderId));
       });
     });
   },

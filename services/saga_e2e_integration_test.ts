@@ -7,9 +7,9 @@ import { waitFor } from "../lib/async/mod.ts";
 import { DEMO_CATALOG } from "../lib/catalog/mod.ts";
 import { publish } from "../lib/kafka/producer.ts";
 import { encodeMessage } from "../lib/messages/mod.ts";
-import { findSagaByOrder, newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
+import { newOrder, placeOrder, waitForFinalSaga } from "../lib/orders/mod.ts";
 import { DEMO_SCENARIOS } from "../testing/scenarios.ts";
-import { readHistory } from "../lib/order_saga/mod.ts";
+import { findSaga, readHistory } from "../lib/orchestrator_store/mod.ts";
 import { produceWithConsoleProducer } from "../testing/console_producer.ts";
 import { assertInvariantsHold } from "../testing/invariants.ts";
 import { withTestStack } from "../testing/stack.ts";
@@ -35,7 +35,7 @@ Deno.test({
           assert.equal(saga.status, scenario.expected, `${scenario.name}: ${saga.failureReason}`);
         }
         const success = placed[0]!.order;
-        const saga = await findSagaByOrder(t.sql, success.orderId);
+        const saga = await findSaga(t.sql, success.orderId);
         const timeline = (await readHistory(t.sql, saga!.sagaId)).map((h) => h.eventType);
         assert.deepEqual(timeline, [
           "ORDER_CREATED",

@@ -1,7 +1,9 @@
 /**
  * What the console reads and does, over the CLI's own read models and actions (saga_view,
- * stats_command, dlq_view, dlq_replay, saga_retry): no query or rule of its own.
+ * stats_command, dlq_view, dlq_replay, saga_retry) and the orchestrator's store: no query or
+ * rule of its own.
  */
+import { readOrder } from "../../lib/orchestrator_store/mod.ts";
 import type { SagaStatus } from "../../lib/saga/mod.ts";
 import { listProducts } from "../catalog_commands.ts";
 import type { CliContext } from "../context.ts";
@@ -13,14 +15,7 @@ import {
   readDlqRecord,
 } from "../dlq_view.ts";
 import { planRetry, planText, type RetryJson, retryNow } from "../saga_retry.ts";
-import {
-  findSaga,
-  listSagas,
-  readOrder,
-  readTimeline,
-  requireSaga,
-  type SagaJson,
-} from "../saga_view.ts";
+import { findSaga, listSagas, readTimeline, requireSaga, type SagaJson } from "../saga_view.ts";
 import { readStats } from "../stats_command.ts";
 import type { SagaEventHub } from "./events.ts";
 import type { ProductName, SagaPageView } from "./pages.ts";

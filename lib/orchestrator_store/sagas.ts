@@ -1,10 +1,8 @@
 /**
- * The orchestrator schema's SQL, for the orchestrator and `sagactl` alike: orders with their
- * items, saga rows (mapped to and from the engine's `SagaState`, with the saga's data and type)
- * and the saga history. Every function runs on the caller's transaction.
+ * Saga rows as the engine runs them: mapped to and from its `SagaState`, with the saga's type
+ * and data; inserted, saved, locked and found due. The writes run on the caller's transaction.
  */
 import type { Sql, TransactionSql } from "../db/mod.ts";
-import { type OrderCreated, orderTotalCents } from "../messages/mod.ts";
 import { keyHash } from "../kafka/partitioner.ts";
 import type { SagaState, SagaStatus } from "../saga/mod.ts";
 import { knownRoutes, type ReplyPartitioning } from "./reply_partitions.ts";
@@ -26,22 +24,6 @@ export interface SavedSaga {
   domainStatus: string;
 }
 
-/** One line of a saga's timeline. */
-export interface HistoryEntry {
-  sagaId: string;
-  fromStatus: SagaStatus | null;
-  toStatus: SagaStatus;
-  step: string | null;
-  eventType: string;
-  eventId: string | null;
-  /** `ignored` for late, duplicate or unexpected events, which change nothing. */
-  outcome: "applied" | "ignored";
-  /** `orchestrator`, `sweeper` or `operator:<user>`. */
-  actor: string;
-  note: string;
-  at: Date;
-}
-
 interface SagaRow {
   saga_id: string;
   order_id: string;
@@ -60,52 +42,6 @@ interface SagaRow {
   failure_code: string | null;
   failure_reason: string | null;
   data: unknown;
-}
-
-/** Inserts orders, skipping those that exist already (duplicates); returns the ids inserted. */
-export async function insertOrders(
-  tx: TransactionSql,
-  orders: readonly OrderCreated[],
-): Promise<Set<string>> {
-  if (orders.length === 0) return new Set();
-  const rows = orders.map((order) => ({
-    order_id: order.orderId,
-    customer_id: order.customerId,
-    customer_email: order.customerEmail,
-    currency: order.currency,
-    payment_method: order.paymentMethod,
-    total_cents: orderTotalCents(order),
-  }));
-  const inserted = await tx<{ order_id: string }[]>`
-    insert into orchestrator.orders
-      (order_id, customer_id, customer_email, currency, payment_method, total_cents)
-    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(
-      order_id uuid, customer_id uuid, customer_email text, currency text, payment_method text,
-      total_cents bigint)
-    on conflict (order_id) do nothing
-    returning order_id`;
-  return new Set(inserted.map((row) => row.order_id));
-}
-
-/** Inserts the items of orders just inserted. */
-export async function insertOrderItems(
-  tx: TransactionSql,
-  orders: readonly OrderCreated[],
-): Promise<void> {
-  const items = orders.flatMap((order) =>
-    order.items.map((item, index) => ({
-      order_id: order.orderId,
-      line_no: index + 1,
-      product_id: item.productId,
-      quantity: item.quantity,
-      unit_price_cents: item.unitPriceCents,
-    }))
-  );
-  if (items.length === 0) return;
-  await tx`
-    insert into orchestrator.order_items (order_id, line_no, product_id, quantity, unit_price_cents)
-    select * from jsonb_to_recordset(${JSON.stringify(items)}::text::jsonb) as r(
-      order_id uuid, line_no int, product_id uuid, quantity int, unit_price_cents int)`;
 }
 
 /** The saga state columns of `orchestrator.sagas` with their types, as `toRow` fills them. */
@@ -246,51 +182,6 @@ export async function lockDueSagas(
     limit ${limit}
     for update of s skip locked`;
   return rows.map((row) => row.saga_id);
-}
-
-/** Appends lines to sagas' timelines, in the given order. */
-export async function appendHistory(
-  tx: TransactionSql,
-  entries: readonly Omit<HistoryEntry, "at">[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  const rows = entries.map((entry) => ({
-    saga_id: entry.sagaId,
-    from_status: entry.fromStatus,
-    to_status: entry.toStatus,
-    step: entry.step,
-    event_type: entry.eventType,
-    event_id: entry.eventId,
-    outcome: entry.outcome,
-    actor: entry.actor,
-    note: entry.note,
-  }));
-  await tx`
-    insert into orchestrator.saga_history
-      (saga_id, from_status, to_status, step, event_type, event_id, outcome, actor, note)
-    select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as r(
-      saga_id uuid, from_status text, to_status text, step text, event_type text, event_id uuid,
-      outcome text, actor text, note text)`;
-}
-
-/** How many lines the saga's timeline has. */
-export async function countHistory(sql: Sql | TransactionSql, sagaId: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from orchestrator.saga_history where saga_id = ${sagaId}`;
-  return row?.n ?? 0;
-}
-
-/** The saga's timeline, oldest first; `after` skips that many lines. */
-export async function readHistory(
-  sql: Sql | TransactionSql,
-  sagaId: string,
-  after = 0,
-): Promise<HistoryEntry[]> {
-  const rows = await sql<HistoryEntry[]>`
-    select saga_id as "sagaId", from_status as "fromStatus", to_status as "toStatus", step,
-      event_type as "eventType", event_id as "eventId", outcome, actor, note, at
-    from orchestrator.saga_history where saga_id = ${sagaId} order by id offset ${after}`;
-  return [...rows];
 }
 
 function toRow(state: SagaState, data: unknown): SagaRow {

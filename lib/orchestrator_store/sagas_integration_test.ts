@@ -7,9 +7,8 @@ import { fileURLToPath } from "node:url";
 import { closeDb, connectDb, ensureDatabase, runMigrations } from "../db/mod.ts";
 import { testInfra } from "../../testing/infra.ts";
 import { DEFAULT_BACKOFF } from "../saga/mod.ts";
-import { decideSagaEvent } from "./apply.ts";
-import { ORCHESTRATOR_SAGAS } from "./registry.ts";
-import { lockSaga } from "./store.ts";
+import { decideSagaEvent, ORCHESTRATOR_SAGAS } from "../order_saga/mod.ts";
+import { lockSaga } from "./sagas.ts";
 
 const MIGRATIONS = fileURLToPath(new URL("../../migrations/", import.meta.url));
 

@@ -26,7 +26,7 @@ import {
   type SavedSaga,
   saveSagas,
   type StoredSaga,
-} from "./store.ts";
+} from "../orchestrator_store/mod.ts";
 
 /** The orchestrator schema, home of the sagas and their outbox. */
 export const ORCHESTRATOR_SCHEMA = ORCHESTRATOR.schema;

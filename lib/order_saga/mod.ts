@@ -1,7 +1,6 @@
-/** The order saga: its definition, the orchestrator's registry, policy, persistence, applying events. */
+/** The order saga: its definition, the registry, policy, applying events and reply routes. */
 export * from "./definition.ts";
 export * from "./registry.ts";
 export * from "./policy.ts";
-export * from "./store.ts";
 export * from "./apply.ts";
 export * from "./reply_partitions.ts";

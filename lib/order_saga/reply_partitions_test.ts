@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { EventType } from "../messages/mod.ts";
 import type { SagaDefinition } from "../saga/mod.ts";
 import { ORDER_SAGA } from "./definition.ts";
-import { knownRoutes, replyRoutes, replyTopics } from "./reply_partitions.ts";
+import { replyRoutes, replyTopics } from "./reply_partitions.ts";
 
 Deno.test("replyRoutes() gives each part of each step the topic its replies travel on", () => {
   assert.deepEqual(replyRoutes(ORDER_SAGA), [
@@ -31,16 +31,4 @@ Deno.test("replyRoutes() refuses a step whose replies travel on two topics", () 
     domainStatus: (status) => status,
   };
   assert.throws(() => replyRoutes(definition), TypeError);
-});
-
-Deno.test("knownRoutes() leaves out the routes whose topic's size is unknown", () => {
-  const routes = replyRoutes(ORDER_SAGA);
-  assert.deepEqual(knownRoutes({ routes, partitions: new Map([["payment.replies", 6]]) }), {
-    types: ["order", "order"],
-    steps: [1, 1],
-    phases: ["forward", "compensation"],
-    topics: ["payment.replies", "payment.replies"],
-    partitions: [6, 6],
-  });
-  assert.deepEqual(knownRoutes({ routes, partitions: new Map() }).steps, []);
 });

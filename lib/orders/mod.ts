@@ -1,13 +1,15 @@
 /**
  * A storefront's side of the contract: build an `ORDER_CREATED`, publish it to `orders`, and
- * follow the saga it starts. Used by `sagactl`, the demo and the end-to-end tests.
+ * wait for the saga it starts (read through lib/orchestrator_store). Used by `sagactl`, the demo
+ * and the end-to-end tests.
  */
 import type { Producer } from "kafkajs";
 import { waitFor } from "../async/mod.ts";
 import type { Sql } from "../db/mod.ts";
 import { publish } from "../kafka/producer.ts";
 import { encodeMessage, type OrderCreated, type OrderItem } from "../messages/mod.ts";
-import { FINAL_STATUSES, type SagaStatus } from "../saga/mod.ts";
+import { findSaga, type SagaRecord } from "../orchestrator_store/mod.ts";
+import { FINAL_STATUSES } from "../saga/mod.ts";
 
 /** What an order needs besides ids. */
 export interface OrderRequest {
@@ -38,40 +40,14 @@ export async function placeOrder(producer: Producer, order: OrderCreated): Promi
   return JSON.parse(record.headers.metadata!).eventId;
 }
 
-/** The saga of an order as stored by the orchestrator. */
-export interface SagaSummary {
-  sagaId: string;
-  orderId: string;
-  status: SagaStatus;
-  orderStatus: string;
-  retryCount: number;
-  nextRetryAt: Date | null;
-  failureCode: string | null;
-  failureReason: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** The saga of `orderId`, or null before the orchestrator has stored it. */
-export async function findSagaByOrder(sql: Sql, orderId: string): Promise<SagaSummary | null> {
-  const [row] = await sql<SagaSummary[]>`
-    select s.saga_id as "sagaId", s.order_id as "orderId", s.status, o.status as "orderStatus",
-      s.retry_count as "retryCount", s.next_retry_at as "nextRetryAt",
-      s.failure_code as "failureCode", s.failure_reason as "failureReason",
-      s.created_at as "createdAt", s.updated_at as "updatedAt"
-    from orchestrator.sagas s join orchestrator.orders o using (order_id)
-    where s.order_id = ${orderId}`;
-  return row ?? null;
-}
-
 /** Polls PostgreSQL until the order's saga reaches a final status; rejects at the deadline. */
 export async function waitForFinalSaga(
   sql: Sql,
   orderId: string,
   options: { timeoutMs?: number } = {},
-): Promise<SagaSummary> {
+): Promise<SagaRecord> {
   return await waitFor(async () => {
-    const saga = await findSagaByOrder(sql, orderId);
+    const saga = await findSaga(sql, orderId);
     return saga !== null && FINAL_STATUSES.has(saga.status) ? saga : undefined;
   }, {
     timeoutMs: options.timeoutMs ?? 30_000,

@@ -9,7 +9,7 @@ import { sleep } from "../../lib/async/mod.ts";
 import type { Sql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import { FINAL_STATUSES, SAGA_STATUSES } from "../../lib/saga/mod.ts";
+import { countOpenSagas } from "../../lib/orchestrator_store/mod.ts";
 
 /** What to do with the orders topic. */
 export type Admission = "pause" | "resume" | "keep";
@@ -22,14 +22,6 @@ export function decideAdmission(inProgress: number, limit: number, paused: boole
   if (!paused && inProgress >= limit) return "pause";
   if (paused && inProgress < limit * RESUME_BELOW) return "resume";
   return "keep";
-}
-
-/** Counts the sagas that are not in a final status. */
-export async function countSagasInProgress(sql: Sql): Promise<number> {
-  const open = SAGA_STATUSES.filter((status) => !FINAL_STATUSES.has(status));
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from orchestrator.sagas where status = any(${open}::text[])`;
-  return row?.n ?? 0;
 }
 
 /** Options of `startAdmissionControl`. */
@@ -53,7 +45,7 @@ export function startAdmissionControl(options: AdmissionOptions): { stop(): Prom
   const loop = (async () => {
     while (!stopping.signal.aborted) {
       try {
-        const inProgress = await countSagasInProgress(options.sql);
+        const inProgress = await countOpenSagas(options.sql);
         const admission = decideAdmission(inProgress, options.limit, paused);
         if (admission === "pause") {
           options.log.warn("Too many sagas in progress: new orders wait", {

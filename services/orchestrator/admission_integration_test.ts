@@ -5,11 +5,12 @@ import { startConsumer } from "../../lib/kafka/consumer.ts";
 import { connectProducer } from "../../lib/kafka/producer.ts";
 import { createLogger } from "../../lib/log/mod.ts";
 import type { OrderCreated } from "../../lib/messages/mod.ts";
-import { insertOrders, insertSagas, ORDER_SAGA } from "../../lib/order_saga/mod.ts";
+import { ORDER_SAGA } from "../../lib/order_saga/mod.ts";
+import { countOpenSagas, insertOrders, insertSagas } from "../../lib/orchestrator_store/mod.ts";
 import { newSagaState } from "../../lib/saga/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { createTestTopics, deleteTestTopics, testKafka } from "../../testing/kafka.ts";
-import { countSagasInProgress, startAdmissionControl } from "./admission.ts";
+import { startAdmissionControl } from "./admission.ts";
 
 const log = createLogger("test", { level: "error" });
 
@@ -40,7 +41,7 @@ Deno.test("admission control holds new orders in Kafka while too many sagas are 
     await sql`update orchestrator.sagas set status = 'COMPLETED' where saga_id = ${
       states[2]!.sagaId
     }`;
-    assert.equal(await countSagasInProgress(sql), 2);
+    assert.equal(await countOpenSagas(sql), 2);
 
     const kafka = await testKafka("admission-test");
     const [topic] = await createTestTopics(kafka, ["orders"]);

@@ -20,8 +20,8 @@ import {
   type Topic,
   TOPICS,
 } from "../../lib/messages/mod.ts";
-import { readHistory } from "../../lib/order_saga/mod.ts";
-import { findSagaByOrder, placeOrder, waitForFinalSaga } from "../../lib/orders/mod.ts";
+import { findSaga, readHistory } from "../../lib/orchestrator_store/mod.ts";
+import { placeOrder, waitForFinalSaga } from "../../lib/orders/mod.ts";
 import { createTestDatabase } from "../../testing/db.ts";
 import { testInfra } from "../../testing/infra.ts";
 import { deleteNamespaceTopics, readRecords, testNamespace } from "../../testing/kafka.ts";
@@ -248,7 +248,7 @@ Deno.test({
       for (const command of reserve) await answer(producer, command, "INVENTORY_RESERVED");
       for (const o of placed) {
         const saga = await waitFor(async () => {
-          const found = await findSagaByOrder(sql, o.orderId);
+          const found = await findSaga(sql, o.orderId);
           if (found === null) return undefined;
           const history = await readHistory(sql, found.sagaId);
           return history.some((h) => h.eventType === "INVENTORY_RESERVED") && history;

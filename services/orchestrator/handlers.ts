@@ -14,15 +14,17 @@ import { decodeMessage, type EventType, type Message } from "../../lib/messages/
 import type { OutboxRelay, OutboxRow } from "../../lib/outbox/mod.ts";
 import {
   decideSagaEvent,
+  ORCHESTRATOR_SCHEMA,
+  persistDecisions,
+  type SagaDecision,
+} from "../../lib/order_saga/mod.ts";
+import {
   insertOrderItems,
   insertOrders,
   insertSagas,
   lockSagas,
-  ORCHESTRATOR_SCHEMA,
-  persistDecisions,
-  type SagaDecision,
   type StoredSaga,
-} from "../../lib/order_saga/mod.ts";
+} from "../../lib/orchestrator_store/mod.ts";
 import { newSagaState, type SagaPolicy, type SagaRegistry } from "../../lib/saga/mod.ts";
 import { type OnApplied, statusVersions } from "./observers.ts";
 

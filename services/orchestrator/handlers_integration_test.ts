@@ -12,12 +12,14 @@ import {
   type AppliedEvent,
   ORCHESTRATOR_SAGAS as sagas,
   ORDER_SAGA,
-  readHistory,
-  recordReplyReads,
-  type ReplyPartitioning,
   replyRoutes,
   replyTopics,
 } from "../../lib/order_saga/mod.ts";
+import {
+  readHistory,
+  recordReplyReads,
+  type ReplyPartitioning,
+} from "../../lib/orchestrator_store/mod.ts";
 import { DEFAULT_BACKOFF, type SagaPolicy } from "../../lib/saga/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed } from "../../testing/kafka.ts";

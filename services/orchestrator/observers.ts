@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import type { TransactionSql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
+import { lastHistoryIds } from "../../lib/orchestrator_store/mod.ts";
 import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
 import { FINAL_STATUSES } from "../../lib/saga/mod.ts";
 import { publishSagaStatus } from "../../lib/saga_status/mod.ts";
@@ -32,13 +33,7 @@ export async function statusVersions(
       ),
     ),
   ];
-  if (ids.length === 0) return new Map();
-  const rows = await tx<{ saga_id: string; version: number }[]>`
-    select s.saga_id::text as saga_id,
-      (select max(h.id) from orchestrator.saga_history h where h.saga_id = s.saga_id)::float8
-        as version
-    from unnest(${ids}::uuid[]) as s(saga_id)`;
-  return new Map(rows.map((row) => [row.saga_id, row.version]));
+  return await lastHistoryIds(tx, ids);
 }
 
 /** Publishes each applied transition's status to Redis; failures are logged, once per outage. */

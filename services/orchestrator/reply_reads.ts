@@ -14,13 +14,13 @@ import { errorMessage } from "../../lib/errors/mod.ts";
 import type { RunningConsumer } from "../../lib/kafka/consumer.ts";
 import { inNamespace } from "../../lib/kafka/namespace.ts";
 import type { Logger } from "../../lib/log/mod.ts";
+import { replyTopics } from "../../lib/order_saga/mod.ts";
 import {
   recordReplyReads,
   type ReplyPartitioning,
   type ReplyRead,
   type ReplyRoute,
-  replyTopics,
-} from "../../lib/order_saga/mod.ts";
+} from "../../lib/orchestrator_store/mod.ts";
 
 /** Options of `startReplyReadRecorder`. */
 export interface ReplyReadRecorderOptions {

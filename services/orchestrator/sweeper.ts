@@ -33,14 +33,12 @@ import { sleep } from "../../lib/async/mod.ts";
 import { type Sql, withTransaction } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
+import { type AppliedEvent, decideSagaEvent, persistDecisions } from "../../lib/order_saga/mod.ts";
 import {
-  type AppliedEvent,
-  decideSagaEvent,
   lockDueSagas,
   lockSagas,
-  persistDecisions,
   type ReplyPartitioning,
-} from "../../lib/order_saga/mod.ts";
+} from "../../lib/orchestrator_store/mod.ts";
 import type { OutboxRelay } from "../../lib/outbox/mod.ts";
 import type { EventType } from "../../lib/messages/mod.ts";
 import type { SagaEvent, SagaPolicy, SagaRegistry } from "../../lib/saga/mod.ts";

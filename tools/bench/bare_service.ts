@@ -18,10 +18,11 @@ import { createKafka, kafkaLogTo } from "../../lib/kafka/client.ts";
 import { type BatchHandler, oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
 import { connectProducer, publish } from "../../lib/kafka/producer.ts";
 import { coalescingWriter, createLogger } from "../../lib/log/mod.ts";
-import { TOPICS, type WireRecord } from "../../lib/messages/mod.ts";
+import type { WireRecord } from "../../lib/messages/mod.ts";
 import { startOpsServer } from "../../lib/ops/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
 import { onShutdownSignal, runMain } from "../../lib/service/mod.ts";
+import { HAPPY_PATH_TOPICS, SERVICES } from "../../lib/topology/mod.ts";
 import type { Producer } from "kafkajs";
 
 /** Records per transaction at most, as in the orchestrator (the saga's busiest consumer). */
@@ -50,30 +51,21 @@ interface BareRole {
   next: Record<string, string | null>;
 }
 
-/** The four roles, mirroring the saga's processes and consumer groups. */
-export const BARE_ROLES: Record<string, BareRole> = {
-  orchestrator: {
-    groupId: "saga-orchestrator",
-    next: {
-      [TOPICS.orders]: TOPICS.inventoryCommands,
-      [TOPICS.inventoryReplies]: TOPICS.paymentCommands,
-      [TOPICS.paymentReplies]: TOPICS.notificationCommands,
-      [TOPICS.notificationReplies]: null,
-    },
-  },
-  inventory: {
-    groupId: "inventory-service",
-    next: { [TOPICS.inventoryCommands]: TOPICS.inventoryReplies },
-  },
-  payment: {
-    groupId: "payment-service",
-    next: { [TOPICS.paymentCommands]: TOPICS.paymentReplies },
-  },
-  notification: {
-    groupId: "notification-service",
-    next: { [TOPICS.notificationCommands]: TOPICS.notificationReplies },
-  },
-};
+/**
+ * One role per service of the saga, by its name, in its consumer group: each topic the service
+ * consumes is forwarded to the next topic of the happy path.
+ */
+export const BARE_ROLES: Record<string, BareRole> = Object.fromEntries(
+  SERVICES.map((service) => [service.name, {
+    groupId: service.group,
+    next: Object.fromEntries(
+      service.consumes.map((topic) => [
+        topic,
+        HAPPY_PATH_TOPICS[HAPPY_PATH_TOPICS.indexOf(topic) + 1] ?? null,
+      ]),
+    ),
+  }]),
+);
 
 const BARE_VARIABLES = {
   ...COMMON_VARIABLES,

@@ -7,6 +7,7 @@
  */
 import type { Sql } from "../../lib/db/mod.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
+import { HAPPY_PATH_TOPICS, SERVICES } from "../../lib/topology/mod.ts";
 import type { OrderTiming } from "./load.ts";
 import { BARE_HOPS_TABLE, BARE_ROLES } from "./bare_service.ts";
 import { round, summarize } from "./stats.ts";
@@ -78,16 +79,6 @@ export const BARE_SEGMENTS = [
   "notification commit + forward → orchestrator inserts",
   "orchestrator commit → done seen in Redis",
 ] as const;
-
-const BARE_HOP_ORDER = [
-  TOPICS.orders,
-  TOPICS.inventoryCommands,
-  TOPICS.inventoryReplies,
-  TOPICS.paymentCommands,
-  TOPICS.paymentReplies,
-  TOPICS.notificationCommands,
-  TOPICS.notificationReplies,
-];
 
 const ms = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
@@ -165,19 +156,16 @@ export async function bareBreakdown(sql: Sql, orders: readonly OrderTiming[]): P
   const hops = new Map(rows.map((row) => [`${row.orderId}/${row.topic}`, row.at]));
   const paths = orders.map(({ orderId, sentAtMs, observedAtMs }) => [
     sentAtMs,
-    ...BARE_HOP_ORDER.map((topic) => hops.get(`${orderId}/${topic}`)),
+    ...HAPPY_PATH_TOPICS.map((topic) => hops.get(`${orderId}/${topic}`)),
     observedAtMs ?? undefined,
   ]);
   return segmentsOf(paths, BARE_SEGMENTS);
 }
 
 /** The consumer group whose handler writes to each saga schema's `processed_messages`. */
-const SAGA_GROUP_OF_SCHEMA: Record<string, string> = {
-  orchestrator: "saga-orchestrator",
-  inventory: "inventory-service",
-  payment: "payment-service",
-  notification: "notification-service",
-};
+const SAGA_GROUP_OF_SCHEMA: Record<string, string> = Object.fromEntries(
+  SERVICES.map((service) => [service.schema, service.group]),
+);
 
 /**
  * Records each consumer group handled per second between `fromMs` and `toMs` (wall clock), from

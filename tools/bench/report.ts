@@ -3,6 +3,7 @@
  * person reads above it. Targets of issue 6 are judged here, printed and never asserted.
  */
 import { formatTable } from "../../lib/format/table.ts";
+import { HAPPY_PATH_TOPICS, SERVICES } from "../../lib/topology/mod.ts";
 import type { BenchOptions } from "./options.ts";
 import type { PipelineResult } from "./run.ts";
 import { round } from "./stats.ts";
@@ -46,7 +47,7 @@ export interface BenchSummary {
 }
 
 /** Services the RSS target applies to (the Stripe test server is a test double). */
-const SERVICES = ["orchestrator", "inventory", "payment", "notification"];
+const SERVICE_NAMES: readonly string[] = SERVICES.map((service) => service.name);
 
 /** Judges the targets of issue 6 on what this run measured. */
 export function judgeTargets(
@@ -129,7 +130,7 @@ export function judgeTargets(
         : `closed loop, ${load.concurrency} in flight`,
     });
   }
-  const rss = saga.processes.filter((p) => SERVICES.includes(p.name) && p.peakRssMiB !== null);
+  const rss = saga.processes.filter((p) => SERVICE_NAMES.includes(p.name) && p.peakRssMiB !== null);
   const worst = rss.reduce<(typeof rss)[number] | null>(
     (max, p) => max === null || p.peakRssMiB! > max.peakRssMiB! ? p : max,
     null,
@@ -333,7 +334,7 @@ export function formatReport(summary: BenchSummary, options: { colour?: boolean 
         p.perSagaExact
           ? `${p.sagas} sagas finished`
           : `${p.load.unfinished.total} orders unfinished, so per ${p.sagas} sagas of work ` +
-            "(records ÷ 7)"
+            `(records ÷ ${HAPPY_PATH_TOPICS.length})`
       }): Kafka records ${fixed(p.kafka.recordsPerSaga, 2)} (${
         Object.entries(p.kafka.perTopicPerSaga).map(([t, n]) => `${t} ${n}`).join(", ")
       }); PostgreSQL commits ${fixed(p.postgres.commitsPerSaga, 2)} (${

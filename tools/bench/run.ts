@@ -9,6 +9,7 @@ import { closeDb, connectDb, type Sql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import { publish } from "../../lib/kafka/producer.ts";
 import { ALL_TOPICS, encodeMessage } from "../../lib/messages/mod.ts";
+import { HAPPY_PATH_TOPICS } from "../../lib/topology/mod.ts";
 import { newOrder } from "../../lib/orders/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
 import { FINAL_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
@@ -115,8 +116,8 @@ export const BENCH_ORDER = {
 
 const SAMPLE_INTERVAL_MS = 2_000;
 
-/** Records handled (and produced) per saga on the happy path: the seven hops. */
-const HOPS_PER_SAGA = 7;
+/** Records handled (and produced) per saga on the happy path: one per topic it travels on. */
+const HOPS_PER_SAGA = HAPPY_PATH_TOPICS.length;
 
 /** Options of `runPipeline`. */
 export interface RunPipelineOptions {

@@ -16,6 +16,7 @@ import { connectProducer } from "../../lib/kafka/producer.ts";
 import { ensureTopics } from "../../lib/kafka/topics.ts";
 import type { LogLevel } from "../../lib/log/mod.ts";
 import { ALL_TOPICS } from "../../lib/messages/mod.ts";
+import { SCHEMAS } from "../../lib/topology/mod.ts";
 import { freePorts, tcpAnswers } from "../../testing/net.ts";
 import { waitFor } from "../../lib/async/mod.ts";
 import {
@@ -178,9 +179,10 @@ export async function startPipelineStack(
     const profiled = options.profile ?? [];
     // The Stripe test server's, then one per replica of each service (or bare role), then the
     // inspectors'.
-    const ports = freePorts(1 + 4 * replicas + profiled.length);
+    const ports = freePorts(1 + SERVICES.length * replicas + profiled.length);
     const stripePort = ports[0]!;
-    const opsPort = (index: number, replica: number) => ports[1 + 4 * (replica - 1) + index]!;
+    const opsPort = (index: number, replica: number) =>
+      ports[1 + SERVICES.length * (replica - 1) + index]!;
     const replicaPorts: Record<string, string> = {};
     for (let replica = 1; replica <= replicas; replica++) {
       SERVICES.forEach((service, i) => {
@@ -228,7 +230,7 @@ export async function startPipelineStack(
           await startInspected(spec, {
             env,
             logDir,
-            inspectorPort: ports[1 + 4 * replicas + index]!,
+            inspectorPort: ports[1 + SERVICES.length * replicas + index]!,
           }),
         );
       }
@@ -255,9 +257,7 @@ export async function startPipelineStack(
       processes,
       inspected: inspected.map((p) => ({ name: p.name, inspectorPort: p.inspectorPort })),
       groups: PIPELINE_GROUPS,
-      outboxSchemas: kind === "saga"
-        ? ["orchestrator", "inventory", "payment", "notification"]
-        : [],
+      outboxSchemas: kind === "saga" ? [...SCHEMAS] : [],
       doneChannel,
       stopProcesses,
       teardown,
