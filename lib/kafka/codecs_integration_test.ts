@@ -15,7 +15,7 @@ import {
 import { testInfra } from "../../testing/infra.ts";
 import { createTestTopics, deleteTestTopics, testKafka } from "../../testing/kafka.ts";
 import type { KafkaCodec } from "./codecs.ts";
-import { type BatchHandler, oneAtATime, type RecordOutcome, startConsumer } from "./consumer.ts";
+import { type BatchHandler, type RecordOutcome, startConsumer } from "./consumer.ts";
 import { connectProducer } from "./producer.ts";
 import type { ConsumedRecord } from "./records.ts";
 
@@ -58,8 +58,8 @@ const asProduced = (record: ConsumedRecord): ConsoleRecord => ({
 });
 
 /**
- * Runs `produce` on a fresh topic, consumes with `startConsumer` in batch mode until `count`
- * records arrived, and returns them with the number of batches kafkajs decompressed with `codec`.
+ * Runs `produce` on a fresh topic, consumes with `startConsumer` until `count` records arrived,
+ * and returns them with the number of batches kafkajs decompressed with `codec`.
  */
 async function consumeProduced(
   codec: Codec,
@@ -93,8 +93,7 @@ async function consumeProduced(
     const consumer = await startConsumer(kafka, {
       groupId: `test-codecs-${crypto.randomUUID()}`,
       topics: [topic!],
-      handler: oneAtATime(handler),
-      batch: { handler, maxRecords: 100 },
+      handler,
       producer,
       log: quietLog,
       onOutcome: (_topic, outcome) => outcomes.push(outcome),

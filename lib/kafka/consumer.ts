@@ -1,7 +1,7 @@
 /**
- * The consumer runner: hands each record to a handler, retries failures by one policy
- * (`onHandlerFailure`), dead-letters what can never succeed, and lets an offset be committed
- * only once its record was handled or dead-lettered.
+ * The consumer runner: hands the records fetched to a handler in chunks (one partition's records,
+ * in order), retries failures by one policy (`onHandlerFailure`), dead-letters what can never
+ * succeed, and lets an offset be committed only once its record was handled or dead-lettered.
  */
 import kafkajs from "kafkajs";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "kafkajs";
@@ -14,26 +14,16 @@ import { inNamespace, outOfNamespace } from "./namespace.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "./records.ts";
 import { DEFAULT_RETRY_POLICY, onHandlerFailure, type RetryPolicy } from "./retry_policy.ts";
 
-/** Handles one record; throws to have it retried or dead-lettered. */
-export type RecordHandler = (
-  record: ConsumedRecord,
-  context: { signal: AbortSignal },
-) => Promise<void>;
-
 /**
  * Handles a chunk of records of one partition, in order, as one unit (e.g. one transaction):
- * all of them or none. When it throws, the consumer hands the chunk's records to the
- * `RecordHandler` one at a time, so a poison record is retried or dead-lettered on its own.
+ * all of them or none; throws to have them retried. When a chunk of several records fails, the
+ * consumer hands them over again one per chunk, so that a poison record is retried or
+ * dead-lettered on its own while the others are handled.
  */
 export type BatchHandler = (
   records: readonly ConsumedRecord[],
   context: { signal: AbortSignal },
 ) => Promise<void>;
-
-/** The `RecordHandler` that runs a `BatchHandler` on a batch of one record. */
-export function oneAtATime(handler: BatchHandler): RecordHandler {
-  return (record, context) => handler([record], context);
-}
 
 /** How a record ended, for metrics. */
 export type RecordOutcome = "handled" | "retried" | "dlq";
@@ -42,7 +32,10 @@ export type RecordOutcome = "handled" | "retried" | "dlq";
 export interface ConsumerOptions {
   groupId: string;
   topics: readonly string[];
-  handler: RecordHandler;
+  /** Handles the records fetched, a chunk of at most `maxRecords` of one partition at a time. */
+  handler: BatchHandler;
+  /** Records in a chunk at most (default 100): a larger fetch is handed over in several. */
+  maxRecords?: number;
   /** Producer used for dead letters. */
   producer: Producer;
   log: Logger;
@@ -51,11 +44,6 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Called for every attempt's outcome (metrics). */
   onOutcome?: (topic: string, outcome: RecordOutcome) => void;
-  /**
-   * Handle fetched records in chunks of up to `maxRecords` (one partition's records in order);
-   * `handler` still handles a failed chunk's records one by one. Without it, one record at a time.
-   */
-  batch?: { handler: BatchHandler; maxRecords: number };
   /** Partitions handled at the same time (default 1); records of one partition stay in order. */
   partitionsConcurrently?: number;
 }
@@ -64,7 +52,7 @@ export interface ConsumerOptions {
 export interface RunningConsumer {
   /** Resolves once the group is joined and the first fetch is done: positions are set. */
   ready: Promise<void>;
-  /** Stops fetching, lets the record in hand finish (or abandons its retries), commits, leaves. */
+  /** Stops fetching, lets the chunk in hand finish (or abandons its retries), commits, leaves. */
   stop(): Promise<void>;
   /** Stops fetching `topic` (records fetched already are still handled) until `resume`. */
   pause(topic: string): void;
@@ -81,6 +69,7 @@ export interface RunningConsumer {
 }
 
 const HEARTBEAT_INTERVAL_MS = 1_000;
+const DEFAULT_MAX_RECORDS = 100;
 
 /** Connects a consumer in `groupId`, subscribes to `topics` and starts handling records. */
 export async function startConsumer(
@@ -132,27 +121,15 @@ export async function startConsumer(
       assignment: payload.memberAssignment,
     });
   });
-  const { batch } = options;
   const run = () =>
     consumer.run({
       autoCommit: true,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-      ...(batch === undefined
-        ? {
-          eachMessage: ({ topic, partition, message, heartbeat }) =>
-            handleWithPolicy(
-              fromKafkaMessage(outOfNamespace(kafka, topic), partition, message),
-              options,
-              { signal: stopping.signal, heartbeat },
-            ),
-        }
-        : {
-          eachBatchAutoResolve: false,
-          eachBatch: (payload) =>
-            handleBatch(payload, { ...options, batch }, {
-              topic: outOfNamespace(kafka, payload.batch.topic),
-              signal: stopping.signal,
-            }),
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) =>
+        handleBatch(payload, options, {
+          topic: outOfNamespace(kafka, payload.batch.topic),
+          signal: stopping.signal,
         }),
     });
   // Listening before the first run: `run()` resolves before the group is joined, and a join
@@ -238,38 +215,64 @@ export function restartAfterFatalCrash(
   return { settled: () => restarting.catch(() => {}) };
 }
 
-/**
- * Hands a fetched batch to the batch handler chunk by chunk, resolving each chunk's offsets once
- * it is handled; a chunk that fails is handled again record by record with the retry policy.
- */
+/** Hands a fetched batch to the handler chunk by chunk. */
 async function handleBatch(
   payload: EachBatchPayload,
-  options: ConsumerOptions & Required<Pick<ConsumerOptions, "batch">>,
+  options: ConsumerOptions,
   { topic, signal }: { topic: string; signal: AbortSignal },
 ): Promise<void> {
   const { messages, partition } = payload.batch;
-  for (const chunk of chunked(messages, options.batch.maxRecords)) {
+  const context = { signal, heartbeat: payload.heartbeat, resolveOffset: payload.resolveOffset };
+  for (const chunk of chunked(messages, options.maxRecords ?? DEFAULT_MAX_RECORDS)) {
     if (!payload.isRunning() || payload.isStale()) return;
     const records = chunk.map((message) => fromKafkaMessage(topic, partition, message));
+    await handleChunk(records, options, context);
+    await payload.heartbeat();
+  }
+}
+
+/**
+ * Hands `records` to the handler once and resolves their offsets; when a chunk of several fails,
+ * hands them over again one per chunk, each with the retry policy, resolving each record's
+ * offset once it is handled or dead-lettered (kafkajs commits those even when a stop aborts the
+ * rest). A chunk of one goes to the retry policy at once.
+ */
+async function handleChunk(
+  records: readonly ConsumedRecord[],
+  options: ConsumerOptions,
+  context: HandlingContext,
+): Promise<void> {
+  const { signal } = context;
+  if (records.length > 1) {
     try {
-      await heartbeating(payload.heartbeat, () => options.batch.handler(records, { signal }));
+      await heartbeating(context.heartbeat, () => options.handler(records, { signal }));
       for (const record of records) options.onOutcome?.(record.topic, "handled");
+      const last = records.at(-1);
+      if (last !== undefined) context.resolveOffset(last.offset);
+      return;
     } catch (error) {
       if (signal.aborted) throw error;
-      options.log.debug("Batch handling failed; handling its records one by one", {
-        topic,
-        partition,
+      const [first] = records;
+      options.log.debug("Chunk handling failed; handling its records one by one", {
+        topic: first?.topic,
+        partition: first?.partition,
         records: records.length,
         error,
       });
-      for (const record of records) {
-        await handleWithPolicy(record, options, { signal, heartbeat: payload.heartbeat });
-      }
     }
-    const last = chunk.at(-1);
-    if (last !== undefined) payload.resolveOffset(last.offset);
-    await payload.heartbeat();
   }
+  for (const record of records) {
+    await handleWithPolicy(record, options, context);
+    context.resolveOffset(record.offset);
+  }
+}
+
+/** What handling a chunk needs from the fetch it came in. */
+interface HandlingContext {
+  signal: AbortSignal;
+  heartbeat: () => Promise<void>;
+  /** Marks the records up to `offset` as done: kafkajs commits after them. */
+  resolveOffset: (offset: string) => void;
 }
 
 /**
@@ -293,10 +296,11 @@ function* chunked(messages: KafkaMessage[], size: number): Generator<KafkaMessag
   }
 }
 
+/** Hands `record` to the handler as a chunk of one until it is handled or dead-lettered. */
 async function handleWithPolicy(
   record: ConsumedRecord,
   options: ConsumerOptions,
-  context: { signal: AbortSignal; heartbeat: () => Promise<void> },
+  context: HandlingContext,
 ): Promise<void> {
   const { signal } = context;
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
@@ -304,7 +308,7 @@ async function handleWithPolicy(
   for (let attempt = 1;; attempt++) {
     signal.throwIfAborted();
     try {
-      await heartbeating(context.heartbeat, () => options.handler(record, { signal }));
+      await heartbeating(context.heartbeat, () => options.handler([record], { signal }));
       options.onOutcome?.(record.topic, "handled");
       return;
     } catch (error) {

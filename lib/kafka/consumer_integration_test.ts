@@ -12,8 +12,6 @@ import { createTestTopics, deleteTestTopics, readRecords, testKafka } from "../.
 import {
   type BatchHandler,
   type ConsumerOptions,
-  oneAtATime,
-  type RecordHandler,
   type RecordOutcome,
   restartAfterFatalCrash,
   startConsumer,
@@ -33,9 +31,11 @@ interface Fixture {
   groupId: string;
   outcomes: RecordOutcome[];
   consume(
-    handler: RecordHandler,
-    options?: Pick<ConsumerOptions, "batch">,
+    handler: BatchHandler,
+    options?: Pick<ConsumerOptions, "maxRecords">,
   ): ReturnType<typeof startConsumer>;
+  /** The group's committed offset of partition 0 (-1 when none). */
+  committed(): Promise<number>;
 }
 
 async function withFixture(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
@@ -62,6 +62,7 @@ async function withFixture(fn: (fixture: Fixture) => Promise<void>): Promise<voi
         retry: fastRetry,
         onOutcome: (_topic, outcome) => outcomes.push(outcome),
       }),
+    committed: () => committedOffset(kafka, { groupId, topic: topic! }),
   };
   try {
     await fn(fixture);
@@ -69,6 +70,26 @@ async function withFixture(fn: (fixture: Fixture) => Promise<void>): Promise<voi
     await producer.disconnect();
     await deleteTestTopics(kafka, [topic!]);
   }
+}
+
+async function committedOffset(
+  kafka: Kafka,
+  { groupId, topic }: { groupId: string; topic: string },
+): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const partition = offsets?.partitions.find((p) => p.partition === 0);
+    return Number(partition?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Keys of the records in `records`, in order. */
+function keysOf(records: readonly ConsumedRecord[]): string[] {
+  return records.map((record) => record.key ?? "");
 }
 
 function orderRecord() {
@@ -93,8 +114,8 @@ Deno.test("startConsumer() delivers key, value and every metadata field as produ
       messages: [{ key: sent.key, value: sent.value, headers: sent.headers }],
     });
     const received: ConsumedRecord[] = [];
-    const consumer = await consume((record) => {
-      received.push(record);
+    const consumer = await consume((records) => {
+      received.push(...records);
       return Promise.resolve();
     });
     try {
@@ -123,12 +144,14 @@ Deno.test("startConsumer() dead-letters invalid JSON and a missing header, then 
       ],
     });
     const handled: string[] = [];
-    const consumer = await consume((record) => {
-      if (record.headers.metadata === undefined) {
-        throw new MalformedMessageError("Missing header metadata");
+    const consumer = await consume((records) => {
+      for (const record of records) {
+        if (record.headers.metadata === undefined) {
+          throw new MalformedMessageError("Missing header metadata");
+        }
+        JSON.parse(record.value ?? "");
       }
-      JSON.parse(record.value ?? "");
-      handled.push(record.key ?? "");
+      handled.push(...keysOf(records));
       return Promise.resolve();
     });
     try {
@@ -156,8 +179,8 @@ Deno.test("startConsumer() dead-letters invalid JSON and a missing header, then 
   });
 });
 
-Deno.test("startConsumer() hands records over in chunks and a failed chunk one record at a time", async () => {
-  await withFixture(async ({ kafka, producer, topic, outcomes, consume }) => {
+Deno.test("startConsumer() dead-letters a malformed record in the middle of a chunk and handles the records around it", async () => {
+  await withFixture(async ({ kafka, producer, topic, outcomes, consume, committed }) => {
     const records = Array.from({ length: 7 }, orderRecord);
     const poisonKey = records[4]!.key;
     await producer.send({
@@ -168,22 +191,20 @@ Deno.test("startConsumer() hands records over in chunks and a failed chunk one r
         headers: record.key === poisonKey ? {} : record.headers,
       })),
     });
-    const chunkSizes: number[] = [];
+    const chunks: string[][] = [];
     const handled: string[] = [];
     // All or nothing, like a transaction: a chunk with a poison record handles none of them.
-    const handleChunk: BatchHandler = (chunk) => {
-      chunkSizes.push(chunk.length);
+    const consumer = await consume((chunk) => {
+      chunks.push(keysOf(chunk));
       if (chunk.some((record) => record.headers.metadata === undefined)) {
         return Promise.reject(new MalformedMessageError("Missing header metadata"));
       }
-      handled.push(...chunk.map((record) => record.key ?? ""));
+      handled.push(...keysOf(chunk));
       return Promise.resolve();
-    };
-    const consumer = await consume(oneAtATime(handleChunk), {
-      batch: { handler: handleChunk, maxRecords: 3 },
-    });
+    }, { maxRecords: 3 });
     try {
       await waitFor(() => handled.length === 6, { description: "the six good records" });
+      await waitFor(async () => (await committed()) === 7, { description: "offsets committed" });
     } finally {
       await consumer.stop();
     }
@@ -191,12 +212,48 @@ Deno.test("startConsumer() hands records over in chunks and a failed chunk one r
       count: 1,
       select: (r) => r.key === poisonKey,
     });
+    assert.equal(letter?.headers[DLQ_HEADERS.error], "Missing header metadata");
+    assert.equal(letter?.headers[DLQ_HEADERS.sourceTopic], topic);
     assert.equal(letter?.headers[DLQ_HEADERS.sourceOffset], "4");
-    assert.deepEqual(handled, records.map((r) => r.key).filter((key) => key !== poisonKey));
-    assert.ok(chunkSizes.every((size) => size <= 3), `chunks of at most 3: ${chunkSizes}`);
-    assert.ok(chunkSizes.some((size) => size > 1), `records were batched: ${chunkSizes}`);
-    assert.equal(outcomes.filter((o) => o === "dlq").length, 1);
-    assert.equal(outcomes.filter((o) => o === "handled").length, 6);
+    const keys = records.map((r) => r.key!);
+    assert.deepEqual(handled, keys.filter((key) => key !== poisonKey), "in order, poison left out");
+    // Fetched at once (one produce before the consumer started): the chunk holding the poison
+    // record fails whole, then its records come one per chunk.
+    assert.deepEqual(chunks, [
+      keys.slice(0, 3),
+      keys.slice(3, 6),
+      [keys[3]],
+      [keys[4]],
+      [keys[5]],
+      [keys[6]],
+    ]);
+    assert.deepEqual(outcomes, [
+      ...Array(4).fill("handled"),
+      "dlq",
+      ...Array(2).fill("handled"),
+    ]);
+  });
+});
+
+Deno.test("startConsumer() splits a fetch larger than maxRecords into chunks, in order", async () => {
+  await withFixture(async ({ producer, topic, outcomes, consume, committed }) => {
+    const records = Array.from({ length: 10 }, orderRecord);
+    await producer.send({ topic, messages: records.map(toMessage) });
+    const chunks: string[][] = [];
+    const consumer = await consume((chunk) => {
+      chunks.push(keysOf(chunk));
+      return Promise.resolve();
+    }, { maxRecords: 4 });
+    try {
+      await waitFor(() => chunks.flat().length === 10, { description: "the ten records" });
+      await waitFor(async () => (await committed()) === 10, { description: "offsets committed" });
+    } finally {
+      await consumer.stop();
+    }
+    const keys = records.map((r) => r.key!);
+    // One fetch brings all ten (produced at once, before the consumer started).
+    assert.deepEqual(chunks, [keys.slice(0, 4), keys.slice(4, 8), keys.slice(8)]);
+    assert.deepEqual(outcomes, Array(10).fill("handled"));
   });
 });
 
@@ -233,9 +290,11 @@ Deno.test("startConsumer() does not commit a record whose handling failed: a res
       messages: [first, second].map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
     });
     const seen: string[] = [];
-    const failing = await consume((record) => {
-      seen.push(record.key ?? "");
-      if (record.key === second.key) throw new InfrastructureError("Database is down");
+    const failing = await consume((records) => {
+      seen.push(...keysOf(records));
+      if (records.some((r) => r.key === second.key)) {
+        throw new InfrastructureError("Database is down");
+      }
       return Promise.resolve();
     });
     await waitFor(() => seen.filter((k) => k === second.key).length >= 2, {
@@ -244,8 +303,8 @@ Deno.test("startConsumer() does not commit a record whose handling failed: a res
     await failing.stop();
 
     const redelivered: string[] = [];
-    const healthy = await consume((record) => {
-      redelivered.push(record.key ?? "");
+    const healthy = await consume((records) => {
+      redelivered.push(...keysOf(records));
       return Promise.resolve();
     });
     try {
@@ -254,6 +313,53 @@ Deno.test("startConsumer() does not commit a record whose handling failed: a res
       await healthy.stop();
     }
     assert.deepEqual(redelivered, [second.key], "only the unhandled record comes back");
+  });
+});
+
+Deno.test("startConsumer() commits no record of a chunk that failed on a transient fault: redelivered, applied once", async () => {
+  await withFixture(async ({ producer, topic, consume, committed }) => {
+    const records = Array.from({ length: 3 }, orderRecord);
+    const keys = records.map((r) => r.key!);
+    await producer.send({ topic, messages: records.map(toMessage) });
+    // Effects guarded by an idempotency key (the record's key): a chunk handled again applies
+    // nothing twice. Until `healthy`, each chunk is applied and then fails, as a transaction
+    // whose commit was acknowledged too late.
+    const effects: string[] = [];
+    const deliveries: string[][] = [];
+    let healthy = false;
+    const handler: BatchHandler = (chunk) => {
+      deliveries.push(keysOf(chunk));
+      for (const key of keysOf(chunk)) if (!effects.includes(key)) effects.push(key);
+      if (!healthy) {
+        throw new InfrastructureError("Connection lost before the commit was acknowledged");
+      }
+      return Promise.resolve();
+    };
+    const failing = await consume(handler);
+    await waitFor(() => deliveries.length >= 3, {
+      description: "the chunk, then retries of its first record",
+    });
+    await failing.stop();
+    assert.deepEqual(deliveries[0], keys, "one chunk first");
+    assert.ok(
+      deliveries.slice(1).every((chunk) => chunk.length === 1 && chunk[0] === keys[0]),
+      `then the first record alone, retried: ${JSON.stringify(deliveries)}`,
+    );
+    assert.equal(await committed(), -1, "nothing committed");
+
+    healthy = true;
+    const redelivered: string[][] = [];
+    const restarted = await consume((chunk, context) => {
+      redelivered.push(keysOf(chunk));
+      return handler(chunk, context);
+    });
+    try {
+      await waitFor(async () => (await committed()) === 3, { description: "offsets committed" });
+    } finally {
+      await restarted.stop();
+    }
+    assert.deepEqual(redelivered, [keys], "the whole chunk comes back");
+    assert.deepEqual(effects, keys, "each record applied once");
   });
 });
 
@@ -288,9 +394,9 @@ Deno.test("startConsumer() dead-letters a record at the broker's size limit with
       messages: [{ key: good.key, value: good.value, headers: good.headers }],
     });
     const handled: string[] = [];
-    const consumer = await consume((record) => {
-      if (record.key === key) throw new MalformedMessageError(reason);
-      handled.push(record.key ?? "");
+    const consumer = await consume((records) => {
+      if (records.some((record) => record.key === key)) throw new MalformedMessageError(reason);
+      handled.push(...keysOf(records));
       return Promise.resolve();
     });
     try {
@@ -349,8 +455,9 @@ Deno.test("restartAfterFatalCrash() brings a kafkajs consumer back after a crash
     const seen: string[] = [];
     const run = () =>
       consumer.run({
-        eachMessage: ({ message }) => {
-          seen.push(message.offset);
+        // Batches, as `startConsumer` consumes.
+        eachBatch: ({ batch }) => {
+          seen.push(...batch.messages.map((message) => message.offset));
           // The first delivery fails in a way kafkajs will not retry nor restart from.
           if (seen.length === 1) {
             throw new kafkajs.KafkaJSNonRetriableError("Simulated fatal error");
@@ -383,7 +490,7 @@ Deno.test("restartAfterFatalCrash() brings a kafkajs consumer back after a crash
   });
 });
 
-Deno.test("startConsumer() keeps its group session through a batch handler that runs past the session timeout", async () => {
+Deno.test("startConsumer() keeps its group session through a handler that runs past the session timeout", async () => {
   await withFixture(async ({ kafka, producer, topic, groupId }) => {
     const lines: string[] = [];
     const log = createLogger("test", { level: "info", write: (line) => lines.push(line) });
@@ -398,8 +505,8 @@ Deno.test("startConsumer() keeps its group session through a batch handler that 
     const consumer = await startConsumer(kafka, {
       groupId,
       topics: [topic],
-      handler: oneAtATime(slow),
-      batch: { handler: slow, maxRecords: 10 },
+      handler: slow,
+      maxRecords: 10,
       producer,
       log,
       retry: fastRetry,

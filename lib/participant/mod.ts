@@ -32,12 +32,7 @@ import {
   recordReplies,
   releaseClaims,
 } from "../idempotency/mod.ts";
-import {
-  type BatchHandler,
-  oneAtATime,
-  type RunningConsumer,
-  startConsumer,
-} from "../kafka/consumer.ts";
+import { type BatchHandler, type RunningConsumer, startConsumer } from "../kafka/consumer.ts";
 import { Counter } from "prom-client";
 import {
   onShutdownSignal,
@@ -507,8 +502,8 @@ export async function startParticipant(
     topics: [options.topic],
     producer: runtime.producer,
     log,
-    handler: oneAtATime(handleCommands),
-    batch: { handler: handleCommands, maxRecords: options.batchSize ?? DEFAULT_COMMAND_BATCH },
+    handler: handleCommands,
+    maxRecords: options.batchSize ?? DEFAULT_COMMAND_BATCH,
     partitionsConcurrently: options.concurrency ?? 1,
     onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
     fromBeginning: options.fromBeginning,

@@ -52,7 +52,8 @@ Deno.test("admission control holds new orders in Kafka while too many sagas are 
       topics: [topic!],
       producer,
       log,
-      handler: (record) => Promise.resolve(void handled.push(record.value ?? "")),
+      handler: (records) =>
+        Promise.resolve(void handled.push(...records.map((r) => r.value ?? ""))),
     });
     const admission = startAdmissionControl({
       sql,

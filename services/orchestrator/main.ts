@@ -12,7 +12,7 @@ import {
   partitionConcurrency,
   withDotEnv,
 } from "../../lib/config/mod.ts";
-import { oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
+import { startConsumer } from "../../lib/kafka/consumer.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import { checkRedis } from "../../lib/ops/mod.ts";
 import {
@@ -88,8 +88,8 @@ export async function main(): Promise<void> {
       topics: ORCHESTRATOR_TOPICS,
       producer: runtime.producer,
       log,
-      handler: oneAtATime(handleRecords),
-      batch: { handler: handleRecords, maxRecords: config.ORCHESTRATOR_BATCH_SIZE },
+      handler: handleRecords,
+      maxRecords: config.ORCHESTRATOR_BATCH_SIZE,
       partitionsConcurrently: config.ORCHESTRATOR_CONCURRENCY,
       onOutcome: (topic, outcome) => metrics.kafkaMessagesConsumed.inc({ topic, outcome }),
     });

@@ -15,7 +15,7 @@ import { COMMON_VARIABLES, integer, loadConfig, text } from "../../lib/config/mo
 import { closeDb, connectDb } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import { createKafka, kafkaLogTo } from "../../lib/kafka/client.ts";
-import { type BatchHandler, oneAtATime, startConsumer } from "../../lib/kafka/consumer.ts";
+import { type BatchHandler, startConsumer } from "../../lib/kafka/consumer.ts";
 import { connectProducer, publish } from "../../lib/kafka/producer.ts";
 import { coalescingWriter, createLogger } from "../../lib/log/mod.ts";
 import type { WireRecord } from "../../lib/messages/mod.ts";
@@ -154,8 +154,8 @@ export async function main(): Promise<void> {
     topics: Object.keys(role.next),
     producer,
     log,
-    handler: oneAtATime(handleRecords),
-    batch: { handler: handleRecords, maxRecords: BARE_BATCH_SIZE },
+    handler: handleRecords,
+    maxRecords: BARE_BATCH_SIZE,
     partitionsConcurrently: BARE_CONCURRENCY,
   });
   const ops = await startOpsServer({
