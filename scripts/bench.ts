@@ -7,20 +7,33 @@
  *   deno task bench --mode open --rate 200 --warmup 10s --duration 30s
  *   deno task bench --mode closed --concurrency 128 --pipeline saga
  *   deno task bench --stripe-latency 300ms   # the Stripe test server answering like Stripe
+ *   deno task bench --capacity               # the highest rate each pipeline keeps up with
+ *   deno task bench --brokers 3 --replicas 2 --kill-broker-at 10s   # a cluster, a broker lost
  */
 import { closeDb, connectDb } from "../lib/db/mod.ts";
 import { errorMessage } from "../lib/errors/mod.ts";
 import { closeRedis, connectRedis } from "../lib/redis/mod.ts";
-import { parseBenchArgs, pipelinesOf, USAGE } from "../tools/bench/options.ts";
+import { capacityRatio, latencyRates, runCapacity } from "../tools/bench/capacity.ts";
+import {
+  type BenchOptions,
+  parseBenchArgs,
+  type PipelineKind,
+  pipelinesOf,
+  USAGE,
+} from "../tools/bench/options.ts";
 import { loadAverage, memoryTotalBytes } from "../tools/bench/procfs.ts";
 import {
   type BenchSummary,
+  capacityChart,
+  type CapacitySummary,
+  formatCapacityReport,
   formatReport,
   judgeTargets,
   type MachineInfo,
   ratioOf,
 } from "../tools/bench/report.ts";
-import { type PipelineResult, runPipeline } from "../tools/bench/run.ts";
+import { type PipelineResult, runPipeline, type RunPipelineOptions } from "../tools/bench/run.ts";
+import { type PrivateCluster, startPrivateCluster } from "../tools/chaos/infra.ts";
 import { type BenchInfra, benchInfra } from "../tools/bench/stack.ts";
 import { projectEnv } from "./prepare.ts";
 
@@ -41,9 +54,16 @@ async function main(): Promise<number> {
   }
   const say = (line: string) => console.error(`bench | ${line}`);
   const startedAt = new Date().toISOString();
-  const infra = await benchInfra(projectEnv());
+  let infra = await benchInfra(projectEnv());
   const machine = await machineInfo(infra);
   say(`load average at start: ${machine.loadAverageAtStart.join(" ")} (${machine.cores} cores)`);
+  let cluster: PrivateCluster | null = null;
+  if (options.brokers === 3) {
+    say("starting a 3-node Kafka cluster of the run's own…");
+    cluster = await startPrivateCluster();
+    infra = { ...infra, kafkaBrokers: cluster.brokers, cluster };
+    say(`cluster up: ${cluster.brokers.join(",")} (topics RF 3, min.insync.replicas 2)`);
+  }
   const stopping = new AbortController();
   const onInterrupt = () => {
     if (stopping.signal.aborted) Deno.exit(130);
@@ -51,35 +71,91 @@ async function main(): Promise<number> {
     stopping.abort();
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
-  const pipelines: BenchSummary["pipelines"] = {};
+  const run: RunPipelineOptions = { infra, say, signal: stopping.signal };
+  const { help: _help, keepLogs: _keepLogs, profile: _profile, ...shown } = options;
+  const header = { startedAt, code: await codeState(), machine, options: shown };
+  const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   try {
+    if (options.capacity) {
+      const summary = await capacity(options, run, header);
+      console.log(formatCapacityReport(summary, { colour }));
+      console.log(JSON.stringify(summary));
+      return 0;
+    }
+    const pipelines: BenchSummary["pipelines"] = {};
     for (const kind of pipelinesOf(options.pipeline)) {
       if (stopping.signal.aborted) break;
-      const result: PipelineResult = await runPipeline(kind, options, {
-        infra,
-        say,
-        signal: stopping.signal,
-      });
+      const result: PipelineResult = await runPipeline(kind, options, run);
       pipelines[kind] = result;
     }
+    const summary: BenchSummary = {
+      benchmark: "sagas",
+      ...header,
+      pipelines,
+      ratio: ratioOf(pipelines.saga, pipelines.bare),
+      targets: judgeTargets(options, pipelines.saga, pipelines.bare),
+    };
+    console.log(formatReport(summary, { colour }));
+    console.log(JSON.stringify(summary));
+    return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
+    await cluster?.dispose();
   }
-  const { help: _help, keepLogs: _keepLogs, profile: _profile, ...shown } = options;
-  const summary: BenchSummary = {
-    benchmark: "sagas",
-    startedAt,
-    code: await codeState(),
-    machine,
-    options: shown,
+}
+
+/**
+ * The capacity mode: each pipeline's search (the saga first: the latency points of both are at
+ * 10/s and 50 % and 90 % of the saga's capacity), then the JSON and the SVG chart side by side
+ * in `--out`.
+ */
+async function capacity(
+  options: BenchOptions,
+  run: RunPipelineOptions,
+  header: Pick<CapacitySummary, "startedAt" | "code" | "machine" | "options">,
+): Promise<CapacitySummary> {
+  const pipelines: CapacitySummary["pipelines"] = {};
+  let rates: Record<string, number> | null = null;
+  for (const kind of pipelinesOf(options.pipeline) as PipelineKind[]) {
+    if (run.signal?.aborted) break;
+    const found = await runCapacity(kind, options, {
+      ...run,
+      ratesFor: (own) => rates ?? latencyRates(own),
+    });
+    rates ??= Object.fromEntries(
+      Object.entries(found.latency).map(([label, point]) => [label, point.rate]),
+    );
+    pipelines[kind] = found;
+  }
+  const saga = pipelines.saga ?? pipelines.bare;
+  const latency: CapacitySummary["latency"] = {};
+  for (const [label, point] of Object.entries(saga?.latency ?? {})) {
+    latency[label] = { p50: point.p50, p99: point.p99 };
+  }
+  const partial: Omit<CapacitySummary, "files"> = {
+    benchmark: "capacity",
+    ...header,
+    capacity: {
+      saga: pipelines.saga?.capacity ?? null,
+      bare: pipelines.bare?.capacity ?? null,
+      ratio: capacityRatio(pipelines.saga?.capacity, pipelines.bare?.capacity),
+    },
+    latency,
+    cpuPerSaga: {
+      saga: pipelines.saga?.cpuMsPerSagaAtCapacity ?? null,
+      bare: pipelines.bare?.cpuMsPerSagaAtCapacity ?? null,
+    },
     pipelines,
-    ratio: ratioOf(pipelines.saga, pipelines.bare),
-    targets: judgeTargets(options, pipelines.saga, pipelines.bare),
   };
-  const colour = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
-  console.log(formatReport(summary, { colour }));
-  console.log(JSON.stringify(summary));
-  return 0;
+  await Deno.mkdir(options.outDir, { recursive: true });
+  const base = `${options.outDir}/capacity-${header.startedAt.replaceAll(":", "-")}`;
+  const summary: CapacitySummary = {
+    ...partial,
+    files: { json: `${base}.json`, svg: `${base}.svg` },
+  };
+  await Deno.writeTextFile(summary.files.svg, capacityChart(partial));
+  await Deno.writeTextFile(summary.files.json, JSON.stringify(summary, null, 2) + "\n");
+  return summary;
 }
 
 /** The machine and the versions of what runs on it. */

@@ -20,6 +20,11 @@ export interface LoadPlan {
   durationMs: number;
   /** After the window: how long to wait for its orders (and then for the rest). */
   drainTimeoutMs: number;
+  /**
+   * End the run as the window ends when fewer orders finished in it than 95 % of those offered in
+   * it (it cannot keep up any more): no drain, the orders in flight left unfinished.
+   */
+  giveUpBehind?: boolean;
 }
 
 /** What the generator calls out to. */
@@ -60,6 +65,8 @@ export interface LoadResult {
   completions: { total: number; window: number };
   /** Final statuses observed per second within the window. */
   throughput: number;
+  /** Final statuses observed in each second of the window, in order. */
+  perSecond: number[];
   /** Sent → final status observed, for the orders sent within the window (ms). */
   latency: Distribution | null;
   /** Final status of the window's orders, by status. */
@@ -114,6 +121,7 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
   const producing = new Set<Promise<void>>();
   const issued = { total: 0, window: 0 };
   const completions = { total: 0, window: 0 };
+  const perSecond: number[] = Array.from({ length: Math.ceil(plan.durationMs / 1_000) }, () => 0);
   const inFlight = { atWindowStart: 0, atWindowEnd: 0, max: 0 };
   let windowPending = 0;
   let produceErrors = 0;
@@ -170,7 +178,10 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
     const t = now();
     tracked.delete(orderId);
     completions.total++;
-    if (t >= windowStart && t < windowEnd) completions.window++;
+    if (t >= windowStart && t < windowEnd) {
+      completions.window++;
+      perSecond[Math.floor((t - windowStart) / 1_000)]!++;
+    }
     if (order.timing !== null) {
       order.timing.observedAtMs = wall(t);
       latencies.push(t - order.sentAt);
@@ -198,6 +209,7 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
     let windowEnded = false;
     const interval = 1_000 / plan.rate;
     let next = 0;
+    let gaveUp = false;
     generating = true;
     if (plan.mode === "closed") {
       issue(Array.from({ length: plan.concurrency }, () => crypto.randomUUID()), null);
@@ -219,8 +231,9 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
         windowEnded = true;
         inFlight.atWindowEnd = tracked.size;
         hooks.onWindowEnd?.();
+        if (plan.giveUpBehind && completions.window < 0.95 * issued.window) gaveUp = true;
       }
-      if (windowEnded && (windowPending === 0 || t >= stopBy)) {
+      if (windowEnded && (windowPending === 0 || t >= stopBy || gaveUp)) {
         generating = false;
         break;
       }
@@ -239,7 +252,7 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
       await sleep(Math.max(0, wait));
     }
     // Stop offering; let what is in flight finish (bounded), and every send be acknowledged.
-    const finishBy = now() + plan.drainTimeoutMs;
+    const finishBy = gaveUp ? now() : now() + plan.drainTimeoutMs;
     while (tracked.size > 0 && now() < finishBy) await sleep(20);
     await Promise.allSettled([...producing]);
     const windowSeconds = plan.durationMs / 1_000;
@@ -258,6 +271,7 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
       offeredRate,
       completions: { ...completions },
       throughput: round(completions.window / windowSeconds),
+      perSecond,
       latency: summarize(latencies),
       outcomes: { ...outcomes },
       unfinished: { window: windowPending, total: tracked.size },

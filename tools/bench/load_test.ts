@@ -82,3 +82,41 @@ Deno.test("orders that never finish are reported unfinished, not waited for fore
   assert.equal(result.latency, null);
   assert.equal(result.keptUp, false);
 });
+
+Deno.test("completions are counted per second of the window", async () => {
+  const load: LoadGenerator = createLoadGenerator(
+    {
+      mode: "open",
+      rate: 100,
+      concurrency: 1,
+      warmupMs: 0,
+      durationMs: 1_500,
+      drainTimeoutMs: 1_000,
+    },
+    { produce: finishing(5, () => load) },
+  );
+  const result = await load.run();
+  assert.equal(result.perSecond.length, 2);
+  assert.equal(result.perSecond[0]! + result.perSecond[1]!, result.completions.window);
+  assert.ok(result.perSecond[0]! > 70, `first second ${result.perSecond[0]}`);
+});
+
+Deno.test("giveUpBehind: a run that fell behind ends with its window, without a drain", async () => {
+  const started = performance.now();
+  const load = createLoadGenerator(
+    {
+      mode: "open",
+      rate: 50,
+      concurrency: 1,
+      warmupMs: 0,
+      durationMs: 200,
+      drainTimeoutMs: 5_000,
+      giveUpBehind: true,
+    },
+    { produce: () => Promise.resolve() },
+  );
+  const result = await load.run();
+  assert.ok(performance.now() - started < 1_500, "waited for the drain");
+  assert.ok(result.unfinished.window > 0);
+  assert.equal(result.keptUp, false);
+});

@@ -39,6 +39,21 @@ export interface BenchOptions {
   keepLogs: boolean;
   /** Processes to CPU-profile over the window (by name, e.g. `orchestrator`). */
   profile: string[];
+  /**
+   * Capacity mode: step the offered rate up (open loop) until each pipeline no longer keeps up;
+   * `rate` is then the first step's, `warmupMs` and `durationMs` each step's.
+   */
+  capacity: boolean;
+  /** Capacity mode: the highest rate offered (the search stops there, capacity "at least"). */
+  maxRate: number;
+  /** Where capacity mode writes its JSON summary and SVG chart. */
+  outDir: string;
+  /** Kafka brokers: 1 (the configured infrastructure) or 3 (a private cluster, RF 3, min ISR 2). */
+  brokers: 1 | 3;
+  /** SIGKILL one broker of the private cluster this long into the measured window (null: none). */
+  killBrokerAtMs: number | null;
+  /** SIGKILL the last replica of every service this long into the measured window (null: none). */
+  killReplicaAtMs: number | null;
   help: boolean;
 }
 
@@ -52,17 +67,30 @@ line, a JSON summary.
 
 Options:
   --mode open|closed     open: a fixed offered rate; closed: a fixed number in flight (open)
-  --rate N               offered sagas/s in open loop (100)
+  --capacity             step the offered rate up (open loop) for each pipeline until it no
+                         longer keeps up; report the highest rate sustained, saga ÷ bare,
+                         latency at 10/s, 50 % and 90 % of the saga's capacity; write a JSON
+                         summary and an SVG chart (latency against throughput) to --out
+  --max-rate N           capacity mode: the highest rate offered (4000)
+  --out DIR              capacity mode: where the JSON and the SVG go (.data/bench)
+  --rate N               offered sagas/s in open loop (100; capacity mode: the first step, 10)
   --concurrency N        sagas in flight in closed loop (32)
-  --warmup D             load before the measured window, e.g. 10s (10s)
-  --duration D           the measured window, e.g. 30s (30s)
+  --warmup D             load before the measured window, e.g. 10s (10s; capacity: 3s a step)
+  --duration D           the measured window, e.g. 30s (30s; capacity: 10s a step)
   --pipeline P           saga, bare or both (both)
   --partitions N         partitions per topic (6, the services' default)
   --replicas N           processes of every service (and bare role), each in its group (1)
   --log-level L          LOG_LEVEL of the processes: debug, info, warn, error (info)
   --stripe-latency D     median answer time of the Stripe test server, e.g. 300ms, with a long
                          tail (p99 ≈ 3× the median), like Stripe's own API (0)
-  --drain-timeout D      wait this long after the window for its orders to finish (30s)
+  --drain-timeout D      wait this long after the window for its orders to finish (30s;
+                         capacity: 15s)
+  --brokers 1|3          1: the configured Kafka; 3: a private 3-node cluster of the run's own,
+                         topics of replication factor 3, min.insync.replicas 2 (1)
+  --kill-broker-at D     with --brokers 3: SIGKILL one broker this long into the measured window
+                         (restarted 10 s later)
+  --kill-replica-at D    with --replicas ≥ 2: SIGKILL the last replica of every service (or bare
+                         role) this long into the measured window (not restarted)
   --keep-logs            keep the processes' log files (kept anyway when a run fails)
   --profile P[,P…]       CPU-profile these processes over the window through the V8 inspector,
                          e.g. orchestrator,bare-orchestrator (saved as .cpuprofile, summarised)
@@ -76,16 +104,22 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
     allowPositionals: true,
     options: {
       mode: { type: "string", default: "open" },
-      rate: { type: "string", default: "100" },
+      capacity: { type: "boolean", default: false },
+      "max-rate": { type: "string", default: "4000" },
+      out: { type: "string", default: ".data/bench" },
+      rate: { type: "string" },
       concurrency: { type: "string", default: "32" },
-      warmup: { type: "string", default: "10s" },
-      duration: { type: "string", default: "30s" },
+      warmup: { type: "string" },
+      duration: { type: "string" },
       pipeline: { type: "string", default: "both" },
       partitions: { type: "string", default: "6" },
       replicas: { type: "string", default: "1" },
       "log-level": { type: "string", default: "info" },
       "stripe-latency": { type: "string", default: "0" },
-      "drain-timeout": { type: "string", default: "30s" },
+      "drain-timeout": { type: "string" },
+      brokers: { type: "string", default: "1" },
+      "kill-broker-at": { type: "string" },
+      "kill-replica-at": { type: "string" },
       "keep-logs": { type: "boolean", default: false },
       profile: { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
@@ -102,20 +136,53 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
       `Cannot run the benchmark: --log-level must be debug, info, warn or error (got "${logLevel}")`,
     );
   }
+  const capacity = values.capacity;
+  if (capacity && mode === "closed") {
+    throw new TypeError("Cannot run the benchmark: --capacity steps an open loop (drop --mode)");
+  }
+  const brokers = oneOf("--brokers", values.brokers, ["1", "3"] as const) === "3" ? 3 : 1;
+  const replicas = positiveInteger("--replicas", values.replicas, MAX_REPLICAS);
+  const killAt = (name: string, text: string | undefined) => {
+    if (text === undefined) return null;
+    if (capacity) throw new TypeError(`Cannot run the benchmark: ${name} is not for --capacity`);
+    return durationMs(name, text, { allowZero: true });
+  };
+  const killBrokerAtMs = killAt("--kill-broker-at", values["kill-broker-at"]);
+  if (killBrokerAtMs !== null && brokers !== 3) {
+    throw new TypeError("Cannot run the benchmark: --kill-broker-at needs --brokers 3");
+  }
+  const killReplicaAtMs = killAt("--kill-replica-at", values["kill-replica-at"]);
+  if (killReplicaAtMs !== null && replicas < 2) {
+    throw new TypeError("Cannot run the benchmark: --kill-replica-at needs --replicas 2 or more");
+  }
   return {
     mode,
-    rate: positiveNumber("--rate", values.rate, 20_000),
+    rate: positiveNumber("--rate", values.rate ?? (capacity ? "10" : "100"), 20_000),
     concurrency: positiveInteger("--concurrency", values.concurrency, 10_000),
-    warmupMs: durationMs("--warmup", values.warmup, { allowZero: true }),
-    durationMs: durationMs("--duration", values.duration, { allowZero: false }),
+    warmupMs: durationMs("--warmup", values.warmup ?? (capacity ? "3s" : "10s"), {
+      allowZero: true,
+    }),
+    durationMs: durationMs("--duration", values.duration ?? (capacity ? "10s" : "30s"), {
+      allowZero: false,
+    }),
     pipeline,
     partitions: positiveInteger("--partitions", values.partitions, 1_000),
-    replicas: positiveInteger("--replicas", values.replicas, MAX_REPLICAS),
+    replicas,
     logLevel,
     stripeLatencyMs: stripeLatency(values["stripe-latency"]),
-    drainTimeoutMs: durationMs("--drain-timeout", values["drain-timeout"], { allowZero: false }),
+    drainTimeoutMs: durationMs(
+      "--drain-timeout",
+      values["drain-timeout"] ?? (capacity ? "15s" : "30s"),
+      { allowZero: false },
+    ),
     keepLogs: values["keep-logs"],
     profile: values.profile.split(",").map((name) => name.trim()).filter((name) => name !== ""),
+    capacity,
+    maxRate: positiveNumber("--max-rate", values["max-rate"], 20_000),
+    outDir: values.out,
+    brokers,
+    killBrokerAtMs,
+    killReplicaAtMs,
     help: values.help,
   };
 }

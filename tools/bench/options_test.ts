@@ -68,3 +68,41 @@ Deno.test("pipelinesOf: both runs the saga, then the bare pipeline", () => {
   assert.deepEqual(pipelinesOf("both"), ["saga", "bare"]);
   assert.deepEqual(pipelinesOf("bare"), ["bare"]);
 });
+
+Deno.test("parseBenchArgs: capacity mode steps from 10/s in short windows", () => {
+  const options = parseBenchArgs(["--capacity", "--max-rate", "200", "--out", "/tmp/x"]);
+  assert.equal(options.capacity, true);
+  assert.equal(options.rate, 10);
+  assert.equal(options.maxRate, 200);
+  assert.equal(options.warmupMs, 3_000);
+  assert.equal(options.durationMs, 10_000);
+  assert.equal(options.drainTimeoutMs, 15_000);
+  assert.equal(options.outDir, "/tmp/x");
+  assert.equal(parseBenchArgs(["--capacity", "--duration", "4s"]).durationMs, 4_000);
+  assert.throws(() => parseBenchArgs(["--capacity", "--mode", "closed"]), /steps an open loop/);
+});
+
+Deno.test("parseBenchArgs: a cluster of three brokers, and the faults of a run", () => {
+  const options = parseBenchArgs([
+    "--brokers",
+    "3",
+    "--replicas",
+    "2",
+    "--kill-broker-at",
+    "5s",
+    "--kill-replica-at",
+    "10s",
+  ]);
+  assert.equal(options.brokers, 3);
+  assert.equal(options.killBrokerAtMs, 5_000);
+  assert.equal(options.killReplicaAtMs, 10_000);
+  assert.equal(parseBenchArgs([]).brokers, 1);
+  assert.equal(parseBenchArgs([]).killBrokerAtMs, null);
+  assert.throws(() => parseBenchArgs(["--brokers", "2"]), /--brokers must be 1 or 3/);
+  assert.throws(() => parseBenchArgs(["--kill-broker-at", "5s"]), /needs --brokers 3/);
+  assert.throws(() => parseBenchArgs(["--kill-replica-at", "5s"]), /needs --replicas 2/);
+  assert.throws(
+    () => parseBenchArgs(["--capacity", "--brokers", "3", "--kill-broker-at", "1s"]),
+    /not for --capacity/,
+  );
+});

@@ -4,6 +4,8 @@
  */
 import { formatTable } from "../../lib/format/table.ts";
 import { HAPPY_PATH_TOPICS, SERVICES } from "../../lib/topology/mod.ts";
+import type { PipelineCapacity } from "./capacity.ts";
+import { type ChartSeries, latencyChart } from "./chart.ts";
 import type { BenchOptions } from "./options.ts";
 import type { PipelineResult } from "./run.ts";
 import { round } from "./stats.ts";
@@ -39,11 +41,129 @@ export interface BenchSummary {
   /** The code measured: the commit and how many files differ from it (the tree may be dirty). */
   code: { commit: string; changedFiles: number | null };
   machine: MachineInfo;
-  options: Omit<BenchOptions, "help" | "keepLogs" | "profile">;
+  options: ShownOptions;
   pipelines: Partial<Record<"saga" | "bare", PipelineResult>>;
   /** Saga over bare: completed/s and latencies (null unless both pipelines ran). */
   ratio: { throughput: number | null; p50: number | null; p99: number | null } | null;
   targets: TargetResult[];
+}
+
+/** The options a summary records (not the ones that only steer the output). */
+export type ShownOptions = Omit<BenchOptions, "help" | "keepLogs" | "profile">;
+
+/** The JSON summary of a capacity run (`--capacity`). */
+export interface CapacitySummary {
+  benchmark: "capacity";
+  startedAt: string;
+  code: BenchSummary["code"];
+  machine: MachineInfo;
+  options: ShownOptions;
+  /** The highest offered rate each pipeline kept up with (sagas/s), and saga ÷ bare. */
+  capacity: { saga: number | null; bare: number | null; ratio: number | null };
+  /** The saga's p50/p99 (ms) at 10/s, 50 % and 90 % of its capacity. */
+  latency: Record<string, { p50: number | null; p99: number | null }>;
+  /** CPU per saga at capacity (ms), of everything each pipeline needs. */
+  cpuPerSaga: { saga: number | null; bare: number | null };
+  pipelines: Partial<Record<"saga" | "bare", PipelineCapacity>>;
+  /** Where the summary and the chart were written. */
+  files: { json: string; svg: string };
+}
+
+/** Colours of the chart's curves. */
+const COLOURS = { saga: "#d62728", bare: "#1f77b4" } as const;
+
+/** The chart of a capacity run: every step that kept up, latency against throughput. */
+export function capacityChart(summary: Omit<CapacitySummary, "files">): string {
+  const series: ChartSeries[] = [];
+  for (const kind of ["saga", "bare"] as const) {
+    const pipeline = summary.pipelines[kind];
+    if (pipeline === undefined) continue;
+    series.push({
+      name: `${kind} (capacity ${pipeline.capacity}${pipeline.capped ? "+" : ""}/s)`,
+      colour: COLOURS[kind],
+      points: pipeline.steps.filter((s) => s.keptUp && s.p50 !== null && s.p99 !== null).map((
+        s,
+      ) => ({ throughput: s.throughput, p50: Math.max(s.p50!, 0.1), p99: Math.max(s.p99!, 0.1) })),
+    });
+  }
+  const o = summary.options;
+  return latencyChart(series, {
+    title: "Latency against throughput, saga and bare pipeline",
+    subtitle: `${summary.startedAt.slice(0, 10)}, commit ${summary.code.commit}, ` +
+      `${summary.machine.cores} cores; Stripe ${o.stripeLatencyMs} ms; ${o.brokers} broker(s); ` +
+      `${o.replicas} replica(s); steps ${o.warmupMs / 1_000} s + ${o.durationMs / 1_000} s`,
+  });
+}
+
+/** The human part of a capacity run's output. */
+export function formatCapacityReport(
+  summary: CapacitySummary,
+  options: { colour?: boolean } = {},
+): string {
+  const o = summary.options;
+  const lines = [
+    `Capacity: open-loop steps from ${o.rate}/s up to ${o.maxRate}/s, each a ${
+      o.warmupMs / 1_000
+    } s warm-up and a ${
+      o.durationMs / 1_000
+    } s window; ${o.partitions} partitions; ${o.replicas} replica(s); ${o.brokers} broker(s); Stripe latency ${o.stripeLatencyMs} ms`,
+    `Machine: ${summary.machine.cores} cores; load average at start ${
+      summary.machine.loadAverageAtStart.join(" ")
+    }; commit ${summary.code.commit}. Shared machine: noisy numbers.`,
+    "",
+    formatTable(
+      [
+        "PIPELINE",
+        "PURPOSE",
+        "RATE/S",
+        "OFFERED/S",
+        "DONE/S",
+        "P50 MS",
+        "P99 MS",
+        "KEPT UP",
+        "UNFINISHED",
+        "MAX LAG",
+        "CPU MS/SAGA",
+        "MACHINE CPU",
+        "PEAK RSS MIB",
+      ],
+      Object.values(summary.pipelines).flatMap((p, i) =>
+        p.steps.map((s) => [
+          Object.keys(summary.pipelines)[i]!,
+          s.purpose,
+          String(s.rate),
+          fixed(s.offered),
+          fixed(s.throughput),
+          fixed(s.p50),
+          fixed(s.p99),
+          s.keptUp ? "yes" : "no",
+          String(s.unfinished),
+          String(s.consumerLagMax),
+          fixed(s.cpuMsPerSaga, 2),
+          fixed(s.busyCores, 2),
+          fixed(s.peakRssMiB),
+        ])
+      ),
+      options,
+    ),
+    "",
+    `Capacity (highest rate kept up): saga ${fixed(summary.capacity.saga, 0)}/s, bare ${
+      fixed(summary.capacity.bare, 0)
+    }/s, saga ÷ bare ${fixed(summary.capacity.ratio, 3)}` +
+    (Object.values(summary.pipelines).some((p) => p.capped) ? " (+: capped by --max-rate)" : ""),
+    `CPU per saga at capacity: saga ${fixed(summary.cpuPerSaga.saga, 2)} ms, bare ${
+      fixed(summary.cpuPerSaga.bare, 2)
+    } ms`,
+    `Saga latency: ${
+      Object.entries(summary.latency).map(([label, l]) =>
+        `at ${label === "10" ? "10/s" : `${label} of capacity`} p50 ${fixed(l.p50)} ms, p99 ${
+          fixed(l.p99)
+        } ms`
+      ).join("; ")
+    }`,
+    `Written: ${summary.files.json} and ${summary.files.svg}`,
+  ];
+  return lines.join("\n");
 }
 
 /** Services the RSS target applies to (the Stripe test server is a test double). */
@@ -157,6 +277,17 @@ export function ratioOf(saga?: PipelineResult, bare?: PipelineResult): BenchSumm
   };
 }
 
+/** The lowest mean of `width` consecutive values (all of them when there are fewer). */
+export function lowestMean(values: readonly number[], width: number): number | null {
+  if (values.length === 0) return null;
+  const w = Math.min(width, values.length);
+  let lowest = Infinity;
+  for (let i = 0; i + w <= values.length; i++) {
+    lowest = Math.min(lowest, values.slice(i, i + w).reduce((a, b) => a + b, 0) / w);
+  }
+  return round(lowest);
+}
+
 const fixed = (value: number | null | undefined, digits = 1) =>
   value === null || value === undefined ? "-" : value.toFixed(digits);
 
@@ -217,6 +348,18 @@ export function formatReport(summary: BenchSummary, options: { colour?: boolean 
       options,
     ),
   );
+  for (const p of pipelines) {
+    for (const fault of p.faults) {
+      lines.push(
+        "",
+        `${p.pipeline}: ${fault.kind} (${fault.target}) at ${fault.atMs} ms into the window${
+          fault.restartedAtMs === null ? "" : `, answering again at ${fault.restartedAtMs} ms`
+        }; done per second over the window: ${p.load.perSecond.join(" ")}; lowest 5 s ${
+          fixed(lowestMean(p.load.perSecond, 5))
+        }/s`,
+      );
+    }
+  }
   for (const p of pipelines) {
     const others = Object.entries(p.load.outcomes).filter(([status]) => status !== "COMPLETED");
     if (others.length > 0) {

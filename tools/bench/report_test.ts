@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { type BenchSummary, formatReport, judgeTargets, ratioOf } from "./report.ts";
+import type { PipelineCapacity } from "./capacity.ts";
+import {
+  type BenchSummary,
+  capacityChart,
+  type CapacitySummary,
+  formatCapacityReport,
+  formatReport,
+  judgeTargets,
+  lowestMean,
+  ratioOf,
+} from "./report.ts";
 import type { PipelineResult } from "./run.ts";
 
 function pipeline(
@@ -31,6 +41,7 @@ function pipeline(
       offeredRate: load.throughput,
       completions: { total: 10, window: 10 },
       throughput: load.throughput,
+      perSecond: [load.throughput],
       latency,
       outcomes: { COMPLETED: 9, COMPENSATED: 1 },
       unfinished: { window: 0, total: 0 },
@@ -65,9 +76,43 @@ function pipeline(
     backlog: { handledPerSecond: {}, consumerLagMax: {}, outboxMax: {} },
     breakdown: [],
     profiles: [],
+    faults: [],
     logDir: null,
   };
 }
+
+const MACHINE = {
+  cores: 2,
+  memoryMiB: 1024,
+  kernel: "6",
+  deno: "2",
+  v8: "15",
+  typescript: "6",
+  kafka: "4.1.2",
+  postgres: "15",
+  redis: "7",
+  loadAverageAtStart: [1, 1, 1],
+};
+
+const OPTIONS: BenchSummary["options"] = {
+  mode: "closed",
+  rate: 100,
+  concurrency: 32,
+  warmupMs: 10_000,
+  durationMs: 30_000,
+  pipeline: "both",
+  partitions: 6,
+  replicas: 2,
+  logLevel: "info",
+  stripeLatencyMs: 0,
+  drainTimeoutMs: 30_000,
+  capacity: false,
+  maxRate: 4_000,
+  outDir: ".data/bench",
+  brokers: 1,
+  killBrokerAtMs: null,
+  killReplicaAtMs: null,
+};
 
 Deno.test("judgeTargets: closed loop judges throughput, the ratio and RSS, not latency", () => {
   const saga = pipeline("saga", { throughput: 30, p50: 900, p99: 1_500, keptUp: true }, 210);
@@ -95,31 +140,8 @@ Deno.test("ratioOf and formatReport: saga over bare, and every section printed",
     benchmark: "sagas",
     startedAt: "2026-01-01T00:00:00.000Z",
     code: { commit: "abc1234", changedFiles: 0 },
-    machine: {
-      cores: 2,
-      memoryMiB: 1024,
-      kernel: "6",
-      deno: "2",
-      v8: "15",
-      typescript: "6",
-      kafka: "4.1.2",
-      postgres: "15",
-      redis: "7",
-      loadAverageAtStart: [1, 1, 1],
-    },
-    options: {
-      mode: "closed",
-      rate: 100,
-      concurrency: 32,
-      warmupMs: 10_000,
-      durationMs: 30_000,
-      pipeline: "both",
-      partitions: 6,
-      replicas: 2,
-      logLevel: "info",
-      stripeLatencyMs: 0,
-      drainTimeoutMs: 30_000,
-    },
+    machine: MACHINE,
+    options: OPTIONS,
     pipelines: { saga, bare },
     ratio,
     targets: judgeTargets({ mode: "closed", rate: 100 }, saga, bare),
@@ -137,4 +159,78 @@ Deno.test("ratioOf and formatReport: saga over bare, and every section printed",
   ) {
     assert.ok(text.includes(section), `missing "${section}"`);
   }
+});
+
+Deno.test("formatReport: a fault and the window's throughput second by second", () => {
+  const saga = pipeline("saga", { throughput: 30, p50: 900, p99: 1_500, keptUp: true });
+  saga.faults = [{ kind: "broker killed", atMs: 5_000, target: "node 2", restartedAtMs: 16_000 }];
+  saga.load.perSecond = [30, 30, 12, 8, 30, 31, 30];
+  const text = formatReport({
+    benchmark: "sagas",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    code: { commit: "abc1234", changedFiles: 0 },
+    machine: MACHINE,
+    options: OPTIONS,
+    pipelines: { saga },
+    ratio: null,
+    targets: [],
+  });
+  assert.match(
+    text,
+    /broker killed \(node 2\) at 5000 ms into the window, answering again at 16000/,
+  );
+  assert.match(text, /30 30 12 8 30 31 30; lowest 5 s 22.0\/s/);
+});
+
+Deno.test("lowestMean: the lowest run of consecutive values", () => {
+  assert.equal(lowestMean([5, 1, 1, 5, 5], 2), 1);
+  assert.equal(lowestMean([4, 2], 5), 3);
+  assert.equal(lowestMean([], 5), null);
+});
+
+Deno.test("capacityChart and formatCapacityReport: the steps that kept up, and the summary", () => {
+  const step = (rate: number, keptUp: boolean, p50: number) => ({
+    purpose: "search" as const,
+    rate,
+    keptUp,
+    offered: rate,
+    throughput: keptUp ? rate : rate / 2,
+    p50,
+    p99: p50 * 2,
+    unfinished: keptUp ? 0 : 100,
+    cpuMsPerSaga: 20,
+    busyCores: 1.5,
+    peakRssMiB: 150,
+    consumerLagMax: 3,
+  });
+  const of = (capacity: number, steps: PipelineCapacity["steps"]): PipelineCapacity => ({
+    capacity,
+    capped: false,
+    cpuMsPerSagaAtCapacity: 20,
+    peakRssMiBAtCapacity: 150,
+    latency: { "10": { rate: 10, p50: 40, p99: 80, keptUp: true } },
+    steps,
+  });
+  const summary: CapacitySummary = {
+    benchmark: "capacity",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    code: { commit: "abc1234", changedFiles: 0 },
+    machine: MACHINE,
+    options: { ...OPTIONS, capacity: true, mode: "open" },
+    capacity: { saga: 20, bare: 40, ratio: 0.5 },
+    latency: { "10": { p50: 40, p99: 80 } },
+    cpuPerSaga: { saga: 20, bare: 5 },
+    pipelines: {
+      saga: of(20, [step(10, true, 40), step(20, true, 60), step(40, false, 900)]),
+      bare: of(40, [step(10, true, 10), step(20, true, 12), step(40, true, 15)]),
+    },
+    files: { json: "/tmp/c.json", svg: "/tmp/c.svg" },
+  };
+  const svg = capacityChart(summary);
+  const sagaP50 = /data-series="saga \(capacity 20\/s\) p50"[^>]* points="([^"]*)"/.exec(svg);
+  assert.equal(sagaP50?.[1]?.split(" ").length, 2, "the step that fell behind is not drawn");
+  const text = formatCapacityReport(summary);
+  assert.match(text, /saga 20\/s, bare 40\/s, saga ÷ bare 0.500/);
+  assert.match(text, /at 10\/s p50 40.0 ms, p99 80.0 ms/);
+  assert.equal(text.split("\n").filter((line) => /^(saga|bare) +search/.test(line)).length, 6);
 });

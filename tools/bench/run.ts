@@ -36,6 +36,7 @@ import {
 } from "./profile.ts";
 import { type BenchInfra, type PipelineStack, startPipelineStack } from "./stack.ts";
 import { round } from "./stats.ts";
+import type { PrivateCluster } from "../chaos/infra.ts";
 
 /** CPU and memory of one process (or group of processes) over the measured window. */
 export interface ProcessUsage {
@@ -100,8 +101,23 @@ export interface PipelineResult {
   breakdown: Segment[];
   /** CPU profiles taken over the window (`--profile`). */
   profiles: ProfileSummary[];
+  /** Faults injected in the window (`--kill-broker-at`, `--kill-replica-at`). */
+  faults: Fault[];
   logDir: string | null;
 }
+
+/** A fault the bench injected, and when (ms into the measured window). */
+export interface Fault {
+  kind: "broker killed" | "replicas killed";
+  atMs: number;
+  /** The broker's node id, or the processes killed. */
+  target: string;
+  /** When the broker answered again after its restart (ms into the window); null: not restarted. */
+  restartedAtMs: number | null;
+}
+
+/** A killed broker is started again this long after its SIGKILL. */
+const BROKER_DOWN_MS = 10_000;
 
 /** The order every saga of the bench places: three in-stock products, a card that succeeds. */
 export const BENCH_ORDER = {
@@ -134,6 +150,23 @@ export async function runPipeline(
   bench: BenchOptions,
   options: RunPipelineOptions,
 ): Promise<PipelineResult> {
+  const stack = await startPipeline(kind, bench, options);
+  let failed = true;
+  try {
+    const result = await measure(stack, bench, options);
+    failed = false;
+    return { ...result, logDir: bench.keepLogs ? stack.logDir : null };
+  } finally {
+    await stopPipeline(stack, { keepLogs: failed || bench.keepLogs, say: options.say });
+  }
+}
+
+/** Starts one pipeline's processes for `bench` and says how long it took. */
+export async function startPipeline(
+  kind: PipelineKind,
+  bench: BenchOptions,
+  options: RunPipelineOptions,
+): Promise<PipelineStack> {
   const { say } = options;
   say(`${kind}: starting the processes…`);
   const startedAt = performance.now();
@@ -150,16 +183,17 @@ export async function runPipeline(
       ((performance.now() - startedAt) / 1_000).toFixed(1)
     } s (namespace ${stack.namespace}, logs in ${stack.logDir})`,
   );
-  let failed = true;
-  try {
-    const result = await measure(stack, bench, options);
-    failed = false;
-    return { ...result, logDir: bench.keepLogs ? stack.logDir : null };
-  } finally {
-    await stack.teardown();
-    if (!failed && !bench.keepLogs) await Deno.remove(stack.logDir, { recursive: true });
-    else say(`${kind}: process logs kept in ${stack.logDir}`);
-  }
+  return stack;
+}
+
+/** Takes a pipeline down: its processes, database and topics; its logs unless `keepLogs`. */
+export async function stopPipeline(
+  stack: PipelineStack,
+  options: { keepLogs: boolean; say: (line: string) => void },
+): Promise<void> {
+  await stack.teardown();
+  if (!options.keepLogs) await Deno.remove(stack.logDir, { recursive: true });
+  else options.say(`${stack.kind}: process logs kept in ${stack.logDir}`);
 }
 
 async function measure(
@@ -169,10 +203,10 @@ async function measure(
 ): Promise<Omit<PipelineResult, "logDir">> {
   const { say } = options;
   const loadStart = await loadAverage();
-  const shared = {
-    kafka: await findProcesses((cmd) => cmd.includes("kafka.Kafka")),
-    redis: await findProcesses((cmd) => /(^|\/)redis-server\b/.test(cmd)),
-  };
+  const { cluster } = options.infra;
+  const shared = await sharedProcesses(
+    cluster === undefined ? undefined : await clusterPids(cluster),
+  );
   // The whole run's baseline: nothing produced yet, setup commits flushed (its pool is closed).
   const recordsBefore = await topicRecordCounts(stack.admin, stack.kafka, ALL_TOPICS);
   const writesBefore = await readTableWrites(stack.databaseUrl);
@@ -180,94 +214,20 @@ async function measure(
   const scratch = connectDb(stack.databaseUrl, { max: 1, applicationName: "bench-probe" });
   // The bench's own transactions in the pipeline's database, taken out of its commit count.
   let benchQueries = 1;
-  const subscriber = connectRedis(options.infra.redisUrl, { connectionName: "bench-observer" });
   try {
-    const plan: LoadPlan = {
-      mode: bench.mode,
-      rate: bench.rate,
-      concurrency: bench.concurrency,
-      warmupMs: bench.warmupMs,
-      durationMs: bench.durationMs,
-      drainTimeoutMs: bench.drainTimeoutMs,
-    };
-    const window: { start?: Promise<UsageSnapshot>; end?: Promise<UsageSnapshot> } = {};
-    let profiling: Promise<Array<RunningProfile | null>> = Promise.resolve([]);
-    let profiled: Promise<ProfileSummary[]> = Promise.resolve([]);
-    const sampling = new AbortController();
-    const backlog: Backlog = { handledPerSecond: {}, consumerLagMax: {}, outboxMax: {} };
-    const load = createLoadGenerator(plan, {
-      produce: (orderIds) =>
-        publish(
-          stack.producer,
-          orderIds.map((orderId) =>
-            encodeMessage({
-              eventType: "ORDER_CREATED",
-              body: newOrder({ ...BENCH_ORDER, orderId }),
-            })
-          ),
-        ),
-      onWindowStart() {
-        say(`${stack.kind}: measured window started`);
-        window.start = sampleUsage(stack, shared);
-        profiling = Promise.all(
-          stack.inspected.map((p) =>
-            startProfile(p.inspectorPort).catch((error) => {
-              say(`${stack.kind}: cannot profile ${p.name}: ${errorMessage(error)}`);
-              return null;
-            })
-          ),
-        );
-        sampleBacklog(stack, scratch, backlog, {
-          signal: sampling.signal,
-          say,
-          onQuery: () => benchQueries++,
-        });
+    const faults: Fault[] = [];
+    let faulting = Promise.resolve();
+    const step = await driveLoad(stack, planOf(bench), {
+      ...options,
+      scratch,
+      shared,
+      onQuery: () => benchQueries++,
+      onWindowStart: () => {
+        faulting = injectFaults(stack, bench, options, faults);
       },
-      onWindowEnd() {
-        window.end = sampleUsage(stack, shared);
-        profiled = stopProfiles(stack, profiling, say);
-        sampling.abort();
-        say(`${stack.kind}: measured window ended; draining`);
-      },
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    await observeCompletions(stack, subscriber, (orderId, status) => load.observe(orderId, status));
-    say(
-      `${stack.kind}: ${
-        bench.mode === "open"
-          ? `offering ${bench.rate} orders/s`
-          : `keeping ${bench.concurrency} orders in flight`
-      } for ${(bench.warmupMs + bench.durationMs) / 1_000} s (warm-up ${
-        bench.warmupMs / 1_000
-      } s)…`,
-    );
-    const result = await load.run();
-    sampling.abort();
-    if (window.start === undefined || window.end === undefined) {
-      throw new RangeError("Cannot measure usage: the measured window never ran");
-    }
-    const [first, last] = await Promise.all([window.start, window.end]);
-    benchQueries++;
-    backlog.handledPerSecond = await handledPerSecond(scratch, stack.kind, {
-      fromMs: result.windowStartedAtMs,
-      toMs: result.windowEndedAtMs,
-    });
-    // The work of the window in sagas: the records handled over the hops of one saga. The
-    // same as the sagas finished when the pipeline keeps up; the honest count when it does not.
-    const windowSeconds = result.windowMs / 1_000;
-    const handled = Object.values(backlog.handledPerSecond).reduce((sum, n) => sum + n, 0);
-    const usage = usageBetween(first, last, {
-      seconds: windowSeconds,
-      sagas: (handled * windowSeconds) / HOPS_PER_SAGA,
-    });
-    const peaks = await Promise.all(stack.processes.map((p) => sampleProcess(p.pid)));
-    for (const [i, p] of stack.processes.entries()) {
-      const entry = usage.processes.find((u) => u.name === p.name);
-      const peak = peaks[i];
-      if (entry !== undefined && peak !== null && peak !== undefined) {
-        entry.peakRssMiB = round(peak.peakRssBytes / 2 ** 20, 1);
-      }
-    }
+    await faulting;
+    const { load: result, usage, backlog } = step;
     say(
       `${stack.kind}: ${result.completions.total} orders finished ` +
         `(${result.unfinished.total} unfinished); reading counters`,
@@ -320,15 +280,223 @@ async function measure(
       },
       backlog,
       breakdown,
-      profiles: await profiled,
+      profiles: await step.profiles,
+      faults,
     };
   } finally {
-    await closeRedis(subscriber);
     await closeDb(scratch).catch(() => {});
   }
 }
 
 type Backlog = PipelineResult["backlog"];
+
+/**
+ * Kills what `--kill-broker-at` and `--kill-replica-at` name at their time into the window (a
+ * broker that is not the active controller, restarted 10 s later; the last replica of every
+ * service or bare role, left dead) and records each fault in `faults`.
+ */
+async function injectFaults(
+  stack: PipelineStack,
+  bench: BenchOptions,
+  options: RunPipelineOptions,
+  faults: Fault[],
+): Promise<void> {
+  const startedAt = performance.now();
+  const at = () => Math.round(performance.now() - startedAt);
+  const { cluster } = options.infra;
+  const broker = async (delayMs: number) => {
+    if (cluster === undefined) {
+      throw new RangeError("Cannot kill a broker: no cluster of the run's own");
+    }
+    await sleep(delayMs, options.signal);
+    const leader = await cluster.quorumLeader();
+    const node = nodesOf(cluster).find((n) => n !== leader)!;
+    const fault: Fault = {
+      kind: "broker killed",
+      atMs: at(),
+      target: `node ${node}`,
+      restartedAtMs: null,
+    };
+    await cluster.kill(node);
+    faults.push(fault);
+    options.say(
+      `${stack.kind}: SIGKILL to broker node ${node} at ${fault.atMs} ms into the window`,
+    );
+    await sleep(BROKER_DOWN_MS, options.signal);
+    await cluster.start(node);
+    fault.restartedAtMs = at();
+    options.say(`${stack.kind}: broker node ${node} answers again at ${fault.restartedAtMs} ms`);
+  };
+  const replicas = async (delayMs: number) => {
+    await sleep(delayMs, options.signal);
+    const last = `#${bench.replicas}`;
+    const names = stack.processes.map((p) => p.name).filter((name) => name.endsWith(last));
+    const fault: Fault = {
+      kind: "replicas killed",
+      atMs: at(),
+      target: names.join(", "),
+      restartedAtMs: null,
+    };
+    await Promise.all(names.map((name) => stack.kill(name)));
+    faults.push(fault);
+    options.say(`${stack.kind}: SIGKILL to ${fault.target} at ${fault.atMs} ms into the window`);
+  };
+  await Promise.all([
+    bench.killBrokerAtMs === null ? null : broker(bench.killBrokerAtMs),
+    bench.killReplicaAtMs === null ? null : replicas(bench.killReplicaAtMs),
+  ]);
+}
+
+/** The load plan of a run's options. */
+export function planOf(bench: BenchOptions, rate = bench.rate): LoadPlan {
+  return {
+    mode: bench.mode,
+    rate,
+    concurrency: bench.concurrency,
+    warmupMs: bench.warmupMs,
+    durationMs: bench.durationMs,
+    drainTimeoutMs: bench.drainTimeoutMs,
+  };
+}
+
+/** Options of `driveLoad`. */
+export interface DriveLoadOptions extends RunPipelineOptions {
+  /** A connection to the pipeline's database for the probes. */
+  scratch: Sql;
+  /** Pids of the shared broker(s) and Redis, whose CPU counts for the pipeline. */
+  shared: SharedProcesses;
+  /** Called for each transaction the probes make in the pipeline's database. */
+  onQuery?: () => void;
+  /** Called once the measured window starts (after the usage snapshot is taken). */
+  onWindowStart?: () => void;
+}
+
+/** The pids of what the pipelines share: the Kafka broker(s) and Redis. */
+export interface SharedProcesses {
+  kafka: number[];
+  redis: number[];
+}
+
+/** What one load plan measured over its window on a running stack. */
+export interface LoadMeasurement {
+  load: LoadResult;
+  usage: Pick<PipelineResult, "processes" | "machine" | "cpuPerSaga">;
+  backlog: Backlog;
+  /** The window's CPU profiles (`--profile`), once saved. */
+  profiles: Promise<ProfileSummary[]>;
+}
+
+/** A cluster's node ids: 1 to the number of its brokers. */
+function nodesOf(cluster: PrivateCluster): number[] {
+  return cluster.brokers.map((_, i) => i + 1);
+}
+
+/** The pids of a cluster's running nodes. */
+export async function clusterPids(cluster: PrivateCluster): Promise<number[]> {
+  const pids = await Promise.all(nodesOf(cluster).map((node) => cluster.pid(node)));
+  return pids.filter((pid) => pid !== null);
+}
+
+/** The shared processes: `kafka` when given (a cluster of the run's own), else every broker. */
+export async function sharedProcesses(kafka?: number[]): Promise<SharedProcesses> {
+  return {
+    kafka: kafka ?? await findProcesses((cmd) => cmd.includes("kafka.Kafka")),
+    redis: await findProcesses((cmd) => /(^|\/)redis-server\b/.test(cmd)),
+  };
+}
+
+/**
+ * Drives `plan` through a running stack: observes final statuses in Redis, snapshots CPU at the
+ * window's start and end, samples consumer lag and outbox backlog over the window, counts the
+ * records each group handled in it, and the peak RSS of every process at the end.
+ */
+export async function driveLoad(
+  stack: PipelineStack,
+  plan: LoadPlan,
+  options: DriveLoadOptions,
+): Promise<LoadMeasurement> {
+  const { say, scratch, shared } = options;
+  const onQuery = options.onQuery ?? (() => {});
+  const subscriber = connectRedis(options.infra.redisUrl, { connectionName: "bench-observer" });
+  try {
+    const window: { start?: Promise<UsageSnapshot>; end?: Promise<UsageSnapshot> } = {};
+    let profiling: Promise<Array<RunningProfile | null>> = Promise.resolve([]);
+    let profiled: Promise<ProfileSummary[]> = Promise.resolve([]);
+    const sampling = new AbortController();
+    const backlog: Backlog = { handledPerSecond: {}, consumerLagMax: {}, outboxMax: {} };
+    const load = createLoadGenerator(plan, {
+      produce: (orderIds) =>
+        publish(
+          stack.producer,
+          orderIds.map((orderId) =>
+            encodeMessage({
+              eventType: "ORDER_CREATED",
+              body: newOrder({ ...BENCH_ORDER, orderId }),
+            })
+          ),
+        ),
+      onWindowStart() {
+        say(`${stack.kind}: measured window started`);
+        window.start = sampleUsage(stack, shared);
+        profiling = Promise.all(
+          stack.inspected.map((p) =>
+            startProfile(p.inspectorPort).catch((error) => {
+              say(`${stack.kind}: cannot profile ${p.name}: ${errorMessage(error)}`);
+              return null;
+            })
+          ),
+        );
+        sampleBacklog(stack, scratch, backlog, { signal: sampling.signal, say, onQuery });
+        options.onWindowStart?.();
+      },
+      onWindowEnd() {
+        window.end = sampleUsage(stack, shared);
+        profiled = stopProfiles(stack, profiling, say);
+        sampling.abort();
+        say(`${stack.kind}: measured window ended; draining`);
+      },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    await observeCompletions(stack, subscriber, (orderId, status) => load.observe(orderId, status));
+    say(
+      `${stack.kind}: ${
+        plan.mode === "open"
+          ? `offering ${plan.rate} orders/s`
+          : `keeping ${plan.concurrency} orders in flight`
+      } for ${(plan.warmupMs + plan.durationMs) / 1_000} s (warm-up ${plan.warmupMs / 1_000} s)…`,
+    );
+    const result = await load.run();
+    sampling.abort();
+    if (window.start === undefined || window.end === undefined) {
+      throw new RangeError("Cannot measure usage: the measured window never ran");
+    }
+    const [first, last] = await Promise.all([window.start, window.end]);
+    onQuery();
+    backlog.handledPerSecond = await handledPerSecond(scratch, stack.kind, {
+      fromMs: result.windowStartedAtMs,
+      toMs: result.windowEndedAtMs,
+    });
+    // The work of the window in sagas: the records handled over the hops of one saga. The
+    // same as the sagas finished when the pipeline keeps up; the honest count when it does not.
+    const windowSeconds = result.windowMs / 1_000;
+    const handled = Object.values(backlog.handledPerSecond).reduce((sum, n) => sum + n, 0);
+    const usage = usageBetween(first, last, {
+      seconds: windowSeconds,
+      sagas: (handled * windowSeconds) / HOPS_PER_SAGA,
+    });
+    const peaks = await Promise.all(stack.processes.map((p) => sampleProcess(p.pid)));
+    for (const [i, p] of stack.processes.entries()) {
+      const entry = usage.processes.find((u) => u.name === p.name);
+      const peak = peaks[i];
+      if (entry !== undefined && peak !== null && peak !== undefined) {
+        entry.peakRssMiB = round(peak.peakRssBytes / 2 ** 20, 1);
+      }
+    }
+    return { load: result, usage, backlog, profiles: profiled };
+  } finally {
+    await closeRedis(subscriber);
+  }
+}
 
 /** Stops the window's profiles, saves each as a `.cpuprofile` and summarises it. */
 async function stopProfiles(

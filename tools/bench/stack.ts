@@ -29,6 +29,7 @@ import {
   startStack,
 } from "../../testing/supervisor.ts";
 import { BARE_ROLES, BARE_SCHEMA_SQL } from "./bare_service.ts";
+import type { PrivateCluster } from "../chaos/infra.ts";
 import { type InspectedProcess, startInspected } from "./inspected.ts";
 import type { PipelineKind } from "./options.ts";
 
@@ -40,6 +41,8 @@ export interface BenchInfra {
   kafkaBrokers: string[];
   databaseUrl: string;
   redisUrl: string;
+  /** A 3-node cluster of the run's own (`--brokers 3`): topics of RF 3, min ISR 2. */
+  cluster?: PrivateCluster;
 }
 
 /** Reads the infrastructure from `env` and checks that each service answers. */
@@ -103,6 +106,8 @@ export interface PipelineStack {
   outboxSchemas: string[];
   /** Redis channel on which the bare pipeline announces finished orders. */
   doneChannel: string;
+  /** SIGKILL to one process by name; resolves once it is gone. */
+  kill(name: string): Promise<void>;
   /** SIGTERM to every process; waits for them to exit. */
   stopProcesses(): Promise<void>;
   /** Stops what still runs, drops the database and deletes the namespace's topics. */
@@ -169,7 +174,11 @@ export async function startPipelineStack(
     } finally {
       await closeDb(setup);
     }
-    await ensureTopics(kafka, { topics: ALL_TOPICS, partitions: options.partitions });
+    await ensureTopics(kafka, {
+      topics: ALL_TOPICS,
+      partitions: options.partitions,
+      ...(infra.cluster === undefined ? {} : { replicationFactor: 3, minInsyncReplicas: 2 }),
+    });
     admin = kafka.admin();
     await admin.connect();
     producer = await connectProducer(kafka);
@@ -259,6 +268,11 @@ export async function startPipelineStack(
       groups: PIPELINE_GROUPS,
       outboxSchemas: kind === "saga" ? [...SCHEMAS] : [],
       doneChannel,
+      async kill(name) {
+        const stack = stacks.find((s) => s.processes.has(name));
+        if (stack === undefined) throw new RangeError(`Cannot kill "${name}": no such process`);
+        await stack.kill(name, "SIGKILL");
+      },
       stopProcesses,
       teardown,
     };
