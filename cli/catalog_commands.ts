@@ -1,32 +1,14 @@
-/** `sagactl seed` and `sagactl product list`: the demo catalog in the inventory schema. */
+/** `sagactl seed` and `sagactl product list`: the demo catalog, through inventory's products module. */
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
 import { DEMO_CATALOG, seedCatalog } from "../lib/catalog/mod.ts";
-import type { Sql } from "../lib/db/mod.ts";
+import { listProducts, type Product } from "../lib/inventory/mod.ts";
 import type { CliContext } from "./context.ts";
 import { examples, jsonHelp } from "./help.ts";
 import { formatMoney } from "../lib/format/money.ts";
 import { COLOURS, colourWanted, printer } from "./output.ts";
 
 /** A product as `product list --json` shows it. */
-export interface ProductJson {
-  productId: string;
-  sku: string;
-  name: string;
-  priceCents: number;
-  available: number;
-  /** Held by active reservations: `totalStock - available`. */
-  reserved: number;
-  totalStock: number;
-}
-
-/** Every product, by SKU. */
-export async function listProducts(sql: Sql): Promise<ProductJson[]> {
-  const rows = await sql<ProductJson[]>`
-    select product_id as "productId", sku, name, price_cents as "priceCents", available,
-      (total_stock - available) as reserved, total_stock as "totalStock"
-    from inventory.products order by sku`;
-  return [...rows];
-}
+export type ProductJson = Product;
 
 /** The `seed` and `product` commands. */
 export function catalogCommands(ctx: CliContext): CommandUnknownOpts[] {

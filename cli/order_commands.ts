@@ -4,6 +4,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import type { Sql } from "../lib/db/mod.ts";
+import { findProducts } from "../lib/inventory/mod.ts";
 import { OrderCreated, type OrderItem, orderTotalCents } from "../lib/messages/mod.ts";
 import { newOrder, placeOrder } from "../lib/orders/mod.ts";
 import type { CliContext } from "./context.ts";
@@ -54,27 +55,25 @@ interface ResolvedItem extends OrderItem {
 export async function resolveItems(sql: Sql, items: readonly ItemArg[]): Promise<ResolvedItem[]> {
   const ids = items.flatMap((i) => "productId" in i.product ? [i.product.productId] : []);
   const skus = items.flatMap((i) => "sku" in i.product ? [i.product.sku] : []);
-  const rows = await sql<{ product_id: string; sku: string; name: string; price_cents: number }[]>`
-    select product_id, sku, name, price_cents from inventory.products
-    where product_id::text = any(${ids}) or sku = any(${skus})`;
+  const products = await findProducts(sql, { productIds: ids, skus });
   const lines = new Map<string, ResolvedItem>();
   for (const item of items) {
-    const row = rows.find((r) =>
-      "productId" in item.product ? r.product_id === item.product.productId : r.sku ===
+    const product = products.find((p) =>
+      "productId" in item.product ? p.productId === item.product.productId : p.sku ===
         item.product.sku
     );
-    if (row === undefined) {
+    if (product === undefined) {
       const ref = "productId" in item.product ? item.product.productId : item.product.sku;
       throw new Error(
         `Cannot create the order: no product "${ref}" in the catalog (see sagactl product list)`,
       );
     }
-    const line = lines.get(row.product_id);
-    lines.set(row.product_id, {
-      productId: row.product_id,
+    const line = lines.get(product.productId);
+    lines.set(product.productId, {
+      productId: product.productId,
       quantity: (line?.quantity ?? 0) + item.quantity,
-      unitPriceCents: row.price_cents,
-      name: row.name,
+      unitPriceCents: product.priceCents,
+      name: product.name,
     });
   }
   return [...lines.values()];

@@ -1,7 +1,7 @@
 /** `sagactl saga list|show|retry`: find sagas, read their state and timeline, repair them. */
 import { Command, Option } from "@commander-js/extra-typings";
+import { listProducts } from "../lib/inventory/mod.ts";
 import { readOrder } from "../lib/orchestrator_store/mod.ts";
-import { listProducts } from "./catalog_commands.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { examples, jsonHelp } from "./help.ts";

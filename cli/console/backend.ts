@@ -1,11 +1,11 @@
 /**
  * What the console reads and does, over the CLI's own read models and actions (saga_view,
- * stats_command, dlq_view, dlq_replay, saga_retry) and the orchestrator's store: no query or
- * rule of its own.
+ * stats_command, dlq_view, dlq_replay, saga_retry) and lib's stores (orchestrator_store,
+ * inventory): no query or rule of its own.
  */
+import { listProducts } from "../../lib/inventory/mod.ts";
 import { readOrder } from "../../lib/orchestrator_store/mod.ts";
 import type { SagaStatus } from "../../lib/saga/mod.ts";
-import { listProducts } from "../catalog_commands.ts";
 import type { CliContext } from "../context.ts";
 import { type ReplayJson, runReplays } from "../dlq_replay.ts";
 import {

@@ -1,17 +1,12 @@
 /**
- * The demo catalog: a few products with fixed ids and stock, loaded idempotently into the
- * inventory service's schema by `sagactl seed`, `deno task dev` and `deno task demo`.
+ * The demo catalog: a few products with fixed ids and stock, loaded idempotently through the
+ * inventory service's products module by `sagactl seed`, `deno task dev` and `deno task demo`.
  */
 import type { Sql } from "../db/mod.ts";
+import { type CatalogProduct, insertProducts } from "../inventory/mod.ts";
 
-/** A product of the catalog. */
-export interface CatalogProduct {
-  productId: string;
-  sku: string;
-  name: string;
-  priceCents: number;
-  stock: number;
-}
+/** A product of the catalog, with its initial stock. */
+export type { CatalogProduct } from "../inventory/mod.ts";
 
 /** The demo products. Their ids are part of the docs: scripts and examples use them. */
 export const DEMO_CATALOG: readonly CatalogProduct[] = [
@@ -50,19 +45,5 @@ export async function seedCatalog(
   sql: Sql,
   products: readonly CatalogProduct[] = DEMO_CATALOG,
 ): Promise<number> {
-  const rows = products.map((p) => ({
-    product_id: p.productId,
-    sku: p.sku,
-    name: p.name,
-    price_cents: p.priceCents,
-    available: p.stock,
-    total_stock: p.stock,
-  }));
-  const inserted = await sql`
-    insert into inventory.products ${
-    sql(rows, "product_id", "sku", "name", "price_cents", "available", "total_stock")
-  }
-    on conflict (product_id) do nothing
-    returning product_id`;
-  return inserted.length;
+  return await insertProducts(sql, products);
 }

@@ -3,6 +3,7 @@
  * none, each at the catalog's price), and what a release undoes. The handler loads the rows,
  * asks, and applies the answer.
  */
+import type { StockRow } from "../../lib/inventory/mod.ts";
 
 /** A reservation as stored; `RELEASED` with no lines is a tombstone. */
 export interface Reservation {
@@ -19,13 +20,6 @@ export interface ReservationLine {
 /** One line of a `RESERVE_INVENTORY` command: a quantity at the unit price the customer was shown. */
 export interface OrderedLine extends ReservationLine {
   unitPriceCents: number;
-}
-
-/** A product of the catalog as a reservation sees it (its row locked). */
-export interface StockRow {
-  sku: string;
-  available: number;
-  priceCents: number;
 }
 
 /** What to do with a `RESERVE_INVENTORY` command. */

@@ -6,8 +6,8 @@ import {
   mergeLines,
   type OrderedLine,
   type Reservation,
-  type StockRow,
 } from "./decide.ts";
+import type { StockRow } from "../../lib/inventory/mod.ts";
 
 const order = "o-1";
 const [a, b] = ["aaaaaaaa-0000-4000-8000-000000000000", "bbbbbbbb-0000-4000-8000-000000000000"];
