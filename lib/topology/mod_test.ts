@@ -39,6 +39,15 @@ Deno.test("SERVICES: each contract topic but the DLQ is consumed by exactly one 
   );
 });
 
+Deno.test("GROUP_TOPICS: the consumer groups and their topics of DESIGN §3", () => {
+  assert.deepEqual(GROUP_TOPICS, {
+    "saga-orchestrator": ["orders", "inventory.replies", "payment.replies", "notification.replies"],
+    "inventory-service": ["inventory.commands"],
+    "payment-service": ["payment.commands"],
+    "notification-service": ["notification.commands"],
+  });
+});
+
 Deno.test("SERVICES: each command and reply topic has one producer and another consumer", () => {
   for (const topic of [...COMMAND_TOPICS, ...REPLY_TOPICS]) {
     const producers = SERVICES.filter((service) => service.produces.includes(topic));
