@@ -8,6 +8,7 @@ import type { Sql } from "../lib/db/mod.ts";
 import { DLQ_TOPIC } from "../lib/kafka/dlq.ts";
 import { inNamespace } from "../lib/kafka/namespace.ts";
 import { countReplays, readSagaStats } from "../lib/orchestrator_store/mod.ts";
+import { readOutboxBacklog } from "../lib/outbox/mod.ts";
 import { SAGA_STATUSES, type SagaStatus } from "../lib/saga/mod.ts";
 import { SCHEMAS } from "../lib/topology/mod.ts";
 import type { CliContext } from "./context.ts";
@@ -55,16 +56,12 @@ export async function readStats(sql: Sql, now: Date): Promise<Omit<StatsJson, "d
   const { byStatus, oldestInFlight: oldest, ...due } = await readSagaStats(sql, now);
   const outbox = [];
   for (const schema of SCHEMAS) {
-    const [row] = await sql<{ n: number; oldest: Date | null; set_aside: number }[]>`
-      select count(*) filter (where set_aside_at is null)::int as n,
-        min(created_at) filter (where set_aside_at is null) as oldest,
-        count(*) filter (where set_aside_at is not null)::int as set_aside
-      from ${sql(`${schema}.outbox`)} where published_at is null`;
+    const backlog = await readOutboxBacklog(sql, schema);
     outbox.push({
       service: schema,
-      unpublished: row?.n ?? 0,
-      oldestAgeSeconds: row?.oldest ? ageSeconds(row.oldest, now) : null,
-      setAside: row?.set_aside ?? 0,
+      unpublished: backlog.unpublished,
+      oldestAgeSeconds: backlog.oldest === null ? null : ageSeconds(backlog.oldest, now),
+      setAside: backlog.setAside,
     });
   }
   return {

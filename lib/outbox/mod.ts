@@ -1,3 +1,4 @@
-/** The transactional outbox: write records with the state change, relay them to Kafka. */
+/** The transactional outbox: write with the state change, relay to Kafka, measure the backlog. */
 export * from "./write.ts";
 export * from "./relay.ts";
+export * from "./backlog.ts";

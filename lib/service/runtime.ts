@@ -18,7 +18,7 @@ import {
   type ServiceMetrics,
   startOpsServer,
 } from "../ops/mod.ts";
-import { type OutboxRelay, startOutboxRelay } from "../outbox/mod.ts";
+import { type OutboxRelay, readOutboxBacklog, startOutboxRelay } from "../outbox/mod.ts";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
 
@@ -107,7 +107,7 @@ export async function openServiceRuntime(options: RuntimeOptions): Promise<Servi
     closers.push(() => producer.disconnect());
 
     const metrics = createMetrics(name, {
-      outboxBacklog: () => countUnpublished(sql, schema),
+      outboxBacklog: async () => (await readOutboxBacklog(sql, schema)).unpublished,
     });
     const relay = await startOutboxRelay({
       sql,
@@ -154,11 +154,4 @@ function checkKafka(admin: Admin): ReadinessCheck {
   return async function checkKafkaReady() {
     await admin.describeCluster();
   };
-}
-
-async function countUnpublished(sql: Sql, schema: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from ${sql(`${schema}.outbox`)}
-    where published_at is null and set_aside_at is null`;
-  return row?.n ?? 0;
 }
