@@ -13,14 +13,18 @@
  * --postgres restart|terminate, --stripe-latency 300ms (the Stripe test server's median answer
  * time, with a long tail; default 0), --replicas N (processes of every service, all in its
  * consumer group; a kill then stops one replica of a service while the others carry on;
- * default 1, the `replica` fault then adding a second orchestrator).
+ * default 1, the `replica` fault then adding a second orchestrator), --brokers 1|3 (3: a 3-node
+ * cluster of the run's own, topics with 3 replicas and `min.insync.replicas` 2, and the cluster
+ * faults broker-kill, controller-kill and broker-pause in place of broker; default 1).
  *
- * The broker and Redis it stops are its own (started for the run, wiped after). PostgreSQL is
+ * The broker, cluster and Redis it stops are its own (started for the run, wiped after). PostgreSQL is
  * the machine's: it is restarted in a window of a second or two and always brought back.
  */
 import { parseArgs } from "node:util";
 import {
+  type BrokerCount,
   FAULT_KINDS,
+  faultKindsFor,
   formatReport,
   parseFaultKinds,
   parseSeed,
@@ -66,6 +70,7 @@ async function main(args: string[]): Promise<number> {
       postgres: { type: "string" },
       "stripe-latency": { type: "string" },
       replicas: { type: "string" },
+      brokers: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -75,11 +80,13 @@ async function main(args: string[]): Promise<number> {
         FAULT_KINDS.join(",")
       }|all]\n` +
         "  [--kills-per-service N] [--rounds N] [--step-timeout 6s] [--settle-timeout 180s]\n" +
-        "  [--postgres restart|terminate] [--stripe-latency 0] [--replicas 1]\n\n" +
+        "  [--postgres restart|terminate] [--stripe-latency 0] [--replicas 1] [--brokers 1]\n\n" +
         "  --stripe-latency D  median answer time of the Stripe test server, e.g. 300ms, with a\n" +
         "                      long tail (p99 ≈ 3× the median), like Stripe's own API (default 0)\n" +
         "  --replicas N        processes of every service, each in its consumer group; kills\n" +
-        "                      stop one replica of a service while the others carry on (1)",
+        "                      stop one replica of a service while the others carry on (1)\n" +
+        "  --brokers 1|3       3: a 3-node cluster of the run's own (RF 3, min.insync.replicas 2),\n" +
+        "                      broker-kill, controller-kill and broker-pause in place of broker (1)",
     );
     return 0;
   }
@@ -103,6 +110,20 @@ async function main(args: string[]): Promise<number> {
       `--replicas must be an integer from 1 to ${MAX_REPLICAS} (got "${values.replicas}")`,
     );
   }
+  const brokers = Number(values.brokers ?? "1");
+  if (brokers !== 1 && brokers !== 3) {
+    throw new RangeError(`--brokers must be 1 or 3 (got "${values.brokers}")`);
+  }
+  const faults = parseFaultKinds(values.faults ?? "all");
+  // `all` takes the kinds that fit the brokers; a kind named that does not fit is a mistake.
+  const named = values.faults !== undefined && values.faults.trim() !== "all";
+  const unfit = named ? faults.filter((kind) => faultKindsFor([kind], brokers).length === 0) : [];
+  if (unfit.length > 0) {
+    throw new RangeError(
+      `--faults ${unfit.join(",")} cannot be injected with --brokers ${brokers}` +
+        (brokers === 1 ? ": the cluster faults need --brokers 3" : ": use the cluster faults"),
+    );
+  }
   const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed);
   const optionalInteger = (name: string, text: string | undefined) =>
     text === undefined ? undefined : Math.round(positive(name, text, 1));
@@ -110,7 +131,7 @@ async function main(args: string[]): Promise<number> {
     orders,
     ratePerSecond: positive("rate", values.rate, 5),
     seed,
-    faults: parseFaultKinds(values.faults ?? "all"),
+    faults,
     killsPerService: optionalInteger("kills-per-service", values["kills-per-service"]),
     rounds: optionalInteger("rounds", values.rounds),
     stepTimeoutMs: durationFlag("step-timeout", values["step-timeout"], 6_000),
@@ -118,6 +139,7 @@ async function main(args: string[]): Promise<number> {
     postgresMode,
     stripeLatencyMs,
     replicas,
+    brokers: brokers as BrokerCount,
     log: (line) => console.error(`chaos: ${line}`),
   });
   console.log(formatReport(report));

@@ -1,8 +1,10 @@
 /**
  * Carrying out planned faults against a running test stack: SIGKILL and restart of one replica
- * of a service (briefly, or for longer than a consumer session), the run's own broker and Redis stopped and started, a
- * PostgreSQL restart, Stripe answering 500s and stalling, and the record faults (duplicates,
- * late replies, poison). Each returns a line saying what was done.
+ * of a service (briefly, or for longer than a consumer session), the run's own broker and Redis
+ * stopped and started, one node of the run's own cluster SIGKILLed (any, or the active
+ * controller) or paused past a session, a PostgreSQL restart, Stripe answering 500s and
+ * stalling, and the record faults (duplicates, late replies, poison). Each returns a line saying
+ * what was done.
  */
 import type { Kafka, Producer } from "kafkajs";
 import { sleep } from "../../lib/async/mod.ts";
@@ -10,7 +12,7 @@ import type { Sql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import type { Stack } from "../../testing/supervisor.ts";
-import type { PostgresFault, PrivateBroker, PrivateRedis } from "./infra.ts";
+import type { PostgresFault, PrivateBroker, PrivateCluster, PrivateRedis } from "./infra.ts";
 import type { PlannedFault } from "./plan.ts";
 import { buildPoison, INJECTION_HEADER, type PoisonRecord, producePoison } from "./poison.ts";
 import type { Prng } from "../../testing/prng.ts";
@@ -22,6 +24,8 @@ export interface FaultContext {
   stack: Stack;
   stripeUrl: string;
   broker: PrivateBroker | null;
+  /** The run's 3-node cluster (`--brokers 3`), whose nodes the cluster faults take away. */
+  cluster: PrivateCluster | null;
   redis: PrivateRedis | null;
   postgres: PostgresFault | null;
   /** A client of the run's namespace. */
@@ -76,6 +80,55 @@ async function killAndRestart(stack: Stack, name: string, downMs: number): Promi
     status.signal ?? status.code
   }), down ${downMs} ms, ready again ${took} s later` +
     (attempts > 1 ? ` (attempt ${attempts})` : "");
+}
+
+const secondsSince = (started: number) => ((performance.now() - started) / 1000).toFixed(1);
+
+/**
+ * Waits until node `node` leads no partition (the controller fenced it and moved its
+ * leaderships, after `broker.session.timeout.ms`); the seconds that took, or null after 60 s.
+ */
+async function leadershipsMoved(
+  cluster: PrivateCluster,
+  node: number,
+  started: number,
+): Promise<string | null> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await cluster.partitionsLedBy(node) === 0) return secondsSince(started);
+    await sleep(250);
+  }
+  return null;
+}
+
+/**
+ * Takes node `node` of the cluster away (`away`: a SIGKILL or a pause) for at least `downMs` and
+ * until its leaderships moved, and brings it back (`back`). First it waits until every replica
+ * is in sync (a node back from the fault before may still be catching up), so that no partition
+ * is left with one replica in sync; the other faults need not wait for that.
+ */
+async function nodeAway(
+  cluster: PrivateCluster,
+  node: () => Promise<number>,
+  downMs: number,
+  steps: { what: string; away(node: number): Promise<void>; back(node: number): Promise<void> },
+): Promise<string> {
+  const waited = performance.now();
+  await cluster.waitInSync({ timeoutMs: 180_000 });
+  const insync = secondsSince(waited);
+  const victim = await node();
+  const led = await cluster.partitionsLedBy(victim);
+  const started = performance.now();
+  await steps.away(victim);
+  const moved = await leadershipsMoved(cluster, victim, started);
+  await sleep(Math.max(0, downMs - (performance.now() - started)));
+  const down = Math.round(performance.now() - started);
+  const back = performance.now();
+  await steps.back(victim);
+  return `node ${victim} ${steps.what} (after ${insync} s waiting for every replica in sync), ` +
+    `leader of ${led ?? "?"} partitions: ` +
+    (moved === null ? "leaders not moved within 60 s" : `new leaders ${moved} s later`) +
+    `; back after ${down} ms, answering ${secondsSince(back)} s later`;
 }
 
 async function setStripeFault(stripeUrl: string, fault: Record<string, unknown>): Promise<void> {
@@ -191,6 +244,33 @@ export async function injectFault(
           `broker stopped for ${fault.downMs} ms, answering again ${
             ((performance.now() - started) / 1000).toFixed(1)
           } s after start`,
+        );
+      }
+      case "broker-kill":
+      case "controller-kill": {
+        const cluster = context.cluster!;
+        const controller = fault.kind === "controller-kill";
+        return outcome(
+          await nodeAway(
+            cluster,
+            async () => fault.kind === "broker-kill" ? fault.node : await cluster.quorumLeader(),
+            fault.downMs,
+            {
+              what: `killed (SIGKILL)${controller ? " as the active controller" : ""}`,
+              away: (node) => cluster.kill(node),
+              back: (node) => cluster.start(node),
+            },
+          ),
+        );
+      }
+      case "broker-pause": {
+        const cluster = context.cluster!;
+        return outcome(
+          await nodeAway(cluster, () => Promise.resolve(fault.node), fault.downMs, {
+            what: "paused (SIGSTOP)",
+            away: (node) => cluster.pause(node),
+            back: (node) => cluster.resume(node),
+          }),
         );
       }
       case "postgres": {

@@ -13,6 +13,7 @@ import { createKafka } from "../../lib/kafka/client.ts";
 import { waitForKafka } from "../../lib/kafka/topics.ts";
 import { closeDb, connectDb } from "../../lib/db/mod.ts";
 import { freePort, freePortRun, tcpAnswers } from "../../testing/net.ts";
+import { CLUSTER_NODES } from "./plan.ts";
 
 const KAFKA_LOCAL = fileURLToPath(new URL("../../scripts/kafka_local.sh", import.meta.url));
 
@@ -78,9 +79,6 @@ export async function startPrivateBroker(): Promise<PrivateBroker> {
   };
 }
 
-/** Node ids of a cluster of {@linkcode startPrivateCluster}: 1, 2 and 3. */
-export const CLUSTER_NODES: readonly number[] = [1, 2, 3];
-
 /** A 3-node KRaft cluster of the run's own (every node broker and controller), node by node. */
 export interface PrivateCluster {
   /** Bootstrap servers, every node: `127.0.0.1:<port>`, node n at index n - 1. */
@@ -101,8 +99,17 @@ export interface PrivateCluster {
   resume(node: number): Promise<void>;
   /** The node's pid, or null when it is not running. */
   pid(node: number): Promise<number | null>;
-  /** The node id of the quorum's leader, the active controller (asks the controllers). */
+  /**
+   * The node id of the quorum's leader, the active controller: the leader of the latest epoch
+   * any node recorded (each voter writes its `quorum-state` file when it learns of a leader;
+   * read at once, where asking a controller starts a JVM: tens of seconds on a busy machine).
+   */
   quorumLeader(): Promise<number>;
+  /**
+   * How many partitions node `node` leads, asked of the other nodes with short timeouts (a
+   * paused node accepts connections and never answers); undefined when none of them answers.
+   */
+  partitionsLedBy(node: number): Promise<number | undefined>;
   /** Waits until every replica of every partition is in sync again (after a node came back). */
   waitInSync(options?: { timeoutMs?: number }): Promise<void>;
   /** Kills every node (SIGKILL) and deletes the cluster's data. */
@@ -172,7 +179,37 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       return output.success ? Number(new TextDecoder().decode(output.stdout).trim()) : null;
     },
     async quorumLeader() {
-      return Number((await script("quorum-leader")).trim());
+      let latest: { leaderId: number; leaderEpoch: number } | undefined;
+      for (const node of CLUSTER_NODES) {
+        const path = `${dataDir}/node-${node}/data/__cluster_metadata-0/quorum-state`;
+        const state = await Deno.readTextFile(path)
+          .then((text) => JSON.parse(text) as { leaderId: number; leaderEpoch: number })
+          .catch(() => undefined);
+        if (state === undefined || state.leaderId < 0) continue;
+        if (latest === undefined || state.leaderEpoch > latest.leaderEpoch) latest = state;
+      }
+      // None recorded one yet (a cluster still starting): ask the controllers.
+      return latest?.leaderId ?? Number((await script("quorum-leader")).trim());
+    },
+    async partitionsLedBy(node) {
+      const others = brokers.filter((_, i) => i + 1 !== Number(nodeArg(node)));
+      const client = new kafkajs.Kafka({
+        brokers: others,
+        clientId: "chaos-cluster-leaders",
+        connectionTimeout: 1_000,
+        requestTimeout: 5_000,
+        retry: { retries: 0 },
+        logLevel: kafkajs.logLevel.NOTHING,
+      }).admin();
+      try {
+        await client.connect();
+        const { topics } = await client.fetchTopicMetadata({ topics: await client.listTopics() });
+        return topics.flatMap((topic) => topic.partitions).filter((p) => p.leader === node).length;
+      } catch {
+        return undefined;
+      } finally {
+        await client.disconnect().catch(() => {});
+      }
     },
     async waitInSync(options = {}) {
       const client = admin(brokers);

@@ -5,11 +5,17 @@
 import { replicaName, SERVICES } from "../../testing/supervisor.ts";
 import type { Prng } from "../../testing/prng.ts";
 
+/** Node ids of the run's 3-node cluster (`startPrivateCluster`): 1, 2 and 3. */
+export const CLUSTER_NODES: readonly number[] = [1, 2, 3];
+
 /** Every kind of fault a run can inject. */
 export const FAULT_KINDS = [
   "kill",
   "replica",
   "broker",
+  "broker-kill",
+  "controller-kill",
+  "broker-pause",
   "postgres",
   "redis",
   "stripe",
@@ -21,13 +27,38 @@ export const FAULT_KINDS = [
 /** A kind of fault. */
 export type FaultKind = typeof FAULT_KINDS[number];
 
-/** Faults that take a whole dependency away: run one at a time, never overlapping. */
+/**
+ * Faults that take a whole dependency (or one node of the cluster) away: run one at a time,
+ * never overlapping, so that at most one of the cluster's three nodes is away at once.
+ */
 export const EXCLUSIVE_FAULTS: ReadonlySet<FaultKind> = new Set([
   "replica",
   "broker",
+  "broker-kill",
+  "controller-kill",
+  "broker-pause",
   "postgres",
   "redis",
 ]);
+
+/** Faults of one node of a 3-broker cluster (`--brokers 3`). */
+export const CLUSTER_FAULTS: ReadonlySet<FaultKind> = new Set([
+  "broker-kill",
+  "controller-kill",
+  "broker-pause",
+]);
+
+/** Faults of the run's single broker (stopped and started whole). */
+export const SINGLE_BROKER_FAULTS: ReadonlySet<FaultKind> = new Set(["broker"]);
+
+/** The brokers a run may have: one, or a 3-node cluster of its own. */
+export type BrokerCount = 1 | 3;
+
+/** The kinds that apply to a run with `brokers` brokers, in the order given. */
+export function faultKindsFor(kinds: readonly FaultKind[], brokers: BrokerCount): FaultKind[] {
+  const other = brokers === 3 ? SINGLE_BROKER_FAULTS : CLUSTER_FAULTS;
+  return kinds.filter((kind) => !other.has(kind));
+}
 
 /** The services a `kill` fault picks from (one replica of it when there are several). */
 export const KILLABLE_SERVICES: readonly string[] = SERVICES.map((service) => service.name);
@@ -41,6 +72,15 @@ export type PlannedFault =
     /** `victim`: the replica stopped for longer than a consumer session, by name. */
     | { kind: "replica"; victim: string; downMs: number }
     | { kind: "broker"; downMs: number }
+    /**
+     * `node`: the cluster node SIGKILLed, started again once its partitions have new leaders
+     * and `downMs` passed.
+     */
+    | { kind: "broker-kill"; node: number; downMs: number }
+    /** The active controller (the quorum's leader when the fault starts) SIGKILLed, likewise. */
+    | { kind: "controller-kill"; downMs: number }
+    /** `node`: paused (SIGSTOP) for longer than a session (consumer 15 s, broker 9 s), resumed. */
+    | { kind: "broker-pause"; node: number; downMs: number }
     | { kind: "postgres" }
     | { kind: "redis"; downMs: number }
     | { kind: "stripe"; errors: number; stalls: number; stallMs: number }
@@ -67,6 +107,8 @@ export interface FaultPlanOptions {
    * each stop one replica of a service while the others carry on.
    */
   replicas?: number;
+  /** Brokers of the run (default 1); the cluster faults need 3. */
+  brokers?: BrokerCount;
 }
 
 /** The processes a `replica` fault picks its victim from, for `replicas` of each service. */
@@ -79,10 +121,11 @@ export function replicaVictims(replicas: number): string[] {
 
 /** Plans the faults, sorted by time; exclusive ones are spread over the window, one per slot. */
 export function planFaults(rng: Prng, options: FaultPlanOptions): PlannedFault[] {
-  const { startMs, endMs, kinds } = options;
+  const { startMs, endMs } = options;
   if (!(endMs >= startMs)) {
     throw new RangeError(`Cannot plan faults: the window ${startMs}–${endMs} ms is empty`);
   }
+  const kinds = faultKindsFor(options.kinds, options.brokers ?? 1);
   const within = (from: number, to: number) => Math.round(rng.between(from, to));
   const anywhere = () => within(startMs, endMs);
   const replicas = options.replicas ?? 1;
@@ -118,7 +161,14 @@ export function planFaults(rng: Prng, options: FaultPlanOptions): PlannedFault[]
         });
         break;
       case "broker":
+      case "controller-kill":
         faults.push({ kind, atMs, downMs: within(3_000, 8_000) });
+        break;
+      case "broker-kill":
+        faults.push({ kind, atMs, node: rng.pick(CLUSTER_NODES), downMs: within(3_000, 8_000) });
+        break;
+      case "broker-pause":
+        faults.push({ kind, atMs, node: rng.pick(CLUSTER_NODES), downMs: within(16_000, 20_000) });
         break;
       case "postgres":
         faults.push({ kind, atMs });

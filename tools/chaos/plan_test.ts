@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  CLUSTER_FAULTS,
+  CLUSTER_NODES,
   EXCLUSIVE_FAULTS,
   FAULT_KINDS,
+  faultKindsFor,
   KILLABLE_SERVICES,
   parseFaultKinds,
   planFaults,
@@ -20,7 +23,9 @@ const OPTIONS = {
 
 Deno.test("planFaults() plans every kind, three kills per service, sorted, inside the window", () => {
   const plan = planFaults(createPrng(1), OPTIONS);
-  for (const kind of FAULT_KINDS) assert.ok(plan.some((f) => f.kind === kind), kind);
+  for (const kind of faultKindsFor(FAULT_KINDS, 1)) {
+    assert.ok(plan.some((f) => f.kind === kind), kind);
+  }
   for (const service of KILLABLE_SERVICES) {
     assert.equal(plan.filter((f) => f.kind === "kill" && f.service === service).length, 3);
   }
@@ -32,7 +37,8 @@ Deno.test("planFaults() plans every kind, three kills per service, sorted, insid
 Deno.test("planFaults() spreads the exclusive faults one per slot and outlasts the step timeout", () => {
   const plan = planFaults(createPrng(2), OPTIONS);
   const exclusive = plan.filter((f) => EXCLUSIVE_FAULTS.has(f.kind));
-  assert.equal(exclusive.length, EXCLUSIVE_FAULTS.size * 2);
+  // One broker: the cluster faults are not chosen.
+  assert.equal(exclusive.length, (EXCLUSIVE_FAULTS.size - CLUSTER_FAULTS.size) * 2);
   const slot = (370_000 - 10_000) * 0.75 / exclusive.length;
   for (let i = 1; i < exclusive.length; i++) {
     assert.ok(exclusive[i]!.atMs - exclusive[i - 1]!.atMs >= slot * 0.5 - 1);
@@ -75,4 +81,45 @@ Deno.test("planFaults() kills one replica of a service at a time, any of them, w
   assert.deepEqual(replicaVictims(1), ["orchestrator", "orchestrator#2"]);
   assert.equal(replicaVictims(3).length, KILLABLE_SERVICES.length * 3);
   assert.ok(replicaVictims(3).includes("payment#3"));
+});
+
+Deno.test("planFaults() with 3 brokers plans the cluster faults in place of the broker fault", () => {
+  const single = planFaults(createPrng(5), OPTIONS);
+  assert.ok(single.some((f) => f.kind === "broker"));
+  assert.ok(!single.some((f) => CLUSTER_FAULTS.has(f.kind)), "no cluster fault with 1 broker");
+  const plan = planFaults(createPrng(5), { ...OPTIONS, brokers: 3 });
+  assert.ok(!plan.some((f) => f.kind === "broker"), "the single broker is not stopped");
+  for (const kind of CLUSTER_FAULTS) {
+    assert.equal(plan.filter((f) => f.kind === kind).length, 2, kind);
+  }
+  for (const fault of plan) {
+    if (fault.kind === "broker-kill" || fault.kind === "broker-pause") {
+      assert.ok(CLUSTER_NODES.includes(fault.node), `node ${fault.node}`);
+    }
+    if (fault.kind === "broker-pause") assert.ok(fault.downMs > 15_000, "longer than a session");
+  }
+  // One node away at a time: every cluster fault is exclusive, spread one per slot.
+  const exclusive = plan.filter((f) => EXCLUSIVE_FAULTS.has(f.kind));
+  assert.equal(exclusive.length, (EXCLUSIVE_FAULTS.size - 1) * 2);
+  const slot = (370_000 - 10_000) * 0.75 / exclusive.length;
+  for (let i = 1; i < exclusive.length; i++) {
+    assert.ok(exclusive[i]!.atMs - exclusive[i - 1]!.atMs >= slot * 0.5 - 1);
+  }
+});
+
+Deno.test("faultKindsFor() drops the kinds the brokers cannot have and keeps the order", () => {
+  assert.deepEqual(faultKindsFor(["late", "broker", "broker-kill", "kill"], 1), [
+    "late",
+    "broker",
+    "kill",
+  ]);
+  assert.deepEqual(faultKindsFor(["late", "broker", "broker-kill", "kill"], 3), [
+    "late",
+    "broker-kill",
+    "kill",
+  ]);
+  assert.deepEqual(
+    faultKindsFor(FAULT_KINDS, 3).filter((kind) => CLUSTER_FAULTS.has(kind)),
+    ["broker-kill", "controller-kill", "broker-pause"],
+  );
 });

@@ -22,6 +22,7 @@ function report(overrides: Partial<ChaosReport> = {}): ChaosReport {
     ordersPlaced: 1841,
     ratePerSecond: 20,
     replicas: 2,
+    brokers: 3,
     stepTimeoutMs: 6_000,
     stripeLatencyMs: 300,
     faults: [],

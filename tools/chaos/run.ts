@@ -28,8 +28,10 @@ import {
   postgresFault,
   type PostgresFaultMode,
   type PrivateBroker,
+  type PrivateCluster,
   type PrivateRedis,
   startPrivateBroker,
+  startPrivateCluster,
   startPrivateRedis,
   startRedisProxy,
 } from "./infra.ts";
@@ -40,7 +42,14 @@ import {
   planProbe,
   runOrderGenerator,
 } from "./orders.ts";
-import { EXCLUSIVE_FAULTS, type FaultKind, planFaults, type PlannedFault } from "./plan.ts";
+import {
+  type BrokerCount,
+  EXCLUSIVE_FAULTS,
+  type FaultKind,
+  faultKindsFor,
+  planFaults,
+  type PlannedFault,
+} from "./plan.ts";
 import { INJECTION_HEADER } from "./poison.ts";
 import { createPrng } from "../../testing/prng.ts";
 
@@ -67,6 +76,12 @@ export interface ChaosOptions {
    * replica of a service while the others carry on.
    */
   replicas?: number;
+  /**
+   * 3: the run starts a 3-node cluster of its own (topics with 3 replicas, `min.insync.replicas`
+   * 2) and the cluster faults take one node away at a time; 1 (default): the shared broker, or
+   * a broker of the run's own when the `broker` fault stops it.
+   */
+  brokers?: BrokerCount;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -87,6 +102,8 @@ export interface ChaosReport {
   ratePerSecond: number;
   /** Processes of each service (the `replica` fault adds a second orchestrator to one). */
   replicas: number;
+  /** Brokers of the run's Kafka (3: a cluster of its own). */
+  brokers: BrokerCount;
   stepTimeoutMs: number;
   /** Median answer time of the Stripe test server in ms (0: at once). */
   stripeLatencyMs: number;
@@ -117,6 +134,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const large = options.orders >= 1_000;
   const stepTimeoutMs = options.stepTimeoutMs ?? 6_000;
   const replicas = options.replicas ?? 1;
+  const brokers = options.brokers ?? 1;
+  const kinds = faultKindsFor(options.faults, brokers);
   const rng = createPrng(options.seed);
   const plan = planOrders(rng.fork("orders"), {
     count: options.orders,
@@ -124,24 +143,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   });
   const lastOrderMs = plan.at(-1)?.atMs ?? 0;
   const faultPlan = planFaults(rng.fork("faults"), {
-    kinds: options.faults,
+    kinds,
     startMs: Math.min(10_000, lastOrderMs * 0.1),
     endMs: lastOrderMs,
     killsPerService: options.killsPerService ?? (large ? 3 : 1),
     rounds: options.rounds ?? (large ? 2 : 1),
     stepTimeoutMs,
     replicas,
+    brokers,
   });
-  const wants = (kind: FaultKind) => options.faults.includes(kind);
+  const wants = (kind: FaultKind) => kinds.includes(kind);
   log(
     `seed ${options.seed}: ${plan.length} orders over ${(lastOrderMs / 1000).toFixed(0)} s, ` +
-      `${faultPlan.length} faults, ${replicas} replica(s) of every service`,
+      `${faultPlan.length} faults, ${replicas} replica(s) of every service, ${brokers} broker(s)`,
   );
 
   let broker: PrivateBroker | null = null;
+  let cluster: PrivateCluster | null = null;
   let redis: PrivateRedis | null = null;
   try {
-    if (wants("broker")) {
+    if (brokers === 3) {
+      cluster = await startPrivateCluster();
+      log(`a 3-node cluster of the run's own on ${cluster.brokers.join(",")}`);
+    } else if (wants("broker")) {
       broker = await startPrivateBroker();
       log(`a broker of the run's own on ${broker.brokers.join(",")} (stopped by the broker fault)`);
     }
@@ -168,6 +192,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       SWEEP_INTERVAL: "200ms",
       STRIPE_TEST_LATENCY: `${options.stripeLatencyMs ?? 0}ms`,
       ...(broker === null ? {} : { KAFKA_BROKERS: broker.brokers.join(",") }),
+      ...(cluster === null ? {} : { KAFKA_BROKERS: cluster.brokers.join(",") }),
       ...(redis === null ? {} : { REDIS_URL: redis.url }),
     }, async (t) => {
       log(
@@ -181,7 +206,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         stepTimeoutMs,
         plan,
         faultPlan,
+        kinds,
         broker,
+        cluster,
         redis,
         log,
         started,
@@ -191,6 +218,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     await redis?.dispose().catch(() => {});
     await broker?.dispose().catch(() => {});
+    await cluster?.dispose().catch(() => {});
   }
 }
 
@@ -210,7 +238,10 @@ interface StackRun {
   stepTimeoutMs: number;
   plan: ReturnType<typeof planOrders>;
   faultPlan: PlannedFault[];
+  /** The fault kinds that apply to the run's brokers. */
+  kinds: readonly FaultKind[];
   broker: PrivateBroker | null;
+  cluster: PrivateCluster | null;
   redis: PrivateRedis | null;
   log: (line: string) => void;
   started: number;
@@ -239,7 +270,7 @@ async function chaosWithProducer(
   producer: Producer,
 ): Promise<ChaosReport> {
   const { options, log } = run;
-  const postgres = options.faults.includes("postgres")
+  const postgres = run.kinds.includes("postgres")
     ? await postgresFault(t.env.DATABASE_URL!, { mode: options.postgresMode })
     : null;
   const placed: PlacedOrder[] = [];
@@ -251,6 +282,7 @@ async function chaosWithProducer(
     stack: t.stack,
     stripeUrl: t.stripeUrl,
     broker: run.broker,
+    cluster: run.cluster,
     redis: run.redis,
     postgres,
     kafka,
@@ -333,6 +365,7 @@ async function chaosWithProducer(
     ordersPlaced: placed.length,
     ratePerSecond: options.ratePerSecond,
     replicas: options.replicas ?? 1,
+    brokers: options.brokers ?? 1,
     stepTimeoutMs: run.stepTimeoutMs,
     stripeLatencyMs: options.stripeLatencyMs ?? 0,
     faults: outcomes.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime()),
