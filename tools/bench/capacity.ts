@@ -16,9 +16,12 @@
  * rate (then the capacity is "at least" that, `capped`); if the first rate does not keep up,
  * halve it, three times at most. Then bisect between the highest rate that kept up and the lowest
  * that did not until they are within 10 % of each other, three bisections at most. So at most
- * ⌈log2(max ÷ first)⌉ + 1 + 3 search steps, each a warm-up and a window (a step that falls behind
- * ends with its window). A step that left orders unfinished is followed by fresh processes (on a
- * fresh database and namespace): their backlog would take the next step's capacity.
+ * ⌈log2(max ÷ first)⌉ + 1 + 3 search steps, each a warm-up and a window; a step that falls behind
+ * offers nothing after its window and waits (up to the drain timeout) for what is in flight, so
+ * that the next step starts on an empty pipeline. One that still left orders unfinished is
+ * followed by fresh processes (on a fresh database and namespace). Fresh processes are primed
+ * first: 5 s at 10/s (or the first rate, if lower), unmeasured, since a cold process's first
+ * orders (JIT, connections, metadata) are slow.
  */
 import { closeDb, connectDb } from "../../lib/db/mod.ts";
 import type { BenchOptions, PipelineKind } from "./options.ts";
@@ -32,6 +35,7 @@ import {
   startPipeline,
   stopPipeline,
 } from "./run.ts";
+import type { LoadPlan } from "./load.ts";
 import type { PipelineStack } from "./stack.ts";
 import { round } from "./stats.ts";
 
@@ -90,6 +94,9 @@ export interface SearchPlan {
   startRate: number;
   maxRate: number;
 }
+
+/** The unmeasured load fresh processes get before their first step. */
+const PRIME = { rate: 10, durationMs: 5_000 };
 
 /** Bisection stops once (lowest failing − highest kept) ≤ this share of the highest kept. */
 const PRECISION = 0.1;
@@ -188,22 +195,32 @@ export async function runCapacity(
   let stack: PipelineStack | null = null;
   let failed = false;
   const step = async (rate: number, purpose: StepPurpose): Promise<CapacityStep> => {
-    stack ??= await startPipeline(kind, bench, options);
-    const { cluster } = options.infra;
-    const shared = await sharedProcesses(
-      cluster === undefined ? undefined : await clusterPids(cluster),
-    );
-    const scratch = connectDb(stack.databaseUrl, { max: 1, applicationName: "bench-probe" });
-    let measured: LoadMeasurement;
-    try {
-      measured = await driveLoad(stack, { ...planOf(bench, rate), giveUpBehind: true }, {
-        ...options,
-        scratch,
-        shared,
+    const drive = async (running: PipelineStack, plan: LoadPlan) => {
+      const { cluster } = options.infra;
+      const shared = await sharedProcesses(
+        cluster === undefined ? undefined : await clusterPids(cluster),
+      );
+      const scratch = connectDb(running.databaseUrl, { max: 1, applicationName: "bench-probe" });
+      try {
+        return await driveLoad(running, { ...plan, giveUpBehind: true }, {
+          ...options,
+          scratch,
+          shared,
+        });
+      } finally {
+        await closeDb(scratch);
+      }
+    };
+    if (stack === null) {
+      stack = await startPipeline(kind, bench, options);
+      say(`${kind}: priming the fresh processes (unmeasured)`);
+      await drive(stack, {
+        ...planOf(bench, Math.min(PRIME.rate, bench.rate)),
+        warmupMs: 0,
+        durationMs: PRIME.durationMs,
       });
-    } finally {
-      await closeDb(scratch);
     }
+    const measured = await drive(stack, planOf(bench, rate));
     const result = stepOf(purpose, rate, measured);
     steps.push(result);
     say(

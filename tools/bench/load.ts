@@ -21,8 +21,8 @@ export interface LoadPlan {
   /** After the window: how long to wait for its orders (and then for the rest). */
   drainTimeoutMs: number;
   /**
-   * End the run as the window ends when fewer orders finished in it than 95 % of those offered in
-   * it (it cannot keep up any more): no drain, the orders in flight left unfinished.
+   * Stop offering as the window ends when fewer orders finished in it than 95 % of those offered
+   * in it (it cannot keep up): no load after the window, only the wait for what is in flight.
    */
   giveUpBehind?: boolean;
 }
@@ -252,7 +252,7 @@ export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGener
       await sleep(Math.max(0, wait));
     }
     // Stop offering; let what is in flight finish (bounded), and every send be acknowledged.
-    const finishBy = gaveUp ? now() : now() + plan.drainTimeoutMs;
+    const finishBy = now() + plan.drainTimeoutMs;
     while (tracked.size > 0 && now() < finishBy) await sleep(20);
     await Promise.allSettled([...producing]);
     const windowSeconds = plan.durationMs / 1_000;
