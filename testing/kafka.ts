@@ -5,6 +5,7 @@ import type { WireRecord } from "../lib/messages/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace, outOfNamespace } from "../lib/kafka/namespace.ts";
 import { type ConsumedRecord, fromKafkaMessage } from "../lib/kafka/records.ts";
+import { ensureTopics } from "../lib/kafka/topics.ts";
 import { waitFor } from "../lib/async/mod.ts";
 import { testInfra } from "./infra.ts";
 
@@ -14,7 +15,10 @@ export async function testKafka(clientId = "test"): Promise<Kafka> {
   return createKafka({ brokers: kafkaBrokers, clientId });
 }
 
-/** Creates topics with unique names (prefix + random suffix) and returns their names. */
+/**
+ * Creates topics with unique names (prefix + random suffix) and returns their names, through
+ * `ensureTopics`, which asks again while a loaded broker says a new topic is not ready yet.
+ */
 export async function createTestTopics(
   kafka: Kafka,
   prefixes: readonly string[],
@@ -22,16 +26,7 @@ export async function createTestTopics(
 ): Promise<string[]> {
   const suffix = crypto.randomUUID().slice(0, 8);
   const names = prefixes.map((prefix) => `test.${prefix}.${suffix}`);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: names.map((topic) => ({ topic, numPartitions: options.partitions ?? 1 })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopics(kafka, { topics: names, partitions: options.partitions ?? 1 });
   return names;
 }
 
