@@ -13,9 +13,11 @@
  *
  * A command whose effect is an external call (Stripe, SMTP: a `CallingCommand`) is handled in
  * atomic phases instead, so that no call runs inside a transaction: (1) a short transaction
- * decides from the stored state and records the attempt, or answers at once; (2) the call, with
- * no transaction open, the chunk's calls for different orders overlapping up to a bound;
- * (3) a short transaction claims the key, records the outcome and writes the reply. Commands of
+ * decides from the stored state and records the attempt, or answers at once, the chunk's orders
+ * decided at once (their statements pipelined on the transaction: one round trip, not one per
+ * command), each order's commands in turn; (2) the call, with no transaction open, the chunk's
+ * calls for different orders overlapping up to a bound; (3) a short transaction claims the key,
+ * records the outcome and writes the reply, the orders' outcomes again at once. Commands of
  * one order stay in order: a command waits for the outcome of the order's call before it is
  * decided. A crash between the phases leaves the key unclaimed and the attempt recorded: the
  * redelivered command finds the attempt and repeats the same call (same idempotency key or
@@ -76,6 +78,7 @@ export type Prepared<C> = { reply: Reply } | { call: C } | Awaiting;
 /**
  * A command of type `T` whose effect is an external call, handled in atomic phases (see the
  * module doc). `C` is what to call (as recorded in the attempt), `R` what the call answered.
+ * Its phases touch only the state of the message's order: those of different orders run at once.
  */
 export interface CallingCommand<C, R, T extends EventType = EventType> {
   /**
@@ -259,7 +262,10 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
   /**
    * Phase 1 (and the whole of a command without a call): one transaction for the round's
    * commands. A command of an order whose call is pending waits for the next round; its key, and
-   * the key of a command that makes a call, are claimed only once it is answered.
+   * the key of a command that makes a call, are claimed only once it is answered. The orders of a
+   * round of `CallingCommand`s are decided at once (their statements pipelined on the
+   * transaction), each order's commands in turn; a round with a one-transaction command is
+   * decided in turn, in chunk order (such a command may touch what other orders share: stock).
    */
   async function decide(entries: readonly Entry[], first: boolean) {
     const { outbox, round, calls, later } = await withTransaction(sql, async (tx) => {
@@ -274,44 +280,60 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
       const round: Round = { answered: [], skipped: [], awaiting: [] };
       const calls: Call[] = [];
       const later: Entry[] = [];
-      const calling = new Set<string>();
       const answeredNow = new Map<string, Reply>();
       const undecided = new Set<string>();
+      const repeated: { entry: Entry; claim: Extract<CommandClaim, { kind: "duplicate" }> }[] = [];
+      const fresh: Entry[] = [];
       for (const [index, entry] of entries.entries()) {
-        const { message, handle, log } = entry;
         const claim = claims[index]!;
-        const { eventId, orderId } = message.metadata;
-        if (claim.kind === "duplicate") {
-          const next = repeat(entry, claim, answeredNow, undecided);
-          if (next === "skip") round.skipped.push(entry);
-          else if (next === "later") later.push(entry);
-          else round.answered.push({ entry, reply: next, repeated: true });
-          continue;
-        }
-        entry.claim = { resumed: claim.resumed };
-        if (calling.has(orderId)) {
-          later.push(entry);
-          undecided.add(eventId);
-          continue;
-        }
-        const prepared = typeof handle === "function"
-          ? { reply: await handle(tx, message, log) }
-          : await handle.prepare(tx, message, log);
-        if ("reply" in prepared) {
-          round.answered.push({ entry, reply: prepared.reply });
-          answeredNow.set(eventId, prepared.reply);
-        } else if ("awaiting" in prepared) {
-          round.awaiting.push({ entry, why: prepared.awaiting });
-        } else {
-          calls.push({
-            entry,
-            command: handle as CallingCommand<unknown, unknown>,
-            call: prepared.call,
-          });
-          calling.add(orderId);
-          undecided.add(eventId);
+        if (claim.kind === "duplicate") repeated.push({ entry, claim });
+        else {
+          entry.claim = { resumed: claim.resumed };
+          fresh.push(entry);
         }
       }
+
+      /** Decides commands in turn; once an order makes a call, its later commands wait. */
+      async function decideInTurn(turn: readonly Entry[]): Promise<void> {
+        const calling = new Set<string>();
+        for (const entry of turn) {
+          const { message, handle, log } = entry;
+          const { eventId, orderId } = message.metadata;
+          if (calling.has(orderId)) {
+            later.push(entry);
+            undecided.add(eventId);
+            continue;
+          }
+          const prepared = typeof handle === "function"
+            ? { reply: await handle(tx, message, log) }
+            : await handle.prepare(tx, message, log);
+          if ("reply" in prepared) {
+            round.answered.push({ entry, reply: prepared.reply });
+            answeredNow.set(eventId, prepared.reply);
+          } else if ("awaiting" in prepared) {
+            round.awaiting.push({ entry, why: prepared.awaiting });
+          } else {
+            calls.push({
+              entry,
+              command: handle as CallingCommand<unknown, unknown>,
+              call: prepared.call,
+            });
+            calling.add(orderId);
+            undecided.add(eventId);
+          }
+        }
+      }
+
+      const inTurn = fresh.some((entry) => typeof entry.handle === "function");
+      await allDone(inTurn ? [decideInTurn(fresh)] : byOrder(fresh).map(decideInTurn));
+      // A copy in the chunk is decided once its first copy is.
+      for (const { entry, claim } of repeated) {
+        const next = repeat(entry, claim, answeredNow, undecided);
+        if (next === "skip") round.skipped.push(entry);
+        else if (next === "later") later.push(entry);
+        else round.answered.push({ entry, reply: next, repeated: true });
+      }
+      inChunkOrder(round.answered, calls, round.awaiting);
       await release(tx, [...calls.map((call) => call.entry), ...later]);
       return { outbox: await writeRound(tx, round), round, calls, later };
     });
@@ -319,21 +341,24 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
     return { calls, later };
   }
 
-  /** Phase 3: one transaction claims the keys, records the outcomes and writes the replies. */
+  /**
+   * Phase 3: one transaction claims the keys, records the outcomes and writes the replies; the
+   * outcomes of different orders (one call each in a round) are recorded at once, pipelined.
+   */
   async function complete(done: readonly (Call & { result: unknown })[]): Promise<Entry[]> {
     if (done.length === 0) return [];
     const { outbox, round, again } = await withTransaction(sql, async (tx) => {
       const claims = await claimCommands(tx, schema, done.map(({ entry }) => entry.message));
       const round: Round = { answered: [], skipped: [], awaiting: [] };
       const again: Entry[] = [];
-      for (const [index, { entry, command, call, result }] of done.entries()) {
+      await allDone(done.map(async ({ entry, command, call, result }, index) => {
         const claim = claims[index]!;
         // Answered meanwhile by another consumer of the partition (a rebalance): the call it
         // repeated had the same key, so nothing happened twice; its reply is repeated.
         if (claim.kind === "duplicate") {
           if (claim.reply === null) round.skipped.push(entry);
           else round.answered.push({ entry, reply: claim.reply, repeated: true });
-          continue;
+          return;
         }
         entry.claim = { resumed: claim.resumed };
         const reply = await command.complete(tx, entry.message, { call, result }, entry.log);
@@ -349,7 +374,8 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
         } else {
           round.answered.push({ entry, reply });
         }
-      }
+      }));
+      inChunkOrder(round.answered, round.awaiting);
       await release(tx, again);
       return { outbox: await writeRound(tx, round), round, again };
     });
@@ -413,6 +439,32 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
       if (commands.length > 0) await run(commands.map(entryOf));
     },
   });
+}
+
+/** The entries grouped by order, each order's in chunk order. */
+function byOrder(entries: readonly Entry[]): Entry[][] {
+  const orders = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    const { orderId } = entry.message.metadata;
+    const commands = orders.get(orderId);
+    if (commands === undefined) orders.set(orderId, [entry]);
+    else commands.push(entry);
+  }
+  return [...orders.values()];
+}
+
+/** Sorts each list by its entries' place in the chunk: replies go out in the order they came. */
+function inChunkOrder(...lists: { entry: Entry }[][]): void {
+  for (const list of lists) list.sort((a, b) => a.entry.index - b.entry.index);
+}
+
+/**
+ * Waits for every one of `work` to settle (none left running on a transaction about to end),
+ * then throws the first failure.
+ */
+async function allDone(work: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((settled) => settled.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { InfrastructureError } from "../errors/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import { encodeMessage, type Message } from "../messages/mod.ts";
-import type { Sql } from "../db/mod.ts";
+import type { Sql, TransactionSql } from "../db/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed } from "../../testing/kafka.ts";
 import { type CallingCommand, createCommandConsumer } from "./mod.ts";
@@ -159,6 +159,64 @@ Deno.test("createCommandConsumer() makes the calls of different orders at once, 
       assert.deepEqual([again.eventType, again.body], [before.eventType, before.body]);
       assert.notEqual(again.eventId, before.eventId);
     }
+  });
+});
+
+Deno.test("createCommandConsumer() decides the orders of a chunk of calls at once, and one-transaction commands alone, in chunk order", async () => {
+  await withTestDatabase(async (db) => {
+    const [a, b, c] = Array.from({ length: 3 }, () => crypto.randomUUID());
+    const records = chunkOf([a!, b!, a!, c!, b!]);
+    const ids = records.map(eventIdOf);
+    let deciding = 0;
+    let mostDeciding = 0;
+    const decided: string[] = [];
+    /** Runs a phase-1 decision that waits on the database, noting how many overlap. */
+    async function noting<T>(tx: TransactionSql, message: Message, reply: T): Promise<T> {
+      mostDeciding = Math.max(mostDeciding, ++deciding);
+      await tx`select pg_sleep(0.02)`;
+      deciding--;
+      decided.push(message.metadata.eventId);
+      return reply;
+    }
+    const calling: CallingCommand<string, string> = {
+      prepare: (tx, message) => noting(tx, message, { call: message.metadata.eventId }),
+      call: (call) => Promise.resolve(call),
+      complete: (_tx, message) =>
+        Promise.resolve({
+          eventType: "PAYMENT_FAILED",
+          body: { orderId: message.metadata.orderId, code: "test", reason: "test" },
+        }),
+    };
+    await createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: { PROCESS_PAYMENT: calling },
+    })(records, { signal });
+    assert.equal(mostDeciding, 3, "the 3 orders decided at once");
+    assert.deepEqual(decided.filter((id) => id === ids[0] || id === ids[2]), [ids[0], ids[2]]);
+    assert.deepEqual(
+      (await outboxReplies(db.sql)).map((r) => r.causationId).toSorted(),
+      ids.toSorted(),
+    );
+
+    await db.sql`truncate payment.outbox, payment.processed_messages`;
+    deciding = mostDeciding = 0;
+    decided.length = 0;
+    await createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: {
+        PROCESS_PAYMENT: (tx, message) =>
+          noting(tx, message, {
+            eventType: "PAYMENT_FAILED",
+            body: { orderId: message.metadata.orderId, code: "test", reason: "test" },
+          }),
+      },
+    })(records, { signal });
+    assert.equal(mostDeciding, 1, "one-transaction commands one at a time");
+    assert.deepEqual(decided, ids, "in chunk order");
   });
 });
 
