@@ -33,6 +33,17 @@ const TOPIC_NOT_READY: ReadonlySet<string> = new Set([
   "REQUEST_TIMED_OUT",
 ]);
 
+/**
+ * What a broker answers an idempotent producer whose sequence numbers or id it no longer takes:
+ * the producer never gets past it (kafkajs keeps the numbers; the Java client resets them).
+ */
+const PRODUCER_STATE_LOST: ReadonlySet<string> = new Set([
+  "OUT_OF_ORDER_SEQUENCE_NUMBER",
+  "UNKNOWN_PRODUCER_ID",
+  "INVALID_PRODUCER_EPOCH",
+  "INVALID_PRODUCER_ID_MAPPING",
+]);
+
 /** The broker's error types on `error` and its causes, outermost first. */
 function errorTypes(error: unknown): string[] {
   const types: string[] = [];
@@ -63,6 +74,15 @@ export function isTopicNotReady(error: unknown): boolean {
  */
 export function isCoordinatorNotReady(error: unknown): boolean {
   return errorTypes(error).some((type) => COORDINATOR_NOT_READY.has(type));
+}
+
+/**
+ * True when the broker refused a send for the producer's sequence numbers (e.g. after a leader
+ * died with a request in flight and other records were sent next): only a new producer id,
+ * whose numbers start again, gets records in.
+ */
+export function isProducerStateLost(error: unknown): boolean {
+  return errorTypes(error).some((type) => PRODUCER_STATE_LOST.has(type));
 }
 
 /** True when the broker refused a produce request for its records, so that retrying it is useless. */

@@ -3,6 +3,7 @@ import kafkajs from "kafkajs";
 import {
   describeRefusal,
   isCoordinatorNotReady,
+  isProducerStateLost,
   isRefusedForGood,
   isTooLarge,
   isTopicNotReady,
@@ -125,4 +126,17 @@ Deno.test("isTopicNotReady() asks again while a topic is being created, even beh
   assert.equal(isTopicNotReady(protocolError("LEADER_NOT_AVAILABLE", "No leader", true)), true);
   assert.equal(isTopicNotReady(tooLarge), false);
   assert.equal(isTopicNotReady(new Error("Connection refused")), false);
+});
+
+Deno.test("isProducerStateLost() sees a sequence the broker will not take, wrapped or not", () => {
+  const outOfOrder = protocolError(
+    "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    "The broker received an out of order sequence number",
+  );
+  assert.equal(isProducerStateLost(outOfOrder), true);
+  assert.equal(isProducerStateLost(nonRetriable(outOfOrder)), true);
+  assert.equal(isProducerStateLost(protocolError("UNKNOWN_PRODUCER_ID", "Unknown")), true);
+  assert.equal(isProducerStateLost(tooLarge), false);
+  assert.equal(isProducerStateLost(protocolError("NOT_LEADER_OR_FOLLOWER", "Moved", true)), false);
+  assert.equal(isProducerStateLost(new Error("Connection refused")), false);
 });

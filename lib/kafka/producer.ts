@@ -3,7 +3,12 @@ import kafkajs from "kafkajs";
 import type { Kafka, Message, PartitionerArgs, Producer } from "kafkajs";
 import type { WireRecord } from "../messages/mod.ts";
 import { sleep } from "../async/mod.ts";
-import { describeRefusal, isCoordinatorNotReady, isRefusedForGood } from "./errors.ts";
+import {
+  describeRefusal,
+  isCoordinatorNotReady,
+  isProducerStateLost,
+  isRefusedForGood,
+} from "./errors.ts";
 import { bindNamespace, inNamespace, namespaceOf } from "./namespace.ts";
 import { toKafkaMessage } from "./records.ts";
 
@@ -12,16 +17,64 @@ const partitionOfMessage = new WeakMap<Message, number>();
 
 /**
  * Creates and connects an idempotent producer (acks = all, safe to retry without duplicates)
- * that sends one request at a time.
+ * that sends one request at a time, and that a new producer id replaces when the broker no
+ * longer takes its sequence numbers (`renewedWhenStateLost`).
  */
 export async function connectProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 5,
-    createPartitioner: recordingPartitioner,
-  });
+  const create = () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      createPartitioner: recordingPartitioner,
+    });
+  const producer = create();
   await connectOnceCoordinatorReady(producer);
-  return bindNamespace(oneSendAtATime(producer), namespaceOf(kafka));
+  return bindNamespace(
+    oneSendAtATime(renewedWhenStateLost(producer, create)),
+    namespaceOf(kafka),
+  );
+}
+
+/**
+ * `first`, until a send fails because the broker no longer takes its sequence numbers
+ * (`isProducerStateLost`): kafkajs then fails every later send to that partition the same way,
+ * for good. Seen on a 3-broker cluster: a leader dies with a request in flight that it had
+ * written, and the caller sends other records next (an outbox relay sends what is unpublished
+ * by then). That send still fails; the producer is replaced by a new one of `create`, connected
+ * at the next send, whose producer id starts its numbers again. Records the old one may have
+ * written are sent again: at least once, as everywhere else. Listeners (`on`) stay on `first`.
+ * Not for concurrent sends: wrap it in `oneSendAtATime`.
+ */
+export function renewedWhenStateLost(first: Producer, create: () => Producer): Producer {
+  let current = first;
+  let connected = true;
+  async function using<T>(work: (producer: Producer) => Promise<T>): Promise<T> {
+    if (!connected) {
+      await connectOnceCoordinatorReady(current);
+      connected = true;
+    }
+    try {
+      return await work(current);
+    } catch (error) {
+      if (isProducerStateLost(error)) {
+        const lost = current;
+        current = create();
+        connected = false;
+        await lost.disconnect().catch(() => {});
+      }
+      throw error;
+    }
+  }
+  return {
+    ...first,
+    async connect() {
+      await connectOnceCoordinatorReady(current);
+      connected = true;
+    },
+    disconnect: () => current.disconnect(),
+    send: (record) => using((producer) => producer.send(record)),
+    sendBatch: (batch) => using((producer) => producer.sendBatch(batch)),
+  };
 }
 
 /** How long a producer waits for its transaction coordinator (its producer id) at connect. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import kafkajs from "kafkajs";
 import type { Producer, RecordMetadata } from "kafkajs";
-import { oneSendAtATime } from "./producer.ts";
+import { oneSendAtATime, renewedWhenStateLost } from "./producer.ts";
 
 /** A producer whose sends resolve or reject when the test says, recording how many overlap. */
 function controlledProducer() {
@@ -54,4 +55,59 @@ Deno.test("oneSendAtATime() runs sends and batches one at a time, in call order,
   await third;
   assert.deepEqual(fake.started, ["batch a", "send b", "send c"]);
   assert.equal(fake.maxInFlight(), 1);
+});
+
+/** A producer that records what it was asked and fails its sends with `failWith` when set. */
+function scriptedProducer(name: string, log: string[], failWith?: () => Error): Producer {
+  return {
+    connect: () => Promise.resolve(log.push(`${name} connect`)).then(() => {}),
+    disconnect: () => Promise.resolve(log.push(`${name} disconnect`)).then(() => {}),
+    sendBatch: () => {
+      log.push(`${name} send`);
+      return failWith === undefined ? Promise.resolve([]) : Promise.reject(failWith());
+    },
+  } as unknown as Producer;
+}
+
+function protocolError(type: string): Error {
+  return new kafkajs.KafkaJSProtocolError(
+    { type, message: type, retriable: false, code: 0 } as unknown as Error,
+  );
+}
+
+Deno.test("renewedWhenStateLost() replaces a producer whose sequence numbers the broker refuses", async () => {
+  const log: string[] = [];
+  const fresh: Producer[] = [];
+  const producer = renewedWhenStateLost(
+    scriptedProducer("first", log, () => protocolError("OUT_OF_ORDER_SEQUENCE_NUMBER")),
+    () => {
+      const next = scriptedProducer(`new${fresh.length + 1}`, log);
+      fresh.push(next);
+      return next;
+    },
+  );
+  await assert.rejects(producer.sendBatch({ topicMessages: [] }), /OUT_OF_ORDER_SEQUENCE_NUMBER/);
+  assert.deepEqual(log, ["first send", "first disconnect"], "the failed send still fails");
+  await producer.sendBatch({ topicMessages: [] });
+  await producer.sendBatch({ topicMessages: [] });
+  assert.deepEqual(log.slice(2), ["new1 connect", "new1 send", "new1 send"]);
+  assert.equal(fresh.length, 1);
+  await producer.disconnect();
+  assert.equal(log.at(-1), "new1 disconnect");
+});
+
+Deno.test("renewedWhenStateLost() keeps the producer through other failures", async () => {
+  const log: string[] = [];
+  let created = 0;
+  const producer = renewedWhenStateLost(
+    scriptedProducer("first", log, () => protocolError("NOT_LEADER_OR_FOLLOWER")),
+    () => {
+      created++;
+      return scriptedProducer("new", log);
+    },
+  );
+  await assert.rejects(producer.sendBatch({ topicMessages: [] }), /NOT_LEADER_OR_FOLLOWER/);
+  await assert.rejects(producer.sendBatch({ topicMessages: [] }));
+  assert.deepEqual(log, ["first send", "first send"]);
+  assert.equal(created, 0);
 });
