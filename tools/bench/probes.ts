@@ -4,8 +4,21 @@
  * the outbox backlog of each schema.
  */
 import type { Admin, Kafka } from "kafkajs";
+import { waitFor } from "../../lib/async/mod.ts";
 import type { Sql } from "../../lib/db/mod.ts";
 import { inNamespace } from "../../lib/kafka/namespace.ts";
+
+/**
+ * A topic's offsets, asked again while they cannot be had: on a cluster, kafkajs fails with a
+ * TypeError while its metadata of a new topic has no partitions yet, or a leader just moved.
+ */
+function topicOffsets(admin: Admin, topic: string) {
+  return waitFor(() => admin.fetchTopicOffsets(topic), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    description: `the offsets of ${topic}`,
+  });
+}
 
 /** Records on each topic (contract name → sum of its partitions' end offsets). */
 export async function topicRecordCounts(
@@ -15,7 +28,7 @@ export async function topicRecordCounts(
 ): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   await Promise.all(topics.map(async (topic) => {
-    const offsets = await admin.fetchTopicOffsets(inNamespace(kafka, topic));
+    const offsets = await topicOffsets(admin, inNamespace(kafka, topic));
     counts[topic] = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   }));
   return counts;
@@ -30,7 +43,7 @@ export async function consumerLags(
   const ends = new Map<string, number>();
   const topics = [...new Set(Object.values(groups).flat())];
   await Promise.all(topics.map(async (topic) => {
-    for (const p of await admin.fetchTopicOffsets(inNamespace(kafka, topic))) {
+    for (const p of await topicOffsets(admin, inNamespace(kafka, topic))) {
       ends.set(`${topic}/${p.partition}`, Number(p.high));
     }
   }));
