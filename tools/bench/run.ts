@@ -397,10 +397,16 @@ export async function clusterPids(cluster: PrivateCluster): Promise<number[]> {
   return pids.filter((pid) => pid !== null);
 }
 
-/** The shared processes: `kafka` when given (a cluster of the run's own), else every broker. */
+/**
+ * The shared processes: `kafka` when given (a cluster of the run's own), else the brokers whose
+ * configuration is not in a temporary directory (the private brokers and clusters of tests and
+ * chaos runs, which may run beside the bench, live there).
+ */
 export async function sharedProcesses(kafka?: number[]): Promise<SharedProcesses> {
+  const temporary = await Deno.realPath(Deno.env.get("TMPDIR") ?? "/tmp").catch(() => "/tmp");
   return {
-    kafka: kafka ?? await findProcesses((cmd) => cmd.includes("kafka.Kafka")),
+    kafka: kafka ??
+      await findProcesses((cmd) => cmd.includes("kafka.Kafka") && !cmd.includes(`${temporary}/`)),
     redis: await findProcesses((cmd) => /(^|\/)redis-server\b/.test(cmd)),
   };
 }
