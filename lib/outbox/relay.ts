@@ -132,7 +132,14 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     if (published.length > 0) options.onPublished?.(published.length);
   }
 
-  /** Sends the handed-over rows, a batch at a time, marking each batch in one statement (two with rows set aside). */
+  /** The marks of the handed-over batch sent last: written while the next batch is sent. */
+  let marking: Promise<void> = Promise.resolve();
+
+  /**
+   * Sends the handed-over rows, a batch at a time, marking each batch in one statement (two with
+   * rows set aside) while the next one is sent: a row handed over during a mark does not wait
+   * for that commit. One mark in flight at most.
+   */
   async function sendHandedOver(): Promise<number> {
     let total = 0;
     while (queue.length > 0) {
@@ -140,16 +147,30 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       let outcome: Outcome;
       try {
         outcome = await sendRows(batch);
-        await mark(sql, outcome);
       } catch (error) {
-        // Left to the scan: still unpublished in the table (or sent and not marked: sent again).
+        // Left to the scan: still unpublished in the table.
         for (const row of [...batch, ...queue.splice(0)]) handedOver.delete(row.id);
         throw error;
       }
-      for (const row of batch) handedOver.delete(row.id);
+      await marking;
+      marking = markHandedOver(batch, outcome);
       total += outcome.published.length;
     }
     return total;
+  }
+
+  /** Marks a handed-over batch sent; one not marked is left to the scan (sent again). */
+  async function markHandedOver(batch: readonly OutboxRow[], outcome: Outcome): Promise<void> {
+    try {
+      await mark(sql, outcome);
+    } catch (error) {
+      log.warn("Outbox relay could not mark records published; a scan sends them again", {
+        schema,
+        error: errorMessage(error),
+      });
+    } finally {
+      for (const row of batch) handedOver.delete(row.id);
+    }
   }
 
   /**
@@ -196,7 +217,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   }
 
   async function flush(): Promise<number> {
-    return await sendHandedOver() + await scan(0);
+    const sent = await sendHandedOver();
+    await marking;
+    return sent + await scan(0);
   }
 
   const loop = (async () => {

@@ -269,6 +269,59 @@ Deno.test("publishCommitted() sends handed-over rows without a NOTIFY or a scan,
   });
 });
 
+Deno.test("publishCommitted() sends a batch while the batch before it is still being marked", async () => {
+  await withOutbox("outbox-overlap", async ({ sql, kafka, topic, producer }) => {
+    const relay = await startOutboxRelay({
+      sql,
+      schema: "payment",
+      producer,
+      log,
+      pollIntervalMs: 60_000,
+      graceMs: 60_000,
+    });
+    let release = () => {};
+    let locking: Promise<unknown> = Promise.resolve();
+    try {
+      const write = (value: string) =>
+        sql.begin((tx) =>
+          writeOutbox(tx, "payment", [{ topic, key: "k", value, headers: {} }], {
+            notify: false,
+          })
+        );
+      const [first] = await write("first");
+      const [second] = await write("second");
+      // Another transaction holds the first row: the relay's mark of it waits on the lock.
+      const locked = Promise.withResolvers<void>();
+      const released = new Promise<void>((resolve) => (release = resolve));
+      locking = sql.begin(async (tx) => {
+        await tx`select id from payment.outbox where id = ${first!.id} for update`;
+        locked.resolve();
+        await released;
+      });
+      await locked.promise;
+      relay.publishCommitted([first!]);
+      await readRecords(kafka, topic, { count: 1, timeoutMs: 15_000 });
+      relay.publishCommitted([second!]);
+      const received = await readRecords(kafka, topic, { count: 2, timeoutMs: 15_000 });
+      assert.deepEqual(received.map((r) => r.value), ["first", "second"]);
+      const marked = await sql<{ value: string }[]>`
+        select value from payment.outbox where published_at is not null order by id`;
+      assert.deepEqual(marked.map((r) => r.value), [], "the first mark still waits on the lock");
+      release();
+      await locking;
+      await waitFor(async () => {
+        const [row] =
+          await sql`select count(*)::int as n from payment.outbox where published_at is null`;
+        return row?.n === 0;
+      }, { description: "both rows marked once the lock is released" });
+    } finally {
+      release();
+      await locking;
+      await relay.stop();
+    }
+  });
+});
+
 /** A `PAYMENT_FAILED` reply about `orderId`, on `topic`, failing for `reason`. */
 function reply(topic: string, orderId: string, reason: string): WireRecord {
   const record = encodeMessage({
