@@ -121,15 +121,19 @@ export async function startConsumer(
       assignment: payload.memberAssignment,
     });
   });
+  const committer = createOffsetCommitter({ groupId: options.groupId, log: options.log });
   const run = () =>
     consumer.run({
-      autoCommit: true,
+      // Committed by `committer`, off the fetch loop: kafkajs's auto-commit awaits a commit
+      // after every batch before the next fetch (one per partition, queued on one connection).
+      autoCommit: false,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
       eachBatchAutoResolve: false,
       eachBatch: (payload) =>
         handleBatch(payload, options, {
           topic: outOfNamespace(kafka, payload.batch.topic),
           signal: stopping.signal,
+          committer,
         }),
     });
   // Listening before the first run: `run()` resolves before the group is joined, and a join
@@ -157,6 +161,7 @@ export async function startConsumer(
     async stop() {
       stopping.abort();
       await restarts.settled();
+      await committer.flush();
       await consumer.disconnect();
     },
     pause: (topic) => consumer.pause([{ topic: inNamespace(kafka, topic) }]),
@@ -215,19 +220,101 @@ export function restartAfterFatalCrash(
   return { settled: () => restarting.catch(() => {}) };
 }
 
-/** Hands a fetched batch to the handler chunk by chunk. */
+/** What commits the offsets of a group member's handled records (`createOffsetCommitter`). */
+export interface OffsetCommitter {
+  /** Commits soon what `payload` (the batch in hand) has resolved; never waits for it. */
+  commitSoon(payload: CommitSource): void;
+  /** Commits what was resolved, after the commit in flight; resolves once done (or failed). */
+  flush(): Promise<void>;
+}
+
+/** The part of a kafkajs batch payload that commits the member's resolved offsets. */
+export type CommitSource = Pick<
+  EachBatchPayload,
+  "uncommittedOffsets" | "commitOffsetsIfNecessary"
+>;
+
+/**
+ * Commits the offsets a member resolved, one commit in flight at a time: what is resolved while
+ * one is in flight goes in the next, so a fetch of six partitions costs one or two commits, not
+ * six, and no fetch waits for them. A failed commit (a rebalance, the broker away) is logged and
+ * left to the next: its records are handled again after a restart or rebalance (at least once).
+ */
+export function createOffsetCommitter(
+  { groupId, log }: { groupId: string; log: Logger },
+): OffsetCommitter {
+  let source: CommitSource | null = null;
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+
+  async function commitResolved(): Promise<void> {
+    const offsets = source?.uncommittedOffsets();
+    if (source === null || offsets === undefined || offsets.topics.length === 0) return;
+    try {
+      await source.commitOffsetsIfNecessary(offsets);
+    } catch (error) {
+      log.warn("Cannot commit offsets; the next commit takes them", {
+        groupId,
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  function start(): Promise<void> {
+    if (inFlight !== null) {
+      again = true;
+      return inFlight;
+    }
+    inFlight = (async () => {
+      try {
+        do {
+          again = false;
+          await commitResolved();
+        } while (again);
+      } finally {
+        inFlight = null;
+      }
+    })();
+    return inFlight;
+  }
+
+  return {
+    commitSoon(payload) {
+      source = payload;
+      void start();
+    },
+    async flush() {
+      while (inFlight !== null) await inFlight;
+      await start();
+    },
+  };
+}
+
+/** Hands a fetched batch to the handler chunk by chunk; has each chunk's offsets committed. */
 async function handleBatch(
   payload: EachBatchPayload,
   options: ConsumerOptions,
-  { topic, signal }: { topic: string; signal: AbortSignal },
+  { topic, signal, committer }: { topic: string; signal: AbortSignal; committer: OffsetCommitter },
 ): Promise<void> {
   const { messages, partition } = payload.batch;
   const context = { signal, heartbeat: payload.heartbeat, resolveOffset: payload.resolveOffset };
-  for (const chunk of chunked(messages, options.maxRecords ?? DEFAULT_MAX_RECORDS)) {
-    if (!payload.isRunning() || payload.isStale()) return;
-    const records = chunk.map((message) => fromKafkaMessage(topic, partition, message));
-    await handleChunk(records, options, context);
-    await payload.heartbeat();
+  let carriedOn = false;
+  try {
+    for (const chunk of chunked(messages, options.maxRecords ?? DEFAULT_MAX_RECORDS)) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const records = chunk.map((message) => fromKafkaMessage(topic, partition, message));
+      await handleChunk(records, options, context);
+      committer.commitSoon(payload);
+      await payload.heartbeat();
+    }
+    carriedOn = !signal.aborted;
+  } finally {
+    // Stopping, or a failure (e.g. a heartbeat saying the group rebalances): what was handled
+    // is committed before kafkajs leaves or rejoins, as its auto-commit did (off: startConsumer).
+    if (!carriedOn) {
+      committer.commitSoon(payload);
+      await committer.flush();
+    }
   }
 }
 

@@ -257,6 +257,70 @@ Deno.test("startConsumer() splits a fetch larger than maxRecords into chunks, in
   });
 });
 
+Deno.test("startConsumer() commits the chunks of six partitions fetched together in one or two commits", async () => {
+  const kafka = await testKafka("consumer-test");
+  await ensureTopics(kafka, { topics: ALL_TOPICS, partitions: DEFAULT_TOPIC_PARTITIONS });
+  const [topic] = await createTestTopics(kafka, ["consumer-commits"], { partitions: 6 });
+  const producer = await connectProducer(kafka);
+  const groupId = `test-group-${crypto.randomUUID()}`;
+  // Every offset commit the consumer sends to the broker, counted from its request events.
+  let commits = 0;
+  const consumerOf = kafka.consumer.bind(kafka);
+  kafka.consumer = (config) => {
+    const consumer = consumerOf(config);
+    consumer.on(consumer.events.REQUEST, ({ payload }) => {
+      if (payload.apiName === "OffsetCommit") commits++;
+    });
+    return consumer;
+  };
+  try {
+    await producer.send({
+      topic: topic!,
+      messages: Array.from({ length: 6 }, (_, partition) => ({
+        ...toMessage(orderRecord()),
+        partition,
+      })),
+    });
+    // The six chunks end together: each waits until all six are in hand.
+    const arrived = Promise.withResolvers<void>();
+    let chunks = 0;
+    const consumer = await startConsumer(kafka, {
+      groupId,
+      topics: [topic!],
+      producer,
+      log: quietLog,
+      partitionsConcurrently: 6,
+      handler: async () => {
+        if (++chunks === 6) arrived.resolve();
+        await arrived.promise;
+      },
+    });
+    try {
+      await arrived.promise;
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await waitFor(async () => {
+          const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic!] });
+          return offsets?.partitions.every((p) => p.offset === "1") ?? false;
+        }, { description: "every partition committed after its record" });
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await consumer.stop();
+    }
+    assert.equal(chunks, 6, "one chunk per partition, from one fetch");
+    assert.ok(
+      commits >= 1 && commits <= 2,
+      `one or two offset commits, not one per chunk: ${commits}`,
+    );
+  } finally {
+    await producer.disconnect();
+    await deleteTestTopics(kafka, [topic!]);
+  }
+});
+
 Deno.test("startConsumer() retries a transient fault until the handler succeeds", async () => {
   await withFixture(async ({ producer, topic, outcomes, consume }) => {
     const sent = orderRecord();

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../async/mod.ts";
 import { createLogger } from "../log/mod.ts";
-import { type CrashingConsumer, restartAfterFatalCrash } from "./consumer.ts";
+import {
+  type CommitSource,
+  type CrashingConsumer,
+  createOffsetCommitter,
+  restartAfterFatalCrash,
+} from "./consumer.ts";
 
 const quietLog = createLogger("test", { level: "error", write: () => {} });
 
@@ -101,4 +106,84 @@ Deno.test("restartAfterFatalCrash() keeps trying while the broker is away, and s
   assert.equal(stopped.calls.run, 0);
   stopping.abort();
   await restarts.settled();
+});
+
+/**
+ * A member's offsets as kafkajs keeps them: `resolve` marks a record handled, a commit takes what
+ * is resolved and uncommitted; each commit waits until `finish` (or fails if told to).
+ */
+function fakeOffsets() {
+  const resolved = new Map<number, string>();
+  const committed = new Map<number, string>();
+  const commits: Array<Array<{ partition: number; offset: string }>> = [];
+  const pending: Array<{ finish: () => void; fail: () => void }> = [];
+  const source: CommitSource = {
+    uncommittedOffsets: () => {
+      const partitions = [...resolved]
+        .filter(([partition, offset]) => committed.get(partition) !== offset)
+        .map(([partition, offset]) => ({ partition, offset }));
+      return { topics: partitions.length === 0 ? [] : [{ topic: "t", partitions }] };
+    },
+    commitOffsetsIfNecessary: (offsets) => {
+      const partitions = offsets?.topics?.[0]?.partitions ?? [];
+      commits.push(partitions.map(({ partition, offset }) => ({ partition, offset })));
+      return new Promise<void>((resolve, reject) => {
+        pending.push({
+          finish() {
+            for (const { partition, offset } of partitions) committed.set(partition, offset);
+            resolve();
+          },
+          fail: () => reject(new Error("The coordinator is loading")),
+        });
+      });
+    },
+  };
+  return {
+    source,
+    commits,
+    resolve: (partition: number, offset: string) => resolved.set(partition, offset),
+    /** Ends the oldest commit in flight. */
+    next: async (outcome: "finish" | "fail" = "finish") => {
+      await waitFor(() => pending.length > 0, { description: "a commit in flight" });
+      pending.shift()![outcome]();
+    },
+  };
+}
+
+Deno.test("createOffsetCommitter() commits at once, and what is resolved during a commit in one more", async () => {
+  const offsets = fakeOffsets();
+  const committer = createOffsetCommitter({ groupId: "g", log: quietLog });
+  offsets.resolve(0, "4");
+  committer.commitSoon(offsets.source);
+  assert.deepEqual(offsets.commits, [[{ partition: 0, offset: "4" }]], "sent without waiting");
+  // Five partitions' chunks end while that commit is in flight: one commit takes them all.
+  for (let partition = 1; partition <= 5; partition++) {
+    offsets.resolve(partition, "7");
+    committer.commitSoon(offsets.source);
+  }
+  assert.equal(offsets.commits.length, 1, "one commit in flight at a time");
+  await offsets.next();
+  await offsets.next();
+  await committer.flush();
+  assert.deepEqual(offsets.commits, [
+    [{ partition: 0, offset: "4" }],
+    [1, 2, 3, 4, 5].map((partition) => ({ partition, offset: "7" })),
+  ]);
+});
+
+Deno.test("createOffsetCommitter() leaves what a failed commit held to the next, and flush() waits for it", async () => {
+  const offsets = fakeOffsets();
+  const committer = createOffsetCommitter({ groupId: "g", log: quietLog });
+  offsets.resolve(0, "2");
+  committer.commitSoon(offsets.source);
+  await offsets.next("fail");
+  const flushed = committer.flush();
+  await offsets.next();
+  await flushed;
+  assert.deepEqual(offsets.commits, [
+    [{ partition: 0, offset: "2" }],
+    [{ partition: 0, offset: "2" }],
+  ]);
+  await committer.flush();
+  assert.equal(offsets.commits.length, 2, "nothing left to commit: no request");
 });
