@@ -33,10 +33,12 @@ export const PAYMENT_VARIABLES = {
   PAYMENT_CONCURRENCY: partitionConcurrency(6),
   /**
    * Stripe calls in flight at once, all partitions together (no transaction is open meanwhile).
-   * Calls in flight = rate × latency: at Stripe's few hundred ms an answer, 64 carry ≈ 190
-   * charges/s, more than the services do on one machine; 16 would cap them near 50/s.
+   * A chunk's calls go out together, the partitions' chunks at about the same time (kafkajs
+   * fetches them together), and a chunk ends with its slowest call: calls in flight ≈ rate × a
+   * chunk's cycle (≈ 1 s at Stripe's 300 ms median), not rate × latency. At 100 charges/s, 64
+   * ran in 2–3 waves a cycle; 128 carry it in one (BENCHMARKS.md, runs of 2026-12-01).
    */
-  PAYMENT_CALL_CONCURRENCY: callConcurrency(64),
+  PAYMENT_CALL_CONCURRENCY: callConcurrency(128),
   STRIPE_SECRET_KEY: optional(
     z.string().regex(
       /^(sk|rk)_(test|live)_\S+$/,

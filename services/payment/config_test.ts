@@ -93,8 +93,8 @@ Deno.test("loadPaymentConfig() never echoes a malformed secret key", () => {
   );
 });
 
-Deno.test("loadPaymentConfig() bounds the Stripe calls in flight: 64 by default, 1 to 256", () => {
-  assert.equal(loadPaymentConfig({}).PAYMENT_CALL_CONCURRENCY, 64);
+Deno.test("loadPaymentConfig() bounds the Stripe calls in flight: 128 by default, 1 to 256", () => {
+  assert.equal(loadPaymentConfig({}).PAYMENT_CALL_CONCURRENCY, 128);
   assert.equal(loadPaymentConfig({ PAYMENT_CALL_CONCURRENCY: "16" }).PAYMENT_CALL_CONCURRENCY, 16);
   assertConfigError(
     { PAYMENT_CALL_CONCURRENCY: "0" },
