@@ -108,6 +108,33 @@ interface Tracked {
   timing: OrderTiming | null;
 }
 
+/**
+ * `send` one call at a time, every order due while a call is in flight taken into the next one:
+ * through a producer that sends one request at a time, the generator's schedule then never
+ * queues behind the broker's round trip (one request per tick would, once a round trip is longer
+ * than a tick, as on a 3-broker cluster). Each call resolves once its orders were sent.
+ */
+export function coalescing(
+  send: (orderIds: readonly string[]) => Promise<void>,
+): (orderIds: readonly string[]) => Promise<void> {
+  let waiting: { orderIds: string[]; sent: Promise<void> } | null = null;
+  let last: Promise<void> = Promise.resolve();
+  return (orderIds) => {
+    if (waiting !== null) {
+      waiting.orderIds.push(...orderIds);
+      return waiting.sent;
+    }
+    const batch = { orderIds: [...orderIds], sent: Promise.resolve() };
+    waiting = batch;
+    batch.sent = last.catch(() => {}).then(() => {
+      waiting = null;
+      return send(batch.orderIds);
+    });
+    last = batch.sent;
+    return batch.sent;
+  };
+}
+
 /** A generator for `plan`; nothing is sent before `run()`. */
 export function createLoadGenerator(plan: LoadPlan, hooks: LoadHooks): LoadGenerator {
   const now = hooks.now ?? (() => performance.now());

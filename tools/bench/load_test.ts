@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLoadGenerator, type LoadGenerator } from "./load.ts";
+import { coalescing, createLoadGenerator, type LoadGenerator } from "./load.ts";
 
 /** A fake system: every produced order finishes `afterMs` later. */
 function finishing(afterMs: number, generator: () => LoadGenerator) {
@@ -118,4 +118,29 @@ Deno.test("giveUpBehind: a run that fell behind offers nothing after its window"
   assert.equal(result.issued.total, result.issued.window, "orders offered after the window");
   assert.equal(result.unfinished.total, 0, "what was in flight is waited for");
   assert.equal(result.keptUp, false);
+});
+
+Deno.test("coalescing: one send at a time, what came meanwhile in the next one", async () => {
+  const sends: string[][] = [];
+  const releases: Array<() => void> = [];
+  const send = coalescing((ids) => {
+    sends.push([...ids]);
+    return new Promise<void>((resolve) => releases.push(resolve));
+  });
+  const first = send(["a"]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const second = send(["b"]);
+  const third = send(["c", "d"]);
+  assert.equal(second, third, "b, c and d wait for one send");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(sends, [["a"]], "nothing more in flight while a is");
+  releases[0]!();
+  await first;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(sends, [["a"], ["b", "c", "d"]]);
+  releases[1]!();
+  await second;
+  const failing = coalescing(() => Promise.reject(new Error("down")));
+  await assert.rejects(failing(["x"]), /down/);
+  await assert.rejects(failing(["y"]), /down/, "a failed send does not stop the next");
 });

@@ -16,7 +16,7 @@ import { FINAL_STATUSES, type SagaStatus } from "../../lib/saga/mod.ts";
 import { statusChannel } from "../../lib/saga_status/mod.ts";
 import { sleep } from "../../lib/async/mod.ts";
 import { bareBreakdown, handledPerSecond, sagaBreakdown, type Segment } from "./breakdown.ts";
-import { createLoadGenerator, type LoadPlan, type LoadResult } from "./load.ts";
+import { coalescing, createLoadGenerator, type LoadPlan, type LoadResult } from "./load.ts";
 import type { BenchOptions, PipelineKind } from "./options.ts";
 import {
   backendsOf,
@@ -431,7 +431,7 @@ export async function driveLoad(
     const sampling = new AbortController();
     const backlog: Backlog = { handledPerSecond: {}, consumerLagMax: {}, outboxMax: {} };
     const load = createLoadGenerator(plan, {
-      produce: (orderIds) =>
+      produce: coalescing((orderIds) =>
         publish(
           stack.producer,
           orderIds.map((orderId) =>
@@ -440,7 +440,8 @@ export async function driveLoad(
               body: newOrder({ ...BENCH_ORDER, orderId }),
             })
           ),
-        ),
+        )
+      ),
       onWindowStart() {
         say(`${stack.kind}: measured window started`);
         window.start = sampleUsage(stack, shared);
