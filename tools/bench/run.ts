@@ -374,6 +374,8 @@ export interface DriveLoadOptions extends RunPipelineOptions {
 /** The pids of what the pipelines share: the Kafka broker(s) and Redis. */
 export interface SharedProcesses {
   kafka: number[];
+  /** How the brokers are named in the usage table. */
+  kafkaName: string;
   redis: number[];
 }
 
@@ -405,6 +407,7 @@ export async function clusterPids(cluster: PrivateCluster): Promise<number[]> {
 export async function sharedProcesses(kafka?: number[]): Promise<SharedProcesses> {
   const temporary = await Deno.realPath(Deno.env.get("TMPDIR") ?? "/tmp").catch(() => "/tmp");
   return {
+    kafkaName: kafka === undefined ? "kafka broker (shared)" : "kafka brokers (the run's cluster)",
     kafka: kafka ??
       await findProcesses((cmd) => cmd.includes("kafka.Kafka") && !cmd.includes(`${temporary}/`)),
     redis: await findProcesses((cmd) => /(^|\/)redis-server\b/.test(cmd)),
@@ -590,7 +593,7 @@ interface UsageSnapshot {
 
 async function sampleUsage(
   stack: PipelineStack,
-  shared: { kafka: number[]; redis: number[] },
+  shared: SharedProcesses,
 ): Promise<UsageSnapshot> {
   const groups: UsageSnapshot["groups"] = new Map();
   const add = async (name: string, kind: ProcessUsage["kind"], pids: readonly number[]) => {
@@ -608,7 +611,7 @@ async function sampleUsage(
   await Promise.all([
     ...stack.processes.map((p) => add(p.name, "service", [p.pid])),
     add("bench (load generator, observer, log pump)", "bench", [Deno.pid]),
-    add("kafka broker (shared)", "infra", shared.kafka),
+    add(shared.kafkaName, "infra", shared.kafka),
     add("redis-server (shared)", "infra", shared.redis),
     ...[...byApplication].map(([application, pids]) =>
       add(`postgres backends of ${application || "(unnamed)"}`, "postgres", pids)
