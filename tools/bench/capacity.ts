@@ -12,6 +12,10 @@
  * - the generator kept its schedule (offered ≥ 95 % of the rate, send lag p99 ≤ 50 ms) and no
  *   send failed.
  *
+ * The warm-up (10 s unless given) must outlast the time the pipeline takes to fill: with Stripe
+ * at 300 ms a saga's p99 is seconds, and a 3 s warm-up left the fill inside the window, which
+ * then read as falling behind (38/s where 10 s found 160/s).
+ *
  * The search is bounded: from the first rate, double while the step keeps up, up to the highest
  * rate (then the capacity is "at least" that, `capped`); if the first rate does not keep up,
  * halve it, three times at most. Then bisect between the highest rate that kept up and the lowest

@@ -75,8 +75,8 @@ Options:
   --out DIR              capacity mode: where the JSON and the SVG go (.data/bench)
   --rate N               offered sagas/s in open loop (100; capacity mode: the first step, 10)
   --concurrency N        sagas in flight in closed loop (32)
-  --warmup D             load before the measured window, e.g. 10s (10s; capacity: 3s a step)
-  --duration D           the measured window, e.g. 30s (30s; capacity: 10s a step)
+  --warmup D             load before the measured window, e.g. 10s (10s; capacity: 10s a step)
+  --duration D           the measured window, e.g. 30s (30s; capacity: 15s a step)
   --pipeline P           saga, bare or both (both)
   --partitions N         partitions per topic (6, the services' default)
   --replicas N           processes of every service (and bare role), each in its group (1)
@@ -159,10 +159,10 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
     mode,
     rate: positiveNumber("--rate", values.rate ?? (capacity ? "10" : "100"), 20_000),
     concurrency: positiveInteger("--concurrency", values.concurrency, 10_000),
-    warmupMs: durationMs("--warmup", values.warmup ?? (capacity ? "3s" : "10s"), {
+    warmupMs: durationMs("--warmup", values.warmup ?? "10s", {
       allowZero: true,
     }),
-    durationMs: durationMs("--duration", values.duration ?? (capacity ? "10s" : "30s"), {
+    durationMs: durationMs("--duration", values.duration ?? (capacity ? "15s" : "30s"), {
       allowZero: false,
     }),
     pipeline,

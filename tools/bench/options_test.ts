@@ -69,13 +69,13 @@ Deno.test("pipelinesOf: both runs the saga, then the bare pipeline", () => {
   assert.deepEqual(pipelinesOf("bare"), ["bare"]);
 });
 
-Deno.test("parseBenchArgs: capacity mode steps from 10/s in short windows", () => {
+Deno.test("parseBenchArgs: capacity mode steps from 10/s, each step a 10 s warm-up and a 15 s window", () => {
   const options = parseBenchArgs(["--capacity", "--max-rate", "200", "--out", "/tmp/x"]);
   assert.equal(options.capacity, true);
   assert.equal(options.rate, 10);
   assert.equal(options.maxRate, 200);
-  assert.equal(options.warmupMs, 3_000);
-  assert.equal(options.durationMs, 10_000);
+  assert.equal(options.warmupMs, 10_000);
+  assert.equal(options.durationMs, 15_000);
   assert.equal(options.drainTimeoutMs, 15_000);
   assert.equal(options.outDir, "/tmp/x");
   assert.equal(parseBenchArgs(["--capacity", "--duration", "4s"]).durationMs, 4_000);
