@@ -1,6 +1,6 @@
 /** Kafka helpers for integration tests: throwaway topics and reading what landed on a topic. */
 import { Buffer } from "node:buffer";
-import type { Kafka } from "kafkajs";
+import type { Consumer, Kafka } from "kafkajs";
 import type { WireRecord } from "../lib/messages/mod.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { inNamespace, outOfNamespace } from "../lib/kafka/namespace.ts";
@@ -71,19 +71,10 @@ export async function readRecords(
   },
 ): Promise<ConsumedRecord[]> {
   const found: ConsumedRecord[] = [];
-  const groupId = `test-reader-${crypto.randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
-  await consumer.connect();
+  const consumer = await startTopicReader(kafka, topic, (record) => {
+    if (options.select?.(record) ?? true) found.push(record);
+  });
   try {
-    await consumer.subscribe({ topic: inNamespace(kafka, topic), fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: ({ topic, partition, message }) => {
-        const record = fromKafkaMessage(outOfNamespace(kafka, topic), partition, message);
-        if (options.select?.(record) ?? true) found.push(record);
-        return Promise.resolve();
-      },
-    });
     // Seeks queued after run() apply before the first fetch of each partition.
     for (const { partition, offset } of options.from ?? []) {
       consumer.seek({ topic: inNamespace(kafka, topic), partition, offset });
@@ -122,6 +113,32 @@ export async function readTopicToEnd(
   if (ends.size === 0) return [];
   const found: ConsumedRecord[] = [];
   const next = new Map<number, bigint>();
+  const consumer = await startTopicReader(kafka, topic, (record) => {
+    const offset = BigInt(record.offset);
+    const end = ends.get(record.partition);
+    if (end !== undefined && offset < end) found.push(record);
+    next.set(record.partition, offset + 1n);
+  });
+  try {
+    await waitFor(() => [...ends].every(([partition, end]) => (next.get(partition) ?? 0n) >= end), {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      description: `the end of ${topic} (read ${found.length} record(s))`,
+    });
+    return found;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/**
+ * A consumer in a fresh group reading `topic` from its start, handing each record over; the
+ * caller seeks, waits and disconnects it.
+ */
+async function startTopicReader(
+  kafka: Kafka,
+  topic: string,
+  onRecord: (record: ConsumedRecord) => void,
+): Promise<Consumer> {
   const consumer = kafka.consumer({
     groupId: `test-reader-${crypto.randomUUID()}`,
     maxWaitTimeInMs: 250,
@@ -132,22 +149,15 @@ export async function readTopicToEnd(
     await consumer.run({
       autoCommit: false,
       eachMessage: ({ topic, partition, message }) => {
-        const end = ends.get(partition);
-        if (end !== undefined && BigInt(message.offset) < end) {
-          found.push(fromKafkaMessage(outOfNamespace(kafka, topic), partition, message));
-        }
-        next.set(partition, BigInt(message.offset) + 1n);
+        onRecord(fromKafkaMessage(outOfNamespace(kafka, topic), partition, message));
         return Promise.resolve();
       },
     });
-    await waitFor(() => [...ends].every(([partition, end]) => (next.get(partition) ?? 0n) >= end), {
-      timeoutMs: options.timeoutMs ?? 30_000,
-      description: `the end of ${topic} (read ${found.length} record(s))`,
-    });
-    return found;
-  } finally {
+  } catch (error) {
     await consumer.disconnect();
+    throw error;
   }
+  return consumer;
 }
 
 /** A `WireRecord` as the consumer runner would hand it over, for calling handlers directly. */
