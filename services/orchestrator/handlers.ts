@@ -15,7 +15,6 @@ import type { OutboxRelay, OutboxRow } from "../../lib/outbox/mod.ts";
 import {
   decideSagaEvent,
   ORCHESTRATOR_SCHEMA,
-  persistDecisions,
   type SagaDecision,
 } from "../../lib/order_saga/mod.ts";
 import {
@@ -26,7 +25,7 @@ import {
   type StoredSaga,
 } from "../../lib/orchestrator_store/mod.ts";
 import { newSagaState, type SagaPolicy, type SagaRegistry } from "../../lib/saga/mod.ts";
-import { type OnApplied, statusVersions } from "./observers.ts";
+import { type OnApplied, persistWithVersions } from "./observers.ts";
 
 /** What the handler needs. */
 export interface OrchestratorDeps {
@@ -85,8 +84,9 @@ async function handleMessages(
     }
     decisions.push(decision);
   }
-  const outbox = await persistDecisions(tx, decisions, { notify: deps.relay === undefined });
-  return { decisions, outbox, versions: await statusVersions(tx, decisions) };
+  // The writes and the status versions: one round trip.
+  const written = await persistWithVersions(tx, decisions, { notify: deps.relay === undefined });
+  return { decisions, ...written };
 }
 
 /**

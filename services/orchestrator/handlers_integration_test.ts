@@ -3,7 +3,7 @@
  * and what it decided is read back from its tables and outbox.
  */
 import assert from "node:assert/strict";
-import { type Sql, withTransaction } from "../../lib/db/mod.ts";
+import { type Sql, type TransactionSql, withTransaction } from "../../lib/db/mod.ts";
 import { partitionOf } from "../../lib/kafka/partitioner.ts";
 import { MalformedMessageError } from "../../lib/errors/mod.ts";
 import { createLogger } from "../../lib/log/mod.ts";
@@ -514,5 +514,83 @@ Deno.test("orchestrator versions each committed status by the saga's last histor
       swept.every((v) => v !== undefined && v > Math.max(versions[0]![1]!, versions[1]![1]!)),
     );
     assert.ok(swept.includes(await lastHistoryId(order.orderId)));
+  });
+});
+
+/**
+ * `sql` whose transactions record their round trips: a statement sent while none of its
+ * transaction's statements awaits a result starts a new one. Each trip lists its statements.
+ */
+function recordingRoundTrips(sql: Sql): { sql: Sql; trips: string[][] } {
+  const trips: string[][] = [];
+  const record = (tx: TransactionSql): TransactionSql => {
+    let awaiting = 0;
+    return new Proxy(tx, {
+      apply(target, thisArg, args: unknown[]) {
+        const query = Reflect.apply(target, thisArg, args) as PromiseLike<unknown>;
+        const strings = args[0] as { raw?: unknown } | undefined;
+        if (!Array.isArray(strings?.raw)) return query;
+        const text = (strings as string[]).join("$").replace(/\s+/g, " ").trim();
+        // postgres.js sends a statement when it is first awaited: so is it recorded.
+        const then = query.then.bind(query);
+        let sent = false;
+        Object.assign(query, {
+          then(...callbacks: Parameters<typeof then>) {
+            if (!sent) {
+              sent = true;
+              if (awaiting++ === 0) trips.push([]);
+              trips.at(-1)!.push(text);
+              then(() => awaiting--, () => awaiting--);
+            }
+            return then(...callbacks);
+          },
+        });
+        return query;
+      },
+    });
+  };
+  const recording = new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property !== "begin") return Reflect.get(target, property, receiver);
+      return (...args: unknown[]) => {
+        const fn = args.pop() as (tx: TransactionSql) => Promise<unknown>;
+        return (target.begin as (...a: unknown[]) => Promise<unknown>)(
+          ...args,
+          (tx: TransactionSql) => fn(record(tx)),
+        );
+      };
+    },
+  });
+  return { sql: recording, trips };
+}
+
+Deno.test("orchestrator reads the status versions in the round trip that writes the history, in the handler and the sweep", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    const recording = recordingRoundTrips(sql);
+    const historyInsert = "insert into orchestrator.saga_history";
+    const versionsSelect = "max(h.id)";
+    const tripOf = (needle: string) =>
+      recording.trips.findIndex((trip) => trip.some((text) => text.includes(needle)));
+    const versions: Array<number | undefined> = [];
+    const onApplied = (_a: AppliedEvent, version?: number) => versions.push(version);
+    const handle = createOrchestratorHandler({ sql: recording.sql, log, policy, sagas, onApplied });
+    await handle([
+      asConsumed(encodeMessage({ eventType: "ORDER_CREATED", body: newOrder() })),
+      asConsumed(encodeMessage({ eventType: "ORDER_CREATED", body: newOrder() })),
+    ], { signal });
+    assert.notEqual(tripOf(historyInsert), -1);
+    assert.equal(tripOf(versionsSelect), tripOf(historyInsert));
+    recording.trips.length = 0;
+    await sweepOnce(
+      { sql: recording.sql, log, policy, sagas, onApplied },
+      new Date(Date.now() + policy.stepTimeoutMs + 1_000),
+    );
+    assert.notEqual(tripOf(historyInsert), -1);
+    assert.equal(tripOf(versionsSelect), tripOf(historyInsert));
+    // Sent with the writes, the select saw their rows: a version of each transition.
+    const [row] = await sql<{ last: number }[]>`
+      select max(id)::float8 as last from orchestrator.saga_history`;
+    assert.equal(versions.length, 4);
+    assert.equal(Math.max(...versions.map((v) => v ?? 0)), row?.last);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * What the orchestrator does after a transition committed: update the Redis status cache
  * (best effort: Redis down never stops a saga) and record metrics. Each status carries its
- * version (`statusVersions`), so that of several replicas publishing the same saga, a late
+ * version (`persistWithVersions`), so that of several replicas publishing the same saga, a late
  * update never replaces a later one (lib/saga_status).
  */
 import { Counter, Histogram, type Registry } from "prom-client";
@@ -10,19 +10,50 @@ import type { TransactionSql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
 import { lastHistoryIds } from "../../lib/orchestrator_store/mod.ts";
-import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
+import type { OutboxRow, WriteOutboxOptions } from "../../lib/outbox/mod.ts";
+import {
+  type AppliedEvent,
+  persistDecisions,
+  type SagaDecision,
+} from "../../lib/order_saga/mod.ts";
 import { FINAL_STATUSES } from "../../lib/saga/mod.ts";
 import { publishSagaStatus } from "../../lib/saga_status/mod.ts";
 
 /** Called once a transaction committed, with each event it applied and the saga's version. */
 export type OnApplied = (applied: AppliedEvent, version?: number) => void;
 
+/** What `persistWithVersions` wrote and read. */
+export interface VersionedWrite {
+  /** The outbox rows written, for the relay. */
+  outbox: OutboxRow[];
+  /** The status version of each saga the decisions applied an event to, by saga id. */
+  versions: Map<string, number>;
+}
+
+/**
+ * Writes the decisions (`persistDecisions`) and reads each applied saga's status version, in
+ * one round trip: the versions' select is sent in the same pipeline, after the writes.
+ */
+export async function persistWithVersions(
+  tx: TransactionSql,
+  decisions: readonly SagaDecision[],
+  outbox: WriteOutboxOptions = {},
+): Promise<VersionedWrite> {
+  // postgres.js hands a transaction's statements to PostgreSQL in the order they are issued,
+  // and PostgreSQL runs them in that order: the select, issued last, sees the history rows.
+  const [rows, versions] = await Promise.all([
+    persistDecisions(tx, decisions, outbox),
+    statusVersions(tx, decisions),
+  ]);
+  return { outbox: rows, versions };
+}
+
 /**
  * The version of each saga's status after the transaction's transitions: its last history row
  * id, read in that transaction, after the saga rows were locked and the history written. For
  * one saga the ids grow in commit order (the next transaction waits for the lock, then inserts).
  */
-export async function statusVersions(
+function statusVersions(
   tx: TransactionSql,
   decisions: readonly AppliedEvent[],
 ): Promise<Map<string, number>> {
@@ -33,7 +64,7 @@ export async function statusVersions(
       ),
     ),
   ];
-  return await lastHistoryIds(tx, ids);
+  return lastHistoryIds(tx, ids);
 }
 
 /** Publishes each applied transition's status to Redis; failures are logged, once per outage. */

@@ -33,7 +33,7 @@ import { sleep } from "../../lib/async/mod.ts";
 import { type Sql, withTransaction } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import { type AppliedEvent, decideSagaEvent, persistDecisions } from "../../lib/order_saga/mod.ts";
+import { type AppliedEvent, decideSagaEvent } from "../../lib/order_saga/mod.ts";
 import {
   lockDueSagas,
   lockSagas,
@@ -42,7 +42,7 @@ import {
 import type { OutboxRelay } from "../../lib/outbox/mod.ts";
 import type { EventType } from "../../lib/messages/mod.ts";
 import type { SagaEvent, SagaPolicy, SagaRegistry } from "../../lib/saga/mod.ts";
-import { type OnApplied, statusVersions } from "./observers.ts";
+import { type OnApplied, persistWithVersions } from "./observers.ts";
 
 /** Options of `startSweeper`. */
 export interface SweeperOptions {
@@ -89,8 +89,10 @@ export async function sweepOnce(
         now,
       });
     });
-    const outbox = await persistDecisions(tx, decisions, { notify: options.relay === undefined });
-    return { applied: decisions, outbox, versions: await statusVersions(tx, decisions) };
+    const written = await persistWithVersions(tx, decisions, {
+      notify: options.relay === undefined,
+    });
+    return { applied: decisions, ...written };
   });
   options.relay?.publishCommitted(outbox);
   for (const result of applied) {
