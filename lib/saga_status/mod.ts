@@ -9,7 +9,7 @@
  * `version`, the saga's last history row id at its commit, and replaces the cached status only
  * if it is later: a late one neither overwrites the cache nor reaches the subscribers.
  */
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { SagaStatus } from "../saga/mod.ts";
 
 /** What the cache holds for a saga, and what each change message carries. */
@@ -43,44 +43,77 @@ export function statusChannel(orderId: string): string {
 }
 
 /**
- * Sets the status and publishes it unless the cached one has a version at least as high. KEYS:
- * the status key; ARGV: the update's JSON, its version, the TTL, the channel (not a key).
+ * Sets the status and publishes it unless it has a version and the cached one has a version at
+ * least as high. KEYS: the status key; ARGV: the update's JSON, its version (empty: none), the
+ * TTL, the channel (not a key).
  */
 const PUBLISH_IF_LATER = `
-local cached = redis.call('GET', KEYS[1])
-if cached then
-  local ok, decoded = pcall(cjson.decode, cached)
-  if ok and type(decoded) == 'table' and type(decoded.version) == 'number'
-    and decoded.version >= tonumber(ARGV[2]) then
-    return 0
+if ARGV[2] ~= '' then
+  local cached = redis.call('GET', KEYS[1])
+  if cached then
+    local ok, decoded = pcall(cjson.decode, cached)
+    if ok and type(decoded) == 'table' and type(decoded.version) == 'number'
+      and decoded.version >= tonumber(ARGV[2]) then
+      return 0
+    end
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
 redis.call('PUBLISH', ARGV[4], ARGV[1])
 return 1`;
 
+/** The name `PUBLISH_IF_LATER` is defined under on a client (`defineCommand`). */
+const PUBLISH_IF_LATER_COMMAND = "sagaStatusPublishIfLater";
+
+/** A pipeline of a client on which `PUBLISH_IF_LATER` is defined. */
+type StatusPipeline = ChainableCommander & {
+  [PUBLISH_IF_LATER_COMMAND](
+    key: string,
+    json: string,
+    version: string,
+    ttlSeconds: string,
+    channel: string,
+  ): ChainableCommander;
+};
+
 /**
- * Caches and publishes `update` in one round trip; resolves with false when a later version is
- * cached already (the update is then dropped).
+ * Caches and publishes the updates in order, all in one round trip (a pipeline of the script,
+ * sent as EVALSHA once the connection has loaded it); resolves with whether each was written:
+ * false when a later version was cached already, by an earlier update of the same call too.
+ * Rejects with the first failure (e.g. Redis unreachable).
+ */
+export async function publishSagaStatuses(
+  redis: Redis,
+  updates: readonly SagaStatusUpdate[],
+): Promise<boolean[]> {
+  if (updates.length === 0) return [];
+  if (!(PUBLISH_IF_LATER_COMMAND in redis)) {
+    redis.defineCommand(PUBLISH_IF_LATER_COMMAND, { numberOfKeys: 1, lua: PUBLISH_IF_LATER });
+  }
+  const pipeline = redis.pipeline() as StatusPipeline;
+  for (const update of updates) {
+    pipeline[PUBLISH_IF_LATER_COMMAND](
+      statusKey(update.orderId),
+      JSON.stringify(update),
+      update.version === undefined ? "" : String(update.version),
+      String(STATUS_TTL_SECONDS),
+      statusChannel(update.orderId),
+    );
+  }
+  const results = await pipeline.exec() ?? [];
+  return results.map(([error, written]) => {
+    if (error !== null) throw error;
+    return written === 1;
+  });
+}
+
+/**
+ * Caches and publishes one update (`publishSagaStatuses`); resolves with false when a later
+ * version is cached already (the update is then dropped).
  */
 export async function publishSagaStatus(redis: Redis, update: SagaStatusUpdate): Promise<boolean> {
-  const json = JSON.stringify(update);
-  const key = statusKey(update.orderId);
-  const channel = statusChannel(update.orderId);
-  if (update.version === undefined) {
-    await redis.multi().set(key, json, "EX", STATUS_TTL_SECONDS).publish(channel, json).exec();
-    return true;
-  }
-  const written = await redis.eval(
-    PUBLISH_IF_LATER,
-    1,
-    key,
-    json,
-    String(update.version),
-    String(STATUS_TTL_SECONDS),
-    channel,
-  );
-  return written === 1;
+  const [written] = await publishSagaStatuses(redis, [update]);
+  return written === true;
 }
 
 /** The cached status of an order's saga, or null when none is cached. */

@@ -4,6 +4,7 @@ import { closeRedis, connectRedis } from "../redis/mod.ts";
 import { testInfra } from "../../testing/infra.ts";
 import {
   publishSagaStatus,
+  publishSagaStatuses,
   readSagaStatus,
   type SagaStatusUpdate,
   subscribeSagaStatus,
@@ -81,6 +82,77 @@ Deno.test("publishSagaStatus() keeps the later of two updates that arrive out of
   } finally {
     await redis.del(`saga:order:${orderId}`);
     await closeRedis(subscriber);
+    await closeRedis(redis);
+  }
+});
+
+Deno.test("publishSagaStatuses() caches and publishes the updates of several sagas in one call", async () => {
+  const { redisUrl } = await testInfra(["redis"]);
+  const redis = connectRedis(redisUrl);
+  const subscriber = connectRedis(redisUrl);
+  const orderIds = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  try {
+    const seen: SagaStatusUpdate[] = [];
+    const unsubscribes = await Promise.all(
+      orderIds.map((orderId) => subscribeSagaStatus(subscriber, orderId, (u) => seen.push(u))),
+    );
+    const updates: SagaStatusUpdate[] = orderIds.map((orderId, index) => ({
+      sagaId: `s${index}`,
+      orderId,
+      status: index === 0 ? "COMPLETED" : "IN_PROGRESS",
+      step: "ProcessPayment",
+      note: `saga ${index}`,
+      updatedAt: new Date().toISOString(),
+      // The last one without a version (an operator's action), the others with one.
+      ...(index === 2 ? {} : { version: 10 + index }),
+    }));
+    assert.deepEqual(await publishSagaStatuses(redis, updates), [true, true, true]);
+    for (const update of updates) {
+      assert.deepEqual(await readSagaStatus(redis, update.orderId), update);
+    }
+    await waitFor(() => seen.length === 3, { description: "three updates" });
+    assert.deepEqual(
+      seen.toSorted((a, b) => a.sagaId.localeCompare(b.sagaId)),
+      updates,
+      "each published on its order's channel",
+    );
+    assert.deepEqual(await publishSagaStatuses(redis, []), [], "nothing to send, nothing sent");
+    await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe()));
+  } finally {
+    await redis.del(...orderIds.map((orderId) => `saga:order:${orderId}`));
+    await closeRedis(subscriber);
+    await closeRedis(redis);
+  }
+});
+
+Deno.test("publishSagaStatuses() keeps the later of two updates of one order in one call, whichever comes first", async () => {
+  const { redisUrl } = await testInfra(["redis"]);
+  const redis = connectRedis(redisUrl);
+  const [laterFirst, laterLast] = [crypto.randomUUID(), crypto.randomUUID()];
+  const update = (orderId: string, status: SagaStatusUpdate["status"], version: number) => ({
+    sagaId: "s",
+    orderId,
+    status,
+    step: null,
+    note: status,
+    updatedAt: new Date().toISOString(),
+    version,
+  });
+  try {
+    assert.deepEqual(
+      await publishSagaStatuses(redis, [
+        update(laterFirst, "COMPLETED", 7),
+        update(laterLast, "IN_PROGRESS", 3),
+        update(laterFirst, "IN_PROGRESS", 3),
+        update(laterLast, "COMPLETED", 7),
+      ]),
+      [true, true, false, true],
+    );
+    assert.equal((await readSagaStatus(redis, laterFirst))?.status, "COMPLETED");
+    assert.equal((await readSagaStatus(redis, laterLast))?.status, "COMPLETED");
+    assert.equal((await readSagaStatus(redis, laterLast))?.version, 7);
+  } finally {
+    await redis.del(`saga:order:${laterFirst}`, `saga:order:${laterLast}`);
     await closeRedis(redis);
   }
 });

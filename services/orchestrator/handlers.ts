@@ -35,7 +35,7 @@ export interface OrchestratorDeps {
   /** The saga definitions it runs, by saga type. */
   sagas: SagaRegistry<EventType>;
   /**
-   * Called after the transaction committed, with what it applied and the saga's status version
+   * Called after each transaction committed, with what it decided and the sagas' status versions
    * (status cache, metrics).
    */
   onApplied: OnApplied;
@@ -52,9 +52,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): BatchHandler 
       (tx) => handleMessages(tx, messages, deps),
     );
     deps.relay?.publishCommitted(outbox);
-    for (const decision of decisions) {
-      deps.onApplied(decision, versions.get(decision.transition.state.sagaId));
-    }
+    deps.onApplied(decisions, versions);
   };
 }
 

@@ -24,6 +24,7 @@ import { DEFAULT_BACKOFF, type SagaPolicy } from "../../lib/saga/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed } from "../../testing/kafka.ts";
 import { createOrchestratorHandler } from "./handlers.ts";
+import type { OnApplied } from "./observers.ts";
 import { sweepOnce } from "./sweeper.ts";
 
 const log = createLogger("test", { level: "error" });
@@ -54,7 +55,7 @@ function setup(sql: Sql) {
     log,
     policy,
     sagas,
-    onApplied: (a) => applied.push(a),
+    onApplied: (chunk) => applied.push(...chunk),
   });
   return {
     applied,
@@ -482,8 +483,12 @@ Deno.test("sweepOnce() in two replicas at once handles each due saga exactly onc
 Deno.test("orchestrator versions each committed status by the saga's last history row, growing in commit order", async () => {
   await withTestDatabase(async ({ sql }) => {
     const versions: Array<[string, number | undefined]> = [];
-    const onApplied = (a: AppliedEvent, version?: number) =>
-      versions.push([a.transition.state.status, version]);
+    const onApplied: OnApplied = (chunk, byId) =>
+      versions.push(
+        ...chunk.map(({ transition: { state } }) =>
+          [state.status, byId.get(state.sagaId)] as [string, number | undefined]
+        ),
+      );
     const handle = createOrchestratorHandler({ sql, log, policy, sagas, onApplied });
     const lastHistoryId = async (orderId: string) => {
       const [row] = await sql<{ id: number }[]>`
@@ -507,7 +512,8 @@ Deno.test("orchestrator versions each committed status by the saga's last histor
       log,
       policy,
       sagas,
-      onApplied: (_a, version) => swept.push(version),
+      onApplied: (chunk, byId) =>
+        swept.push(...chunk.map((a) => byId.get(a.transition.state.sagaId))),
     }, new Date(Date.now() + policy.stepTimeoutMs + 1_000));
     assert.equal(swept.length, 2);
     assert.ok(
@@ -572,7 +578,8 @@ Deno.test("orchestrator reads the status versions in the round trip that writes 
     const tripOf = (needle: string) =>
       recording.trips.findIndex((trip) => trip.some((text) => text.includes(needle)));
     const versions: Array<number | undefined> = [];
-    const onApplied = (_a: AppliedEvent, version?: number) => versions.push(version);
+    const onApplied: OnApplied = (chunk, byId) =>
+      versions.push(...chunk.map((a) => byId.get(a.transition.state.sagaId)));
     const handle = createOrchestratorHandler({ sql: recording.sql, log, policy, sagas, onApplied });
     await handle([
       asConsumed(encodeMessage({ eventType: "ORDER_CREATED", body: newOrder() })),

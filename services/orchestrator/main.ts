@@ -16,7 +16,6 @@ import { startConsumer } from "../../lib/kafka/consumer.ts";
 import { TOPICS } from "../../lib/messages/mod.ts";
 import { checkRedis } from "../../lib/ops/mod.ts";
 import {
-  type AppliedEvent,
   ORCHESTRATOR_SAGAS,
   replyRoutes,
   SAGA_POLICY_VARIABLES,
@@ -27,7 +26,7 @@ import { onShutdownSignal, openServiceRuntime, runMain } from "../../lib/service
 import { ORCHESTRATOR, ORCHESTRATOR_TOPICS } from "../../lib/topology/mod.ts";
 import { startAdmissionControl } from "./admission.ts";
 import { createOrchestratorHandler } from "./handlers.ts";
-import { createSagaMetrics, createStatusPublisher } from "./observers.ts";
+import { createSagaMetrics, createStatusPublisher, type OnApplied } from "./observers.ts";
 import { startReplyReadRecorder } from "./reply_reads.ts";
 import { startSweeper } from "./sweeper.ts";
 
@@ -67,11 +66,11 @@ export async function main(): Promise<void> {
   runtime.onClose(() => closeRedis(redis));
   try {
     const { sql, log, metrics } = runtime;
-    const publishStatus = createStatusPublisher(redis, log);
+    const publishStatuses = createStatusPublisher(redis, log);
     const recordMetrics = createSagaMetrics(metrics.registry);
-    const onApplied = (applied: AppliedEvent, version?: number) => {
-      recordMetrics(applied);
-      publishStatus(applied, version);
+    const onApplied: OnApplied = (applied, versions) => {
+      for (const event of applied) recordMetrics(event);
+      void publishStatuses(applied, versions); // best effort: nobody waits for the cache
     };
     const { relay } = runtime;
     const sagas = ORCHESTRATOR_SAGAS;

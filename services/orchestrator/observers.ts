@@ -1,8 +1,8 @@
 /**
- * What the orchestrator does after a transition committed: update the Redis status cache
- * (best effort: Redis down never stops a saga) and record metrics. Each status carries its
- * version (`persistWithVersions`), so that of several replicas publishing the same saga, a late
- * update never replaces a later one (lib/saga_status).
+ * What the orchestrator does after a transaction committed: update the Redis status cache, one
+ * round trip per transaction (best effort: Redis down never stops a saga), and record metrics.
+ * Each status carries its version (`persistWithVersions`), so that of several replicas
+ * publishing the same saga, a late update never replaces a later one (lib/saga_status).
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Redis } from "ioredis";
@@ -17,10 +17,16 @@ import {
   type SagaDecision,
 } from "../../lib/order_saga/mod.ts";
 import { FINAL_STATUSES } from "../../lib/saga/mod.ts";
-import { publishSagaStatus } from "../../lib/saga_status/mod.ts";
+import { publishSagaStatuses, type SagaStatusUpdate } from "../../lib/saga_status/mod.ts";
 
-/** Called once a transaction committed, with each event it applied and the saga's version. */
-export type OnApplied = (applied: AppliedEvent, version?: number) => void;
+/**
+ * Called once a transaction committed, with the events it decided, in order (applied or
+ * ignored), and the status version of each saga it applied one to, by saga id.
+ */
+export type OnApplied = (
+  applied: readonly AppliedEvent[],
+  versions: ReadonlyMap<string, number>,
+) => void;
 
 /** What `persistWithVersions` wrote and read. */
 export interface VersionedWrite {
@@ -67,32 +73,55 @@ function statusVersions(
   return lastHistoryIds(tx, ids);
 }
 
-/** Publishes each applied transition's status to Redis; failures are logged, once per outage. */
-export function createStatusPublisher(redis: Redis, log: Logger): OnApplied {
-  let failing = false;
-  return function publishStatus({ transition }, version) {
-    if (transition.outcome !== "applied") return;
+/**
+ * The status updates of a committed transaction: one per saga it applied an event to, from the
+ * last (the saga's status at the commit), with the saga's version when it has one.
+ */
+export function statusUpdates(
+  applied: readonly AppliedEvent[],
+  versions: ReadonlyMap<string, number>,
+  updatedAt: Date,
+): SagaStatusUpdate[] {
+  const updates = new Map<string, SagaStatusUpdate>();
+  for (const { transition } of applied) {
+    if (transition.outcome !== "applied") continue;
     const { state } = transition;
-    publishSagaStatus(redis, {
+    const version = versions.get(state.sagaId);
+    updates.set(state.sagaId, {
       sagaId: state.sagaId,
       orderId: state.key,
       status: state.status,
       step: transition.step,
       note: transition.note,
-      updatedAt: new Date().toISOString(),
+      updatedAt: updatedAt.toISOString(),
       ...(version === undefined ? {} : { version }),
-    }).then(
-      () => {
-        if (failing) log.info("Saga status cache reachable again");
-        failing = false;
-      },
-      (error) => {
-        if (!failing) {
-          log.warn("Cannot update the saga status cache", { error: errorMessage(error) });
-        }
-        failing = true;
-      },
-    );
+    });
+  }
+  return [...updates.values()];
+}
+
+/**
+ * Publishes a committed transaction's statuses to Redis in one call (`statusUpdates`); resolves
+ * once they are written or the failure is logged, once per outage; never rejects.
+ */
+export function createStatusPublisher(
+  redis: Redis,
+  log: Logger,
+): (...args: Parameters<OnApplied>) => Promise<void> {
+  let failing = false;
+  return async function publishStatuses(applied, versions) {
+    const updates = statusUpdates(applied, versions, new Date());
+    if (updates.length === 0) return;
+    try {
+      await publishSagaStatuses(redis, updates);
+      if (failing) log.info("Saga status cache reachable again");
+      failing = false;
+    } catch (error) {
+      if (!failing) {
+        log.warn("Cannot update the saga status cache", { error: errorMessage(error) });
+      }
+      failing = true;
+    }
   };
 }
 

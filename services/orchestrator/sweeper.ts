@@ -55,7 +55,7 @@ export interface SweeperOptions {
   intervalMs: number;
   /** Sagas per transaction (default 100). */
   batchSize?: number;
-  /** Called after each sweep transaction committed, with what it applied and the version. */
+  /** Called after each sweep transaction committed, with what it decided and the versions. */
   onApplied: OnApplied;
   /** The service's relay, handed the commands once committed; without it, a NOTIFY wakes it. */
   relay?: Pick<OutboxRelay, "publishCommitted">;
@@ -95,9 +95,7 @@ export async function sweepOnce(
     return { applied: decisions, ...written };
   });
   options.relay?.publishCommitted(outbox);
-  for (const result of applied) {
-    options.onApplied(result, versions.get(result.transition.state.sagaId));
-  }
+  options.onApplied(applied, versions);
   return applied;
 }
 
