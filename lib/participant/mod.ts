@@ -23,6 +23,12 @@
  * redelivered command finds the attempt and repeats the same call (same idempotency key or
  * `Message-ID`), never a second effect. A chunk whose call fails still records the outcomes of
  * the calls that succeeded before it is retried one command at a time.
+ *
+ * A command handled logs one line at info, once its transaction committed: `Command handled`
+ * with the reply (and a failure reply's code and reason), or why it is not answered (a
+ * duplicate, an outcome awaited) or answered from its record. A handler logs the details of its
+ * outcome at debug, and at info only what that line cannot say (a tombstone written, an attempt
+ * recorded earlier repeated), warnings at warn.
  */
 import { type Sql, type TransactionSql, withTransaction } from "../db/mod.ts";
 import { MalformedMessageError } from "../errors/mod.ts";
@@ -42,8 +48,15 @@ import {
   type RuntimeConfig,
   type ServiceRuntime,
 } from "../service/mod.ts";
-import type { Logger } from "../log/mod.ts";
-import { decodeMessage, encodeMessage, type EventType, type Message } from "../messages/mod.ts";
+import type { LogFields, Logger } from "../log/mod.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  EVENTS,
+  type EventType,
+  FailureReply,
+  type Message,
+} from "../messages/mod.ts";
 import type { OutgoingMessage } from "../messages/mod.ts";
 import { type OutboxRelay, writeOutbox } from "../outbox/mod.ts";
 import { createLimit, DEFAULT_CALL_CONCURRENCY } from "./limit.ts";
@@ -235,11 +248,11 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
     }
     for (const { entry: { message, log }, reply, repeated } of round.answered) {
       if (repeated) {
-        log.info("Repeated command answered from its record", { reply: reply.eventType });
+        log.info("Repeated command answered from its record", replyFields(reply));
         continue;
       }
       options.onReply?.(message.eventType, reply.eventType);
-      log.info("Command handled", { reply: reply.eventType });
+      log.info("Command handled", replyFields(reply));
     }
   }
 
@@ -439,6 +452,13 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
       if (commands.length > 0) await run(commands.map(entryOf));
     },
   });
+}
+
+/** What a reply says, for its command's log line: its type, and a failure's code and reason. */
+function replyFields(reply: Reply): LogFields {
+  if (EVENTS[reply.eventType].body !== FailureReply) return { reply: reply.eventType };
+  const { code, reason } = reply.body as FailureReply;
+  return { reply: reply.eventType, code, reason };
 }
 
 /** The entries grouped by order, each order's in chunk order. */

@@ -10,6 +10,7 @@ import { encodeMessage, type Message } from "../messages/mod.ts";
 import type { Sql, TransactionSql } from "../db/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed } from "../../testing/kafka.ts";
+import { capturingLogger } from "../../testing/log.ts";
 import { type CallingCommand, createCommandConsumer } from "./mod.ts";
 
 const log = createLogger("participant-test", { level: "error" });
@@ -391,5 +392,73 @@ Deno.test("createCommandConsumer() leaves a command that awaits an outcome unans
     const [row] = await db.sql<{ awaiting: boolean; command: string | null }[]>`
       select awaiting, command from payment.processed_messages`;
     assert.deepEqual(row, { awaiting: false, command: null });
+  });
+});
+
+Deno.test("createCommandConsumer() logs one info line per command handled, with a failure reply's code and reason", async () => {
+  await withTestDatabase(async (db) => {
+    const { log, lines } = capturingLogger("participant-test");
+    const [charged, declined] = [crypto.randomUUID(), crypto.randomUUID()];
+    const records = chunkOf([charged, declined]);
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: {
+        PROCESS_PAYMENT(_tx, message, log) {
+          const { orderId } = message.metadata;
+          log.debug("Deciding the charge"); // a handler's details: at debug
+          return Promise.resolve(
+            orderId === charged
+              ? {
+                eventType: "PAYMENT_PROCESSED",
+                body: { orderId, paymentIntentId: "pi_1", amountCents: 100 },
+              }
+              : {
+                eventType: "PAYMENT_FAILED",
+                body: { orderId, code: "card_declined", reason: "Your card was declined." },
+              },
+          );
+        },
+      },
+    });
+    await handle(records, { signal });
+    await handle([records[1]!], { signal }); // redelivered: answered from its record
+    assert.deepEqual(
+      lines.map(({ level, msg, orderId, reply, code, reason }) => ({
+        level,
+        msg,
+        orderId,
+        reply,
+        code,
+        reason,
+      })),
+      [
+        {
+          level: "info",
+          msg: "Command handled",
+          orderId: charged,
+          reply: "PAYMENT_PROCESSED",
+          code: undefined,
+          reason: undefined,
+        },
+        {
+          level: "info",
+          msg: "Command handled",
+          orderId: declined,
+          reply: "PAYMENT_FAILED",
+          code: "card_declined",
+          reason: "Your card was declined.",
+        },
+        {
+          level: "info",
+          msg: "Repeated command answered from its record",
+          orderId: declined,
+          reply: "PAYMENT_FAILED",
+          code: "card_declined",
+          reason: "Your card was declined.",
+        },
+      ],
+    );
   });
 });

@@ -22,12 +22,12 @@ export async function reserveInventory(
   switch (decision.kind) {
     case "reserve":
       await reserve(tx, orderId, decision.lines);
-      log.info("Stock reserved", { lines: decision.lines.length });
+      log.debug("Stock reserved", { lines: decision.lines.length });
       return { eventType: "INVENTORY_RESERVED", body: { orderId } };
     case "already-reserved":
       return { eventType: "INVENTORY_RESERVED", body: { orderId } };
     case "refuse":
-      log.info("Reservation refused", { code: decision.code, reason: decision.reason });
+      log.debug("Reservation refused", { code: decision.code, reason: decision.reason });
       return {
         eventType: "INVENTORY_RESERVATION_FAILED",
         body: { orderId, code: decision.code, reason: decision.reason },
@@ -45,7 +45,7 @@ export async function releaseInventory(
   const decision = decideRelease(await lockReservation(tx, orderId));
   if (decision.kind === "release") {
     await release(tx, orderId, decision.lines);
-    log.info("Stock released", { lines: decision.lines.length });
+    log.debug("Stock released", { lines: decision.lines.length });
   } else if (decision.kind === "tombstone") {
     await writeTombstone(tx, orderId);
     log.info("Release before reservation: tombstone written");

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { DEMO_CATALOG, seedCatalog } from "../../lib/catalog/mod.ts";
-import { TOPICS } from "../../lib/messages/mod.ts";
+import { encodeMessage, TOPICS } from "../../lib/messages/mod.ts";
+import { createCommandConsumer } from "../../lib/participant/mod.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { asConsumed } from "../../testing/kafka.ts";
+import { capturingLogger } from "../../testing/log.ts";
 import { replyTypes, withParticipant } from "../../testing/participant.ts";
 import type { ParticipantHarness } from "../../testing/participant.ts";
 import { INVENTORY_COMMANDS } from "./handlers.ts";
@@ -200,5 +204,45 @@ Deno.test("inventory never oversells when concurrent orders compete for the last
     assert.equal(outcomes.filter((t) => t === "INVENTORY_RESERVED").length, 5);
     assert.equal(outcomes.filter((t) => t === "INVENTORY_RESERVATION_FAILED").length, 3);
     assert.deepEqual(await stock(harness, productId), { available: 0, reserved: 5, total: 5 });
+  });
+});
+
+Deno.test("inventory logs one info line per command: the participant's, with a refusal's code and reason", async () => {
+  await withTestDatabase(async (db) => {
+    await seedCatalog(db.sql);
+    const { log, lines } = capturingLogger("inventory");
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "inventory",
+      log,
+      commands: INVENTORY_COMMANDS,
+    });
+    const [reserved, refused] = [crypto.randomUUID(), crypto.randomUUID()];
+    const sagaId = crypto.randomUUID();
+    const records = [
+      encodeMessage({
+        eventType: "RESERVE_INVENTORY",
+        body: { orderId: reserved, items: [line(mug, 1)] },
+        sagaId,
+      }),
+      encodeMessage({
+        eventType: "RESERVE_INVENTORY",
+        body: { orderId: refused, items: [line(soldOut, 1)] },
+        sagaId: crypto.randomUUID(),
+      }),
+      encodeMessage({ eventType: "RELEASE_INVENTORY", body: { orderId: reserved }, sagaId }),
+    ];
+    for (const [offset, record] of records.entries()) {
+      await handle([asConsumed(record, offset)], { signal: new AbortController().signal });
+    }
+    assert.deepEqual(
+      lines.map(({ level, msg, orderId, reply, code }) => [level, msg, orderId, reply, code]),
+      [
+        ["info", "Command handled", reserved, "INVENTORY_RESERVED", undefined],
+        ["info", "Command handled", refused, "INVENTORY_RESERVATION_FAILED", "insufficient_stock"],
+        ["info", "Command handled", reserved, "INVENTORY_RELEASED", undefined],
+      ],
+    );
+    assert.match(String(lines[1]!.reason), new RegExp(`product "${soldOut}" has 0 left`));
   });
 });

@@ -108,7 +108,7 @@ export function createNotificationCommands(
       });
       if (decision.kind === "send") return { call: { orderId, notificationId, ...rendered } };
       counted({ ok: false, code: decision.code, reason: decision.reason });
-      log.info("Confirmation failed", { notificationId, code: decision.code });
+      log.debug("Confirmation failed", { notificationId, code: decision.code });
       return {
         reply: {
           eventType: "NOTIFICATION_FAILED",
@@ -128,10 +128,10 @@ export function createNotificationCommands(
       });
       if (recorded) counted(result);
       if (result.ok) {
-        log.info("Confirmation sent", { notificationId, channel: channel.name });
+        log.debug("Confirmation sent", { notificationId, channel: channel.name });
         return { eventType: "NOTIFICATION_SENT", body: { orderId, notificationId } };
       }
-      log.info("Confirmation failed", {
+      log.debug("Confirmation failed", {
         notificationId,
         channel: channel.name,
         code: result.code,

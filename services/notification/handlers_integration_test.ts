@@ -6,6 +6,7 @@ import { encodeMessage, type SendNotification, TOPICS } from "../../lib/messages
 import { createCommandConsumer } from "../../lib/participant/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed } from "../../testing/kafka.ts";
+import { capturingLogger } from "../../testing/log.ts";
 import { replyTypes, withParticipant } from "../../testing/participant.ts";
 import type { ParticipantHarness } from "../../testing/participant.ts";
 import {
@@ -295,4 +296,51 @@ Deno.test("notification delivers each confirmation of a chunk once when the SMTP
     await channel.close?.();
     await server.close();
   }
+});
+
+Deno.test("notification logs one info line per command: the participant's, with a failure's code and reason; the log channel's delivery apart", async () => {
+  const delivery = capturingLogger("notification");
+  const logChannel = createLogChannel(delivery.log);
+  const channel: DeliveryChannel = {
+    name: logChannel.name,
+    deliver: (notification) =>
+      notification.recipient.startsWith("nobody@")
+        ? Promise.resolve({ ok: false, code: "recipient_rejected", reason: "No such user here" })
+        : logChannel.deliver(notification),
+  };
+  await withTestDatabase(async (db) => {
+    const { log, lines } = capturingLogger("notification");
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "notification",
+      log,
+      commands: createNotificationCommands({ channel }),
+    });
+    const bodies = ["ada@shop.example", "ada@Shop.INVALID", "nobody@shop.example"].map(
+      sendNotification,
+    );
+    for (const [offset, body] of bodies.entries()) {
+      const record = encodeMessage({
+        eventType: "SEND_NOTIFICATION",
+        body,
+        sagaId: crypto.randomUUID(),
+      });
+      await handle([asConsumed(record, offset)], { signal: new AbortController().signal });
+    }
+    const [sent, invalid, rejected] = bodies.map((body) => body.orderId);
+    assert.deepEqual(
+      lines.map(({ level, msg, orderId, reply, code }) => [level, msg, orderId, reply, code]),
+      [
+        ["info", "Command handled", sent, "NOTIFICATION_SENT", undefined],
+        ["info", "Command handled", invalid, "NOTIFICATION_FAILED", "undeliverable_address"],
+        ["info", "Command handled", rejected, "NOTIFICATION_FAILED", "recipient_rejected"],
+      ],
+    );
+    assert.equal(lines[2]!.reason, "No such user here");
+    // The log channel's line is the delivery itself (the confirmation), not a line of the hop.
+    assert.deepEqual(
+      delivery.lines.map(({ level, msg, orderId }) => [level, msg, orderId]),
+      [["info", "Notification delivered to the log", sent]],
+    );
+  });
 });

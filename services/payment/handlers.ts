@@ -97,7 +97,7 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
           });
           return { reply: chargeReply(orderId, decision) };
         case "refuse":
-          log.info("Charge refused without calling Stripe", { code: decision.code });
+          log.debug("Charge refused without calling Stripe", { code: decision.code });
           return { reply: chargeReply(orderId, decision) };
         case "resume":
           log.info("Repeating the charge attempt recorded earlier", {
@@ -129,13 +129,13 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
       }
       const charge = result as ChargeResult;
       if (charge.outcome === "processing") {
-        log.info("Payment processing: followed until it is final", {
+        log.debug("Payment processing: followed until it is final", {
           paymentIntentId: charge.paymentIntentId,
         });
         return { awaiting: `PaymentIntent ${charge.paymentIntentId} is processing` };
       }
       if (charge.outcome === "succeeded") {
-        log.info("Payment charged", {
+        log.debug("Payment charged", {
           paymentIntentId: charge.paymentIntentId,
           amountCents: charge.amountCents,
         });
@@ -148,7 +148,7 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
           },
         };
       }
-      log.info("Payment failed", { outcome: charge.outcome, code: charge.code });
+      log.debug("Payment failed", { outcome: charge.outcome, code: charge.code });
       return {
         eventType: "PAYMENT_FAILED",
         body: { orderId, code: charge.code, reason: charge.reason },
@@ -228,11 +228,11 @@ export function createPaymentCommands(options: PaymentCommandsOptions): {
       });
       if (refund.outcome === "pending") {
         if (!recorded) return "again";
-        log.info("Refund pending: followed until it is final", { refundId: refund.refundId });
+        log.debug("Refund pending: followed until it is final", { refundId: refund.refundId });
         return { awaiting: `refund ${refund.refundId} is pending` };
       }
       if (refund.outcome === "succeeded") {
-        log.info("Payment refunded", {
+        log.debug("Payment refunded", {
           refundId: refund.refundId,
           amountCents: refund.amountCents,
         });

@@ -5,14 +5,17 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { waitFor } from "../../lib/async/mod.ts";
-import { TOPICS } from "../../lib/messages/mod.ts";
+import { encodeMessage, TOPICS } from "../../lib/messages/mod.ts";
+import { createCommandConsumer } from "../../lib/participant/mod.ts";
 import type { ConsumedRecord } from "../../lib/kafka/records.ts";
 import {
   type ServedStripeTestServer,
   serveStripeTestServer,
 } from "../../testing/stripe_test_server/mod.ts";
 import { DLQ_HEADERS } from "../../lib/kafka/dlq.ts";
-import { readRecords } from "../../testing/kafka.ts";
+import { withTestDatabase } from "../../testing/db.ts";
+import { asConsumed, readRecords } from "../../testing/kafka.ts";
+import { capturingLogger } from "../../testing/log.ts";
 import { replyTypes, withParticipant } from "../../testing/participant.ts";
 import type { ParticipantHarness } from "../../testing/participant.ts";
 import { startFollower } from "./follower.ts";
@@ -694,5 +697,74 @@ Deno.test("payment follows a pending refund until it fails, answers REFUND_FAILE
       charges: 1,
       refunds: 0,
     });
+  });
+});
+
+Deno.test("payment logs one info line per command: the participant's, with a decline's code and reason", async () => {
+  const gateway: PaymentGateway = {
+    charge: (request) =>
+      Promise.resolve(
+        request.paymentMethod === "pm_card_visa"
+          ? {
+            outcome: "succeeded",
+            paymentIntentId: `pi_${request.idempotencyKey}`,
+            amountCents: request.amountCents,
+          }
+          : {
+            outcome: "declined",
+            paymentIntentId: null,
+            code: "card_declined",
+            reason: "Your card was declined.",
+          },
+      ),
+    refund: (request) =>
+      Promise.resolve({
+        outcome: "succeeded",
+        refundId: `re_${request.idempotencyKey}`,
+        amountCents: 4250,
+      }),
+    followCharge: () => Promise.reject(new Error("Cannot follow a charge in this test")),
+    followRefund: () => Promise.reject(new Error("Cannot follow a refund in this test")),
+  };
+  await withTestDatabase(async (db) => {
+    const { log, lines } = capturingLogger("payment");
+    const handle = createCommandConsumer({
+      sql: db.sql,
+      schema: "payment",
+      log,
+      commands: createPaymentCommands({ gateway }),
+    });
+    const [charged, declined] = [crypto.randomUUID(), crypto.randomUUID()];
+    const sagaId = crypto.randomUUID();
+    const records = [
+      encodeMessage({ ...charge(charged, "pm_card_visa"), sagaId }),
+      encodeMessage({ ...charge(declined, "pm_card_chargeDeclined"), sagaId: crypto.randomUUID() }),
+      encodeMessage({ ...refund(charged), sagaId }),
+    ];
+    for (const [offset, record] of records.entries()) {
+      await handle([asConsumed(record, offset)], { signal: new AbortController().signal });
+    }
+    assert.deepEqual(
+      lines.map(({ level, msg, orderId, reply, code, reason }) => [
+        level,
+        msg,
+        orderId,
+        reply,
+        code,
+        reason,
+      ]),
+      [
+        ["info", "Command handled", charged, "PAYMENT_PROCESSED", undefined, undefined],
+        [
+          "info",
+          "Command handled",
+          declined,
+          "PAYMENT_FAILED",
+          "card_declined",
+          "Your card was declined.",
+        ],
+        ["info", "Command handled", charged, "PAYMENT_REFUNDED", undefined, undefined],
+      ],
+    );
   });
 });
