@@ -78,17 +78,25 @@ export async function findProducts(
 }
 
 /**
- * The stock rows (SKU, available stock, price) of the products, locked in id order (so
- * concurrent orders cannot deadlock).
+ * The stock rows (SKU, available stock, price) of the products with these ids and of those the
+ * reservations of `reservedBy` (order ids) hold, by product id, locked in id order and in one
+ * statement: chunks handled at the same time queue on their first shared product instead of
+ * deadlocking.
  */
 export async function lockStock(
   tx: TransactionSql,
-  productIds: readonly string[],
+  options: { productIds: readonly string[]; reservedBy?: readonly string[] },
 ): Promise<Map<string, StockRow>> {
-  if (productIds.length === 0) return new Map();
+  const reservedBy = options.reservedBy ?? [];
+  if (options.productIds.length === 0 && reservedBy.length === 0) return new Map();
+  // The reservations' products as an array (an InitPlan, run once), not `or product_id in
+  // (...)`: an `or` with a subquery cannot use the primary key and scans every product.
   const rows = await tx<({ product_id: string } & StockRow)[]>`
     select product_id, sku, available, price_cents as "priceCents" from inventory.products
-    where product_id = any(${productIds}::uuid[]) order by product_id for update`;
+    where product_id = any(${[...options.productIds]}::uuid[] || array(
+      select product_id from inventory.reservation_items
+      where order_id = any(${[...reservedBy]}::uuid[])))
+    order by product_id for update`;
   return new Map(
     rows.map(({ product_id, sku, available, priceCents }) => [
       product_id,
@@ -98,40 +106,17 @@ export async function lockStock(
 }
 
 /**
- * Locks, in product id order and in one statement, the products with these ids and those the
- * reservations of `reservedBy` (order ids) hold.
- */
-export async function lockProducts(
-  tx: TransactionSql,
-  options: { productIds: readonly string[]; reservedBy: readonly string[] },
-): Promise<void> {
-  if (options.productIds.length === 0 && options.reservedBy.length === 0) return;
-  await tx`
-    select product_id from inventory.products
-    where product_id = any(${[...options.productIds]}::uuid[])
-      or product_id in (select product_id from inventory.reservation_items
-        where order_id = any(${[...options.reservedBy]}::uuid[]))
-    order by product_id for update`;
-}
-
-/**
- * Adds `sign` × quantity to the available stock of every line's product, in one statement. It
- * locks the rows first, in product id order as `lockStock` does: a reservation already holds
- * them by then, but a release takes them here, and whatever order the join visits the rows in,
- * it hands the update a product only after `locked` has locked it, so no deadlock with a
- * concurrent reservation. Lines of one product add up (the update applies one row per product).
+ * Adds each product's delta to its available stock, in one statement (product ids in lower case,
+ * as PostgreSQL writes a uuid). It locks the rows first, in product id order as `lockStock`
+ * does: a chunk's `lockStock` holds them by then, but another writer takes them here, and
+ * whatever order the join visits the rows in, it hands the update a product only after `locked`
+ * has locked it, so no deadlock with a concurrent chunk.
  */
 export async function adjustStock(
   tx: TransactionSql,
-  lines: readonly { productId: string; quantity: number }[],
-  sign: 1 | -1,
+  deltas: ReadonlyMap<string, number>,
 ): Promise<void> {
-  if (lines.length === 0) return;
-  const deltas = new Map<string, number>();
-  for (const { productId, quantity } of lines) {
-    const key = productId.toLowerCase(); // as PostgreSQL writes a uuid
-    deltas.set(key, (deltas.get(key) ?? 0) + sign * quantity);
-  }
+  if (deltas.size === 0) return;
   const productIds = [...deltas.keys()];
   await tx`
     with locked as materialized (

@@ -3,7 +3,10 @@
  * claims the command's idempotency key, checks that the command comes from the order's saga,
  * applies the business change, and writes the reply to its outbox, recording it with the key.
  * The reply answers the command by `causationId`. Commands fetched together are handled in one
- * such transaction, in order (a failing chunk is retried one command at a time).
+ * such transaction, set-based (a `ChunkCommand`): what they need is read and locked in one round
+ * trip with the claims, each command is decided in memory in chunk order, and the changes are
+ * written with the replies, one statement per kind of write, whatever the chunk's size (a
+ * failing chunk is retried one command at a time).
  *
  * A command handled before (the same eventId and body: a redelivery, or the orchestrator sending
  * it again past its deadline, DESIGN §4) is answered from its record: the reply recorded with its
@@ -66,12 +69,30 @@ export { callConcurrency, createLimit, DEFAULT_CALL_CONCURRENCY, type Limit } fr
 /** A reply: its type and body; ids, saga and causation are filled in by the runtime. */
 export type Reply = Pick<OutgoingMessage, "eventType" | "body">;
 
-/** Applies one command of type `T` inside the transaction and says what to reply. */
-export type CommandHandler<T extends EventType = EventType> = (
-  tx: TransactionSql,
-  message: Message<T>,
-  log: Logger,
-) => Promise<Reply>;
+/**
+ * Commands applied in one transaction, those of a chunk at once (set-based): `load` reads and
+ * locks, in one round trip sent with the claims, what the chunk's commands need; `decide`
+ * answers each command in chunk order from the state the commands before it left, with no I/O;
+ * `write` applies the chunk's changes, one statement per kind of write. One value serves every
+ * command type that shares the state (e.g. reserving and releasing stock): a participant's
+ * commands are all one `ChunkCommand`, or all `CallingCommand`s.
+ */
+export interface ChunkCommand<S, W, T extends EventType = EventType> {
+  /** Reads and locks what the chunk's commands need (duplicates included), in one round trip. */
+  load(tx: TransactionSql, messages: readonly Message[]): Promise<S>;
+  /** Answers one command from `state`; returns the state after it and what to write. */
+  decide(state: S, message: Message<T>, log: Logger): Decided<S, W>;
+  /** Writes the changes of the chunk's commands, in their order, set-based. */
+  write(tx: TransactionSql, writes: readonly W[]): Promise<void>;
+}
+
+/** What `ChunkCommand.decide` came to for one command. */
+export interface Decided<S, W> {
+  reply: Reply;
+  /** The state the next command of the chunk is decided from. */
+  state: S;
+  writes: readonly W[];
+}
 
 /**
  * A command left unanswered for now: it awaits an outcome still moving (a PaymentIntent
@@ -118,18 +139,11 @@ export interface CallingCommand<C, R, T extends EventType = EventType> {
 
 /** How a participant handles commands of type `T`: in one transaction, or around an external call. */
 export type ParticipantCommand<T extends EventType = EventType> =
-  | CommandHandler<T>
+  | ChunkCommand<unknown, unknown, T>
   | CallingCommand<unknown, unknown, T>;
 
 /** A participant's commands by type, each handler given messages of its own type only. */
 export type CommandHandlers = { [T in EventType]?: ParticipantCommand<T> };
-
-/**
- * Takes, in one statement and one consistent order, the shared locks a chunk's commands will
- * need (e.g. stock rows), so chunks handled at the same time wait on each other instead of
- * deadlocking.
- */
-export type ChunkLocker = (tx: TransactionSql, messages: readonly Message[]) => Promise<void>;
 
 /** Options of `createCommandConsumer`. */
 export interface CommandConsumerOptions {
@@ -143,8 +157,6 @@ export interface CommandConsumerOptions {
   onReply?: (command: EventType, reply: EventType) => void;
   /** The service's relay, handed the replies once committed; without it, a NOTIFY wakes it. */
   relay?: Pick<OutboxRelay, "publishCommitted">;
-  /** Locks taken for the whole chunk before any command is applied. */
-  lockFirst?: ChunkLocker;
   /**
    * External calls in flight at once, all chunks of this consumer together (default
    * `DEFAULT_CALL_CONCURRENCY`).
@@ -212,6 +224,7 @@ export interface CommandConsumer extends BatchHandler {
 export function createCommandConsumer(options: CommandConsumerOptions): CommandConsumer {
   const { sql, schema } = options;
   const limit = createLimit(options.callConcurrency ?? DEFAULT_CALL_CONCURRENCY);
+  const chunkCommand = chunkCommandOf(options.commands);
 
   /**
    * Writes the round's replies to the outbox, records those not repeated with their keys, and
@@ -273,22 +286,22 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
   }
 
   /**
-   * Phase 1 (and the whole of a command without a call): one transaction for the round's
-   * commands. A command of an order whose call is pending waits for the next round; its key, and
-   * the key of a command that makes a call, are claimed only once it is answered. The orders of a
-   * round of `CallingCommand`s are decided at once (their statements pipelined on the
-   * transaction), each order's commands in turn; a round with a one-transaction command is
-   * decided in turn, in chunk order (such a command may touch what other orders share: stock).
+   * Phase 1 (and the whole of a `ChunkCommand`): one transaction for the round's commands. A
+   * command of an order whose call is pending waits for the next round; its key, and the key of
+   * a command that makes a call, are claimed only once it is answered. The orders of a round of
+   * `CallingCommand`s are decided at once (their statements pipelined on the transaction), each
+   * order's commands in turn; a chunk's `ChunkCommand`s are decided in memory in chunk order
+   * (they may touch what other orders share: stock), from what `load` read with the claims.
    */
   async function decide(entries: readonly Entry[], first: boolean) {
     const { outbox, round, calls, later } = await withTransaction(sql, async (tx) => {
       const messages = entries.map((entry) => entry.message);
       // Independent: sent together (pipelined), one round trip. A redelivered command passes the
       // saga check again: it passed it the first time.
-      const [claims] = await Promise.all([
+      const [claims, , loaded] = await Promise.all([
         claimCommands(tx, schema, messages),
         first ? checkOrderSagas(tx, schema, messages) : undefined,
-        first ? options.lockFirst?.(tx, messages) : undefined,
+        chunkCommand?.load(tx, messages),
       ]);
       const round: Round = { answered: [], skipped: [], awaiting: [] };
       const calls: Call[] = [];
@@ -306,39 +319,48 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
         }
       }
 
-      /** Decides commands in turn; once an order makes a call, its later commands wait. */
+      /** Decides an order's calling commands in turn; once one makes a call, the rest wait. */
       async function decideInTurn(turn: readonly Entry[]): Promise<void> {
-        const calling = new Set<string>();
+        let calling = false;
         for (const entry of turn) {
           const { message, handle, log } = entry;
-          const { eventId, orderId } = message.metadata;
-          if (calling.has(orderId)) {
+          const { eventId } = message.metadata;
+          if (calling) {
             later.push(entry);
             undecided.add(eventId);
             continue;
           }
-          const prepared = typeof handle === "function"
-            ? { reply: await handle(tx, message, log) }
-            : await handle.prepare(tx, message, log);
+          const command = handle as CallingCommand<unknown, unknown>;
+          const prepared = await command.prepare(tx, message, log);
           if ("reply" in prepared) {
             round.answered.push({ entry, reply: prepared.reply });
             answeredNow.set(eventId, prepared.reply);
           } else if ("awaiting" in prepared) {
             round.awaiting.push({ entry, why: prepared.awaiting });
           } else {
-            calls.push({
-              entry,
-              command: handle as CallingCommand<unknown, unknown>,
-              call: prepared.call,
-            });
-            calling.add(orderId);
+            calls.push({ entry, command, call: prepared.call });
+            calling = true;
             undecided.add(eventId);
           }
         }
       }
 
-      const inTurn = fresh.some((entry) => typeof entry.handle === "function");
-      await allDone(inTurn ? [decideInTurn(fresh)] : byOrder(fresh).map(decideInTurn));
+      /** Decides the chunk's commands in memory, in chunk order; their writes, set-based. */
+      function decideChunk(command: ChunkCommand<unknown, unknown>): unknown[] {
+        let state = loaded;
+        const writes: unknown[] = [];
+        for (const entry of fresh) {
+          const decided = command.decide(state, entry.message, entry.log);
+          state = decided.state;
+          writes.push(...decided.writes);
+          round.answered.push({ entry, reply: decided.reply });
+          answeredNow.set(entry.message.metadata.eventId, decided.reply);
+        }
+        return writes;
+      }
+
+      const writes = chunkCommand === undefined ? [] : decideChunk(chunkCommand);
+      if (chunkCommand === undefined) await allDone(byOrder(fresh).map(decideInTurn));
       // A copy in the chunk is decided once its first copy is.
       for (const { entry, claim } of repeated) {
         const next = repeat(entry, claim, answeredNow, undecided);
@@ -348,7 +370,12 @@ export function createCommandConsumer(options: CommandConsumerOptions): CommandC
       }
       inChunkOrder(round.answered, calls, round.awaiting);
       await release(tx, [...calls.map((call) => call.entry), ...later]);
-      return { outbox: await writeRound(tx, round), round, calls, later };
+      // Independent tables: the changes and the replies go in one round trip.
+      const [outbox] = await Promise.all([
+        writeRound(tx, round),
+        writes.length === 0 ? undefined : chunkCommand?.write(tx, writes),
+      ]);
+      return { outbox, round, calls, later };
     });
     committed(outbox, round);
     return { calls, later };
@@ -461,6 +488,26 @@ function replyFields(reply: Reply): LogFields {
   return { reply: reply.eventType, code, reason };
 }
 
+/**
+ * The one `ChunkCommand` of a participant's commands, or undefined when they are all
+ * `CallingCommand`s; any other mix is a programming error, refused at once.
+ */
+function chunkCommandOf(commands: CommandHandlers): ChunkCommand<unknown, unknown> | undefined {
+  const handlers = Object.values(commands) as ParticipantCommand[];
+  const chunked = new Set(handlers.filter(isChunkCommand));
+  if (chunked.size === 0) return undefined;
+  if (chunked.size > 1 || !handlers.every(isChunkCommand)) {
+    throw new Error(
+      "A participant's commands are all one ChunkCommand, or all CallingCommands",
+    );
+  }
+  return [...chunked][0];
+}
+
+function isChunkCommand(handle: ParticipantCommand): handle is ChunkCommand<unknown, unknown> {
+  return "decide" in handle;
+}
+
 /** The entries grouped by order, each order's in chunk order. */
 function byOrder(entries: readonly Entry[]): Entry[][] {
   const orders = new Map<string, Entry[]>();
@@ -535,8 +582,6 @@ export interface ParticipantOptions {
   batchSize?: number;
   /** Partitions handled at the same time, each chunk in its own transaction (default 1). */
   concurrency?: number;
-  /** Locks taken for each chunk first; needed when chunks of several partitions contend. */
-  lockFirst?: ChunkLocker;
   /** External calls in flight at once, all partitions together (default 16). */
   callConcurrency?: number;
 }
@@ -566,7 +611,6 @@ export async function startParticipant(
     commands: options.commands,
     onReply: (command, reply) => repliesSent.inc({ command, reply }),
     relay: runtime.relay,
-    ...(options.lockFirst === undefined ? {} : { lockFirst: options.lockFirst }),
     ...(options.callConcurrency === undefined ? {} : { callConcurrency: options.callConcurrency }),
   });
   const consumer = await startConsumer(runtime.kafka, {
@@ -598,8 +642,6 @@ export interface ParticipantServiceOptions {
   commands: (runtime: ServiceRuntime) => CommandHandlers;
   /** Partitions handled at the same time (default 1). */
   concurrency?: number;
-  /** Locks taken for each chunk first (see `ChunkLocker`). */
-  lockFirst?: ChunkLocker;
   /** External calls in flight at once, all partitions together (default 16). */
   callConcurrency?: number;
   /**
@@ -623,7 +665,6 @@ export async function runParticipantService(options: ParticipantServiceOptions):
       topic: options.topic,
       commands: options.commands(runtime),
       concurrency: options.concurrency ?? 1,
-      ...(options.lockFirst === undefined ? {} : { lockFirst: options.lockFirst }),
       ...(options.callConcurrency === undefined
         ? {}
         : { callConcurrency: options.callConcurrency }),

@@ -11,7 +11,7 @@ import type { Sql, TransactionSql } from "../db/mod.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed } from "../../testing/kafka.ts";
 import { capturingLogger } from "../../testing/log.ts";
-import { type CallingCommand, createCommandConsumer } from "./mod.ts";
+import { type CallingCommand, type ChunkCommand, createCommandConsumer } from "./mod.ts";
 
 const log = createLogger("participant-test", { level: "error" });
 const signal = new AbortController().signal;
@@ -163,7 +163,7 @@ Deno.test("createCommandConsumer() makes the calls of different orders at once, 
   });
 });
 
-Deno.test("createCommandConsumer() decides the orders of a chunk of calls at once, and one-transaction commands alone, in chunk order", async () => {
+Deno.test("createCommandConsumer() decides the orders of a chunk of calls at once, and a ChunkCommand's commands in memory, in chunk order", async () => {
   await withTestDatabase(async (db) => {
     const [a, b, c] = Array.from({ length: 3 }, () => crypto.randomUUID());
     const records = chunkOf([a!, b!, a!, c!, b!]);
@@ -202,23 +202,76 @@ Deno.test("createCommandConsumer() decides the orders of a chunk of calls at onc
     );
 
     await db.sql`truncate payment.outbox, payment.processed_messages`;
-    deciding = mostDeciding = 0;
-    decided.length = 0;
+    const loads: number[] = [];
+    const writes: string[][] = [];
+    /** Decided in memory: the state is the eventIds decided so far in the chunk. */
+    const chunked: ChunkCommand<string[], string> = {
+      load: async (tx, messages) => {
+        await tx`select 1`;
+        loads.push(messages.length);
+        return [];
+      },
+      decide: (state, message) => ({
+        state: [...state, message.metadata.eventId],
+        writes: [`${state.length}:${message.metadata.eventId}`],
+        reply: {
+          eventType: "PAYMENT_FAILED",
+          body: { orderId: message.metadata.orderId, code: "test", reason: "test" },
+        },
+      }),
+      write: (tx, chunkWrites) => {
+        writes.push([...chunkWrites]);
+        return tx`select 1`.then(() => {});
+      },
+    };
     await createCommandConsumer({
       sql: db.sql,
       schema: "payment",
       log,
-      commands: {
-        PROCESS_PAYMENT: (tx, message) =>
-          noting(tx, message, {
-            eventType: "PAYMENT_FAILED",
-            body: { orderId: message.metadata.orderId, code: "test", reason: "test" },
-          }),
-      },
+      commands: { PROCESS_PAYMENT: chunked },
     })(records, { signal });
-    assert.equal(mostDeciding, 1, "one-transaction commands one at a time");
-    assert.deepEqual(decided, ids, "in chunk order");
+    assert.deepEqual(loads, [5], "loaded once, for the whole chunk");
+    assert.deepEqual(
+      writes,
+      [ids.map((id, i) => `${i}:${id}`)],
+      "decided in chunk order, each from the state the ones before left, written once",
+    );
+    assert.deepEqual((await outboxReplies(db.sql)).map((r) => r.causationId), ids);
   });
+});
+
+Deno.test("createCommandConsumer() refuses commands that mix a ChunkCommand with another kind", () => {
+  const chunked: ChunkCommand<null, never> = {
+    load: () => Promise.resolve(null),
+    decide: (state, message) => ({
+      state,
+      writes: [],
+      reply: { eventType: "PAYMENT_REFUNDED", body: { orderId: message.metadata.orderId } },
+    }),
+    write: () => Promise.resolve(),
+  };
+  const other = { ...chunked };
+  const calling: CallingCommand<null, null> = {
+    prepare: () => Promise.resolve({ call: null }),
+    call: () => Promise.resolve(null),
+    complete: (_tx, message) =>
+      Promise.resolve({
+        eventType: "PAYMENT_REFUNDED",
+        body: { orderId: message.metadata.orderId },
+      }),
+  };
+  const consumer = (commands: Parameters<typeof createCommandConsumer>[0]["commands"]) =>
+    createCommandConsumer({ sql: null as never, schema: "payment", log, commands });
+  assert.throws(
+    () => consumer({ PROCESS_PAYMENT: chunked, REFUND_PAYMENT: calling }),
+    /all one ChunkCommand/,
+  );
+  assert.throws(
+    () => consumer({ PROCESS_PAYMENT: chunked, REFUND_PAYMENT: other }),
+    /all one ChunkCommand/,
+  );
+  consumer({ PROCESS_PAYMENT: chunked, REFUND_PAYMENT: chunked });
+  consumer({ PROCESS_PAYMENT: calling, REFUND_PAYMENT: calling });
 });
 
 Deno.test("createCommandConsumer() records the outcomes of a chunk's good calls before a failed call fails the chunk, and leaves the failed command's key unclaimed", async () => {
@@ -301,20 +354,27 @@ Deno.test("createCommandConsumer() answers each copy of a command in one chunk w
 Deno.test("createCommandConsumer() answers a one-transaction command delivered again from its record, applying it once", async () => {
   await withTestDatabase(async (db) => {
     let applied = 0;
+    const chunked: ChunkCommand<null, string> = {
+      load: () => Promise.resolve(null),
+      decide: (state, message) => {
+        applied++;
+        const { orderId } = message.metadata;
+        return {
+          state,
+          writes: [],
+          reply: {
+            eventType: "PAYMENT_FAILED",
+            body: { orderId, code: "test", reason: `applied ${applied}` },
+          },
+        };
+      },
+      write: () => Promise.resolve(),
+    };
     const handle = createCommandConsumer({
       sql: db.sql,
       schema: "payment",
       log,
-      commands: {
-        PROCESS_PAYMENT: (_tx, message) => {
-          applied++;
-          const { orderId } = message.metadata;
-          return Promise.resolve({
-            eventType: "PAYMENT_FAILED",
-            body: { orderId, code: "test", reason: `applied ${applied}` },
-          });
-        },
-      },
+      commands: { PROCESS_PAYMENT: chunked },
     });
     const [record] = chunkOf([crypto.randomUUID()]);
     for (let i = 0; i < 3; i++) await handle([record!], { signal });
@@ -405,21 +465,27 @@ Deno.test("createCommandConsumer() logs one info line per command handled, with 
       schema: "payment",
       log,
       commands: {
-        PROCESS_PAYMENT(_tx, message, log) {
-          const { orderId } = message.metadata;
-          log.debug("Deciding the charge"); // a handler's details: at debug
-          return Promise.resolve(
-            orderId === charged
-              ? {
-                eventType: "PAYMENT_PROCESSED",
-                body: { orderId, paymentIntentId: "pi_1", amountCents: 100 },
-              }
-              : {
-                eventType: "PAYMENT_FAILED",
-                body: { orderId, code: "card_declined", reason: "Your card was declined." },
-              },
-          );
-        },
+        PROCESS_PAYMENT: {
+          load: () => Promise.resolve(null),
+          decide(state, message, log) {
+            const { orderId } = message.metadata;
+            log.debug("Deciding the charge"); // a handler's details: at debug
+            return {
+              state,
+              writes: [],
+              reply: orderId === charged
+                ? {
+                  eventType: "PAYMENT_PROCESSED",
+                  body: { orderId, paymentIntentId: "pi_1", amountCents: 100 },
+                }
+                : {
+                  eventType: "PAYMENT_FAILED",
+                  body: { orderId, code: "card_declined", reason: "Your card was declined." },
+                },
+            };
+          },
+          write: () => Promise.resolve(),
+        } satisfies ChunkCommand<null, never, "PROCESS_PAYMENT">,
       },
     });
     await handle(records, { signal });

@@ -3,9 +3,14 @@ import fc from "fast-check";
 import {
   decideRelease,
   decideReserve,
+  type InventoryState,
+  type InventoryWrite,
   mergeLines,
   type OrderedLine,
+  releaseIn,
   type Reservation,
+  reserveIn,
+  stockDeltas,
 } from "./decide.ts";
 import type { StockRow } from "../../lib/inventory/mod.ts";
 
@@ -206,4 +211,105 @@ Deno.test("decideReserve() never reserves more than is available, nor at a price
       }
     },
   ));
+});
+
+/** A chunk's state: no reservation for `orders`, the stock of `catalog`. */
+function chunkState(available: Record<string, number>, orders: readonly string[]): InventoryState {
+  return { reservations: new Map(orders.map((id) => [id, null])), stock: catalog(available) };
+}
+
+Deno.test("reserveIn() takes the lines out of the chunk's stock for the next command, and writes the reservation", () => {
+  const state = chunkState({ [a]: 5, [b]: 1 }, ["o-1", "o-2"]);
+  const first = reserveIn(state, "o-1", [line(a, 3), line(b, 1)]);
+  assert.equal(first.decision.kind, "reserve");
+  assert.deepEqual(first.writes, [{
+    kind: "reserve",
+    orderId: "o-1",
+    lines: [{ productId: a, quantity: 3 }, { productId: b, quantity: 1 }],
+  }]);
+  assert.equal(first.state.stock.get(a)?.available, 2);
+  assert.equal(first.state.reservations.get("o-1")?.status, "RESERVED");
+  assert.equal(state.stock.get(a)?.available, 5, "the state before is left as it was");
+  const second = reserveIn(first.state, "o-2", [line(b, 1)]);
+  assert.equal(second.decision.kind, "refuse", "the last unit of b went to o-1");
+  assert.deepEqual(second.writes, []);
+  assert.equal(second.state, first.state);
+  assert.equal(reserveIn(first.state, "o-1", [line(a, 1)]).decision.kind, "already-reserved");
+});
+
+Deno.test("releaseIn() gives a reservation made earlier in the chunk back, writes a tombstone for none, and releases once", () => {
+  const reserved = reserveIn(chunkState({ [a]: 5 }, ["o-1", "o-2"]), "o-1", [line(a, 2)]).state;
+  const released = releaseIn(reserved, "o-1");
+  assert.equal(released.decision.kind, "release");
+  assert.equal(released.state.stock.get(a)?.available, 5);
+  assert.deepEqual(released.writes, [{
+    kind: "release",
+    orderId: "o-1",
+    lines: [{ productId: a, quantity: 2 }],
+  }]);
+  assert.equal(releaseIn(released.state, "o-1").decision.kind, "already-released");
+  assert.deepEqual(releaseIn(released.state, "o-1").writes, []);
+  const tombstone = releaseIn(reserved, "o-2");
+  assert.deepEqual(tombstone.writes, [{ kind: "tombstone", orderId: "o-2" }]);
+  assert.equal(reserveIn(tombstone.state, "o-2", [line(a, 1)]).decision.kind, "refuse");
+});
+
+Deno.test("stockDeltas() nets a chunk's changes per product, whatever the spelling of its id, and drops those that cancel", () => {
+  const writes: InventoryWrite[] = [
+    {
+      kind: "reserve",
+      orderId: "o-1",
+      lines: [{ productId: a, quantity: 2 }, { productId: b, quantity: 1 }],
+    },
+    { kind: "tombstone", orderId: "o-2" },
+    { kind: "release", orderId: "o-3", lines: [{ productId: a.toUpperCase(), quantity: 5 }] },
+    { kind: "release", orderId: "o-1", lines: [{ productId: b, quantity: 1 }] },
+  ];
+  assert.deepEqual(stockDeltas(writes), new Map([[a, 3]]));
+  assert.deepEqual(stockDeltas([]), new Map());
+});
+
+Deno.test("a chunk decided command by command never oversells, and its writes net to exactly the stock it leaves", () => {
+  const orders = ["o-1", "o-2", "o-3", "o-4"];
+  const command = fc.oneof(
+    fc.record({
+      kind: fc.constant("reserve" as const),
+      order: fc.constantFrom(...orders),
+      items: fc.array(
+        fc.record({ product: fc.constantFrom(a, b), quantity: fc.integer({ min: 1, max: 4 }) }),
+        { minLength: 1, maxLength: 3 },
+      ),
+    }),
+    fc.record({ kind: fc.constant("release" as const), order: fc.constantFrom(...orders) }),
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 8 }),
+      fc.integer({ min: 0, max: 8 }),
+      fc.array(command, { maxLength: 12 }),
+      (stockA, stockB, chunk) => {
+        const initial = chunkState({ [a]: stockA, [b]: stockB }, orders);
+        let state = initial;
+        const writes: InventoryWrite[] = [];
+        for (const c of chunk) {
+          const applied = c.kind === "reserve"
+            ? reserveIn(state, c.order, c.items.map((i) => line(i.product, i.quantity)))
+            : releaseIn(state, c.order);
+          state = applied.state;
+          writes.push(...applied.writes);
+          for (const row of state.stock.values()) assert.ok(row.available >= 0);
+        }
+        const deltas = stockDeltas(writes);
+        for (const product of [a, b]) {
+          assert.equal(
+            state.stock.get(product)!.available,
+            initial.stock.get(product)!.available + (deltas.get(product) ?? 0),
+          );
+        }
+        // An order is inserted once at most: reserved or tombstoned, never both, never twice.
+        const inserted = writes.filter((w) => w.kind !== "release").map((w) => w.orderId);
+        assert.equal(new Set(inserted).size, inserted.length);
+      },
+    ),
+  );
 });

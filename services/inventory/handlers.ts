@@ -1,60 +1,71 @@
-/** The inventory service's command handlers: load under lock, decide, apply, reply. */
-import type { TransactionSql } from "../../lib/db/mod.ts";
+/**
+ * The inventory service's commands, set-based: a chunk's reservations and stock loaded under
+ * lock in one round trip, each command decided in memory in chunk order, the decisions written
+ * together with the replies.
+ */
 import type { Logger } from "../../lib/log/mod.ts";
 import type { Message } from "../../lib/messages/mod.ts";
-import type { CommandHandlers, Reply } from "../../lib/participant/mod.ts";
-import { decideRelease, decideReserve, mergeLines } from "./decide.ts";
-import { lockReservation, lockStock, release, reserve, writeTombstone } from "./store.ts";
+import type { ChunkCommand, CommandHandlers, Decided } from "../../lib/participant/mod.ts";
+import { type InventoryState, type InventoryWrite, releaseIn, reserveIn } from "./decide.ts";
+import { loadInventory, writeInventory } from "./store.ts";
 
-/** `RESERVE_INVENTORY`: all items or none. */
-export async function reserveInventory(
-  tx: TransactionSql,
+/** The inventory's commands handled by this service. */
+type InventoryCommand = "RESERVE_INVENTORY" | "RELEASE_INVENTORY";
+
+/**
+ * `RESERVE_INVENTORY` (all items or none, at the catalog price) and `RELEASE_INVENTORY` (undo
+ * the reservation, or leave a tombstone when there is none yet), decided for a chunk at once.
+ */
+export const INVENTORY_CHUNK: ChunkCommand<InventoryState, InventoryWrite, InventoryCommand> = {
+  load: loadInventory,
+  decide: (state, message, log) =>
+    message.eventType === "RESERVE_INVENTORY"
+      ? reserve(state, message as Message<"RESERVE_INVENTORY">, log)
+      : release(state, message as Message<"RELEASE_INVENTORY">, log),
+  write: writeInventory,
+};
+
+function reserve(
+  state: InventoryState,
   message: Message<"RESERVE_INVENTORY">,
   log: Logger,
-): Promise<Reply> {
+): Decided<InventoryState, InventoryWrite> {
   const { orderId, items } = message.body;
-  // Pipelined: one round trip; the reservation is locked before the stock, as always.
-  const [existing, stock] = await Promise.all([
-    lockReservation(tx, orderId),
-    lockStock(tx, mergeLines(items).map((line) => line.productId)),
-  ]);
-  const decision = decideReserve(orderId, existing, stock, items);
+  const { decision, ...applied } = reserveIn(state, orderId, items);
   switch (decision.kind) {
     case "reserve":
-      await reserve(tx, orderId, decision.lines);
       log.debug("Stock reserved", { lines: decision.lines.length });
-      return { eventType: "INVENTORY_RESERVED", body: { orderId } };
+      return { ...applied, reply: { eventType: "INVENTORY_RESERVED", body: { orderId } } };
     case "already-reserved":
-      return { eventType: "INVENTORY_RESERVED", body: { orderId } };
+      return { ...applied, reply: { eventType: "INVENTORY_RESERVED", body: { orderId } } };
     case "refuse":
       log.debug("Reservation refused", { code: decision.code, reason: decision.reason });
       return {
-        eventType: "INVENTORY_RESERVATION_FAILED",
-        body: { orderId, code: decision.code, reason: decision.reason },
+        ...applied,
+        reply: {
+          eventType: "INVENTORY_RESERVATION_FAILED",
+          body: { orderId, code: decision.code, reason: decision.reason },
+        },
       };
   }
 }
 
-/** `RELEASE_INVENTORY`: undo the reservation, or leave a tombstone when there is none yet. */
-export async function releaseInventory(
-  tx: TransactionSql,
+function release(
+  state: InventoryState,
   message: Message<"RELEASE_INVENTORY">,
   log: Logger,
-): Promise<Reply> {
+): Decided<InventoryState, InventoryWrite> {
   const { orderId } = message.body;
-  const decision = decideRelease(await lockReservation(tx, orderId));
-  if (decision.kind === "release") {
-    await release(tx, orderId, decision.lines);
-    log.debug("Stock released", { lines: decision.lines.length });
-  } else if (decision.kind === "tombstone") {
-    await writeTombstone(tx, orderId);
+  const { decision, ...applied } = releaseIn(state, orderId);
+  if (decision.kind === "release") log.debug("Stock released", { lines: decision.lines.length });
+  else if (decision.kind === "tombstone") {
     log.info("Release before reservation: tombstone written");
   }
-  return { eventType: "INVENTORY_RELEASED", body: { orderId } };
+  return { ...applied, reply: { eventType: "INVENTORY_RELEASED", body: { orderId } } };
 }
 
-/** The inventory service's commands. */
+/** The inventory service's commands: both decided by one `ChunkCommand`. */
 export const INVENTORY_COMMANDS = {
-  RESERVE_INVENTORY: reserveInventory,
-  RELEASE_INVENTORY: releaseInventory,
+  RESERVE_INVENTORY: INVENTORY_CHUNK,
+  RELEASE_INVENTORY: INVENTORY_CHUNK,
 } satisfies CommandHandlers;

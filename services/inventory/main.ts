@@ -10,7 +10,6 @@ import { runParticipantService } from "../../lib/participant/mod.ts";
 import { runMain } from "../../lib/service/mod.ts";
 import { INVENTORY } from "../../lib/topology/mod.ts";
 import { INVENTORY_COMMANDS } from "./handlers.ts";
-import { lockChunkStock } from "./store.ts";
 
 /** Configuration of the inventory service. */
 export const INVENTORY_VARIABLES = {
@@ -31,7 +30,6 @@ export async function main(): Promise<void> {
     topic: INVENTORY.commands,
     commands: () => INVENTORY_COMMANDS,
     concurrency: config.INVENTORY_CONCURRENCY,
-    lockFirst: lockChunkStock,
   });
 }
 

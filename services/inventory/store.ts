@@ -1,75 +1,87 @@
 /**
- * The inventory service's SQL: loading and changing reservations under row locks; the stock
- * they take and give back is changed through lib/inventory, the owner of the products' SQL.
+ * The inventory service's SQL: loading a chunk's reservations and stock under row locks, and
+ * writing the chunk's decisions, set-based; the stock is read and changed through lib/inventory,
+ * the owner of the products' SQL.
  */
 import type { TransactionSql } from "../../lib/db/mod.ts";
-import { adjustStock, lockProducts } from "../../lib/inventory/mod.ts";
-import type { Message, ReserveInventory } from "../../lib/messages/mod.ts";
-import type { Reservation, ReservationLine } from "./decide.ts";
+import { adjustStock, lockStock } from "../../lib/inventory/mod.ts";
+import type { Message } from "../../lib/messages/mod.ts";
+import {
+  type InventoryState,
+  type InventoryWrite,
+  type Reservation,
+  type ReservationLine,
+  stockDeltas,
+} from "./decide.ts";
 
-/** The products' stock rows, locked in id order (the handler's `lockStock`). */
-export { lockStock } from "../../lib/inventory/mod.ts";
-
-/** The order's reservation, locked for the rest of the transaction; null when there is none. */
-export async function lockReservation(
+/**
+ * Locks and reads, in one round trip, what a chunk's commands need: the stock rows of the
+ * products they reserve and of the reservations they release (first, in product id order, so
+ * concurrent chunks cannot deadlock), then their orders' reservations with their lines.
+ */
+export async function loadInventory(
   tx: TransactionSql,
-  orderId: string,
-): Promise<Reservation | null> {
-  // Pipelined: one round trip; the lines are read after the reservation is locked.
-  const [[row], lines] = await Promise.all([
-    tx<{ status: Reservation["status"] }[]>`
-      select status from inventory.reservations where order_id = ${orderId} for update`,
-    tx<ReservationLine[]>`
-      select product_id as "productId", quantity from inventory.reservation_items
-      where order_id = ${orderId} order by product_id`,
+  messages: readonly Message[],
+): Promise<InventoryState> {
+  const productIds = messages.flatMap((m) =>
+    m.eventType === "RESERVE_INVENTORY"
+      ? (m as Message<"RESERVE_INVENTORY">).body.items.map((item) => item.productId)
+      : []
+  );
+  const released = messages.filter((m) => m.eventType === "RELEASE_INVENTORY")
+    .map((m) => m.metadata.orderId);
+  const orderIds = [...new Set(messages.map((m) => m.metadata.orderId))];
+  // Pipelined: one round trip, run in this order (the lines after their reservation's lock).
+  const [stock, rows, lines] = await Promise.all([
+    lockStock(tx, { productIds: [...new Set(productIds)], reservedBy: released }),
+    tx<{ order_id: string; status: Reservation["status"] }[]>`
+      select order_id, status from inventory.reservations
+      where order_id = any(${orderIds}::uuid[]) order by order_id for update`,
+    tx<({ order_id: string } & ReservationLine)[]>`
+      select order_id, product_id as "productId", quantity from inventory.reservation_items
+      where order_id = any(${orderIds}::uuid[]) order by order_id, product_id`,
   ]);
-  if (row === undefined) return null;
-  return { status: row.status, lines: [...lines] };
+  const reservations = new Map<string, Reservation | null>(orderIds.map((id) => [id, null]));
+  for (const { order_id, status } of rows) reservations.set(order_id, { status, lines: [] });
+  for (const { order_id, productId, quantity } of lines) {
+    reservations.get(order_id)?.lines.push({ productId, quantity });
+  }
+  return { reservations, stock };
 }
 
 /**
- * Locks, in product id order and in one statement, the stock rows a chunk of commands will touch:
- * the products to reserve and those of the reservations to release. Two chunks handled at the
- * same time then queue on their first shared product instead of deadlocking.
+ * Writes a chunk's decisions in one round trip, one statement per kind of write: the new
+ * reservations (and tombstones), their lines, the reservations released, and the net change of
+ * each product's stock.
  */
-export async function lockChunkStock(tx: TransactionSql, messages: readonly Message[]) {
-  const toReserve = messages.filter((m) => m.eventType === "RESERVE_INVENTORY")
-    .flatMap((m) => (m.body as ReserveInventory).items.map((item) => item.productId));
-  const toRelease = messages.filter((m) => m.eventType === "RELEASE_INVENTORY")
-    .map((m) => m.metadata.orderId);
-  await lockProducts(tx, { productIds: toReserve, reservedBy: toRelease });
-}
-
-/** Takes the lines out of stock and records the reservation. */
-export async function reserve(
+export async function writeInventory(
   tx: TransactionSql,
-  orderId: string,
-  lines: readonly ReservationLine[],
-) {
-  // Sent together (pipelined): one round trip, run in this order.
+  writes: readonly InventoryWrite[],
+): Promise<void> {
+  const created = writes.flatMap((w) =>
+    w.kind === "release" ? [] : [{
+      orderId: w.orderId,
+      status: w.kind === "reserve" ? "RESERVED" : "RELEASED",
+    }]
+  );
+  const lines = writes.flatMap((w) =>
+    w.kind === "reserve" ? w.lines.map((line) => ({ orderId: w.orderId, ...line })) : []
+  );
+  const released = writes.flatMap((w) => (w.kind === "release" ? [w.orderId] : []));
+  // Pipelined, run in this order: a reservation made and released in one chunk is inserted,
+  // then released.
   await Promise.all([
-    adjustStock(tx, lines, -1),
-    tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RESERVED')`,
-    tx`insert into inventory.reservation_items ${
-      tx(lines.map((l) => ({ order_id: orderId, product_id: l.productId, quantity: l.quantity })))
-    }`,
+    created.length === 0 ? undefined : tx`
+      insert into inventory.reservations (order_id, status)
+      select * from unnest(${created.map((r) => r.orderId)}::uuid[],
+        ${created.map((r) => r.status)}::text[])`,
+    lines.length === 0 ? undefined : tx`
+      insert into inventory.reservation_items (order_id, product_id, quantity)
+      select * from unnest(${lines.map((l) => l.orderId)}::uuid[],
+        ${lines.map((l) => l.productId)}::uuid[], ${lines.map((l) => l.quantity)}::int[])`,
+    released.length === 0 ? undefined : tx`
+      update inventory.reservations set status = 'RELEASED', updated_at = now()
+      where order_id = any(${released}::uuid[])`,
+    adjustStock(tx, stockDeltas(writes)),
   ]);
-}
-
-/** Puts a reservation's lines back into stock and marks it released. */
-export async function release(
-  tx: TransactionSql,
-  orderId: string,
-  lines: readonly ReservationLine[],
-) {
-  await Promise.all([
-    adjustStock(tx, lines, +1),
-    tx`update inventory.reservations set status = 'RELEASED', updated_at = now()
-      where order_id = ${orderId}`,
-  ]);
-}
-
-/** Records that the order was released before it was reserved: a later reservation fails. */
-export async function writeTombstone(tx: TransactionSql, orderId: string) {
-  await tx`insert into inventory.reservations (order_id, status) values (${orderId}, 'RELEASED')`;
 }

@@ -3,9 +3,12 @@ import { waitFor } from "../../lib/async/mod.ts";
 import { seedCatalog } from "../../lib/catalog/mod.ts";
 import type { Sql } from "../../lib/db/mod.ts";
 import { countingStatements, withTestDatabase } from "../../testing/db.ts";
-import { decodeMessage, encodeMessage } from "../../lib/messages/mod.ts";
+import { decodeMessage, encodeMessage, type Message } from "../../lib/messages/mod.ts";
 import { asConsumed } from "../../testing/kafka.ts";
-import { lockChunkStock, lockStock, release, reserve } from "./store.ts";
+import { INVENTORY_CHUNK } from "./handlers.ts";
+import { createLogger } from "../../lib/log/mod.ts";
+import type { InventoryWrite } from "./decide.ts";
+import { loadInventory, writeInventory } from "./store.ts";
 
 // Ids in a known order; seeded C, A, B so that the table's physical order is not the id order.
 const [A, B, C] = [
@@ -13,6 +16,8 @@ const [A, B, C] = [
   "20000000-0000-4000-8000-000000000000",
   "30000000-0000-4000-8000-000000000000",
 ] as const;
+
+const log = createLogger("inventory-test", { level: "error" });
 
 async function seed(sql: Sql) {
   await seedCatalog(
@@ -33,163 +38,229 @@ async function available(sql: Sql): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((row) => [row.product_id, row.available]));
 }
 
-const lines = [
-  { productId: C, quantity: 3 },
-  { productId: A, quantity: 1 },
-  { productId: B, quantity: 2 },
-];
+async function reservations(sql: Sql): Promise<Record<string, string>> {
+  const rows = await sql<{ order_id: string; status: string }[]>`
+    select order_id, status from inventory.reservations`;
+  return Object.fromEntries(rows.map((row) => [row.order_id, row.status]));
+}
 
-Deno.test("reserve() takes each line out of stock and release() puts it back, one statement for all lines", async () => {
+function reserveCommand(
+  orderId: string,
+  items: readonly { productId: string; quantity: number }[],
+) {
+  return command(encodeMessage({
+    eventType: "RESERVE_INVENTORY",
+    body: { orderId, items: items.map((item) => ({ ...item, unitPriceCents: 100 })) },
+    sagaId: crypto.randomUUID(),
+  }));
+}
+
+function releaseCommand(orderId: string) {
+  return command(encodeMessage({
+    eventType: "RELEASE_INVENTORY",
+    body: { orderId },
+    sagaId: crypto.randomUUID(),
+  }));
+}
+
+function command(record: ReturnType<typeof encodeMessage>): Message {
+  return decodeMessage(asConsumed(record));
+}
+
+/** Loads, decides in chunk order and writes `messages` as the participant runtime does. */
+async function handleChunk(sql: Sql, messages: readonly Message[]) {
+  return await sql.begin(async (tx) => {
+    let state = await loadInventory(tx, messages);
+    const writes: InventoryWrite[] = [];
+    const replies = messages.map((message) => {
+      const decided = INVENTORY_CHUNK.decide(
+        state,
+        message as Message<"RESERVE_INVENTORY" | "RELEASE_INVENTORY">,
+        log,
+      );
+      state = decided.state;
+      writes.push(...decided.writes);
+      return decided.reply.eventType;
+    });
+    await writeInventory(tx, writes);
+    return replies;
+  });
+}
+
+async function lockedNow(sql: Sql, productId: string): Promise<boolean> {
+  try {
+    await sql`select 1 from inventory.products where product_id = ${productId} for update nowait`;
+    return false;
+  } catch (error) {
+    if ((error as { code?: string }).code === "55P03") return true;
+    throw error;
+  }
+}
+
+Deno.test("a chunk of inventory commands is loaded in 3 statements and written in 4, whatever its size", async () => {
   await withTestDatabase(async ({ sql }) => {
     await seed(sql);
-    const orderId = crypto.randomUUID();
-    await sql.begin(async (tx) => {
-      const stock = await lockStock(tx, [A, B, C]);
-      // The price comes with the stock rows: the reservation checks each line against it.
-      assert.deepEqual(stock.get(A), { sku: "SKU-1", available: 10, priceCents: 100 });
-      await reserve(tx, orderId, lines);
-    });
-    assert.deepEqual(await available(sql), { [A]: 9, [B]: 8, [C]: 7 });
-    let statements = 0;
-    await sql.begin(async (tx) => {
-      const counting = countingStatements(tx);
-      await release(counting.tx, orderId, lines);
-      statements = counting.sent();
-    });
-    assert.equal(statements, 2, "the stock update and the reservation's status");
-    assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 });
-    const [row] = await sql`select status from inventory.reservations where order_id = ${orderId}`;
-    assert.equal(row?.status, "RELEASED");
+    for (const [round, size] of [1, 8].entries()) {
+      const orders = Array.from({ length: size }, () => crypto.randomUUID());
+      await sql.begin((tx) =>
+        writeInventory(
+          tx,
+          orders.map((orderId) => ({
+            kind: "reserve",
+            orderId,
+            lines: [{ productId: A, quantity: 1 }],
+          })),
+        )
+      );
+      // Each order released, one reserved afresh and one released before it was reserved.
+      const chunk = [
+        ...orders.map(releaseCommand),
+        reserveCommand(crypto.randomUUID(), [{ productId: B, quantity: 1 }]),
+        releaseCommand(crypto.randomUUID()),
+      ];
+      await sql.begin(async (tx) => {
+        const loading = countingStatements(tx);
+        const state = await loadInventory(loading.tx, chunk);
+        assert.equal(loading.sent(), 3, "stock, reservations, lines");
+        let next = state;
+        const writes: InventoryWrite[] = [];
+        for (const message of chunk) {
+          const decided = INVENTORY_CHUNK.decide(next, message as never, log);
+          next = decided.state;
+          writes.push(...decided.writes);
+        }
+        const writing = countingStatements(tx);
+        await writeInventory(writing.tx, writes);
+        assert.equal(
+          writing.sent(),
+          4,
+          `chunk of ${chunk.length}: inserts, lines, releases, stock`,
+        );
+      });
+      assert.deepEqual(await available(sql), { [A]: 10, [B]: 9 - round, [C]: 10 });
+    }
   });
 });
 
-Deno.test("release() adds up the lines of one product, however its id is spelled", async () => {
+Deno.test("a chunk's decisions see the ones before them: stock taken by one order is not sold again, a release in the same chunk gives it back", async () => {
   await withTestDatabase(async ({ sql }) => {
     await seed(sql);
-    await sql.begin((tx) =>
-      release(tx, crypto.randomUUID(), [
-        { productId: A, quantity: 1 },
-        { productId: B, quantity: 1 },
-        { productId: A.toUpperCase(), quantity: 2 },
-      ])
-    );
-    assert.deepEqual(await available(sql), { [A]: 13, [B]: 11, [C]: 10 });
+    const [first, second, third] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const replies = await handleChunk(sql, [
+      reserveCommand(first, [{ productId: A, quantity: 7 }, { productId: C, quantity: 1 }]),
+      reserveCommand(second, [{ productId: A, quantity: 4 }]), // 3 left: refused
+      releaseCommand(first),
+      reserveCommand(third, [{ productId: A, quantity: 4 }]), // 10 left again
+      releaseCommand(crypto.randomUUID()), // before its reservation: a tombstone
+    ]);
+    assert.deepEqual(replies, [
+      "INVENTORY_RESERVED",
+      "INVENTORY_RESERVATION_FAILED",
+      "INVENTORY_RELEASED",
+      "INVENTORY_RESERVED",
+      "INVENTORY_RELEASED",
+    ]);
+    assert.deepEqual(await available(sql), { [A]: 6, [B]: 10, [C]: 10 });
+    const statuses = await reservations(sql);
+    assert.equal(statuses[first], "RELEASED");
+    assert.equal(statuses[second], undefined);
+    assert.equal(statuses[third], "RESERVED");
+    assert.equal(Object.values(statuses).filter((s) => s === "RELEASED").length, 2);
+    const [items] = await sql<{ n: number }[]>`
+      select count(*)::int as n from inventory.reservation_items`;
+    assert.equal(items!.n, 3, "first's two lines and third's one");
   });
 });
 
-Deno.test("reserve() changes no stock when one line cannot be taken", async () => {
+Deno.test("a later chunk finds what an earlier one wrote: a reservation released, a tombstone refusing its late reservation", async () => {
   await withTestDatabase(async ({ sql }) => {
     await seed(sql);
-    // Past decideReserve's check, the table's own (available >= 0) refuses the whole statement.
+    const [reserved, tombstoned] = [crypto.randomUUID(), crypto.randomUUID()];
+    await handleChunk(sql, [
+      reserveCommand(reserved, [{ productId: B, quantity: 2 }, { productId: C, quantity: 3 }]),
+      releaseCommand(tombstoned),
+    ]);
+    assert.deepEqual(await available(sql), { [A]: 10, [B]: 8, [C]: 7 });
+    const replies = await handleChunk(sql, [
+      releaseCommand(reserved),
+      reserveCommand(tombstoned, [{ productId: A, quantity: 1 }]),
+      releaseCommand(reserved),
+    ]);
+    assert.deepEqual(replies, [
+      "INVENTORY_RELEASED",
+      "INVENTORY_RESERVATION_FAILED",
+      "INVENTORY_RELEASED",
+    ]);
+    assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 }, "released once");
+  });
+});
+
+Deno.test("writeInventory() changes no stock when a product would go below zero (the table's own check)", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await seed(sql);
+    // Past the decisions' check, the table's (available >= 0) refuses the whole statement.
     await assert.rejects(
       sql.begin((tx) =>
-        reserve(tx, crypto.randomUUID(), [
-          { productId: A, quantity: 1 },
-          { productId: B, quantity: 11 },
-          { productId: C, quantity: 1 },
+        writeInventory(tx, [
+          { kind: "reserve", orderId: crypto.randomUUID(), lines: [{ productId: A, quantity: 1 }] },
+          {
+            kind: "reserve",
+            orderId: crypto.randomUUID(),
+            lines: [{ productId: B, quantity: 11 }],
+          },
         ])
       ),
       (error: { code?: string }) => error.code === "23514",
     );
     assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 });
+    assert.deepEqual(await reservations(sql), {});
   });
 });
 
-Deno.test("release() locks the products in id order, as a reservation does, whatever the lines' order", async () => {
+Deno.test("loadInventory() locks, in product id order, every product a chunk reserves or releases", async () => {
   await withTestDatabase(async ({ sql }) => {
     await seed(sql);
-    const orderId = crypto.randomUUID();
-    await sql.begin(async (tx) => {
-      await lockStock(tx, [A, B, C]);
-      await reserve(tx, orderId, lines);
-    });
+    const released = crypto.randomUUID();
+    await handleChunk(sql, [reserveCommand(released, [{ productId: C, quantity: 1 }])]);
+    // A to reserve, C held by the reservation to release, B held by another transaction.
+    const chunk = [
+      reserveCommand(crypto.randomUUID(), [{ productId: A, quantity: 1 }]),
+      reserveCommand(crypto.randomUUID(), [{ productId: B, quantity: 1 }]),
+      releaseCommand(released),
+    ];
     let unblock!: () => void;
     const unblocked = new Promise<void>((resolve) => (unblock = resolve));
     let holding!: () => void;
     const held = new Promise<void>((resolve) => (holding = resolve));
-    // A concurrent transaction holding the middle product.
     const holder = sql.begin(async (tx) => {
       await tx`select 1 from inventory.products where product_id = ${B} for update`;
       holding();
       await unblocked;
     });
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    let chunkTx: Promise<unknown> = Promise.resolve();
     try {
       await held;
-      const releasing = sql.begin((tx) => release(tx, orderId, lines));
+      chunkTx = sql.begin(async (tx) => {
+        await loadInventory(tx, chunk);
+        await finished;
+      });
       await waitFor(async () => {
         const [row] = await sql`select count(*)::int as n from pg_stat_activity
           where datname = current_database() and wait_event_type = 'Lock'`;
         return row?.n === 1;
-      }, { description: "the release waiting for the held row" });
-      const lockedNow = async (productId: string) => {
-        try {
-          await sql`select 1 from inventory.products where product_id = ${productId}
-            for update nowait`;
-          return false;
-        } catch (error) {
-          if ((error as { code?: string }).code === "55P03") return true;
-          throw error;
-        }
-      };
-      assert.equal(await lockedNow(A), true, "the first product is locked before the second");
-      assert.equal(await lockedNow(C), false, "the third is not locked before the second");
+      }, { description: "the chunk waiting for the held row" });
+      assert.equal(await lockedNow(sql, A), true, "the first product is locked before the second");
+      assert.equal(await lockedNow(sql, C), false, "the third is not locked before the second");
       unblock();
       await holder;
-      await releasing;
-      assert.deepEqual(await available(sql), { [A]: 10, [B]: 10, [C]: 10 });
+      await waitFor(() => lockedNow(sql, C), { description: "C locked once B is" });
+      assert.equal(await lockedNow(sql, B), true);
     } finally {
       unblock();
-      await holder.catch(() => {});
-    }
-  });
-});
-
-Deno.test("lockChunkStock() locks every product a chunk reserves or releases, before any command runs", async () => {
-  await withTestDatabase(async ({ sql }) => {
-    await seed(sql);
-    const released = crypto.randomUUID();
-    await sql.begin(async (tx) => {
-      await lockStock(tx, [C]);
-      await reserve(tx, released, [{ productId: C, quantity: 1 }]);
-    });
-    const chunk = [
-      encodeMessage({
-        eventType: "RESERVE_INVENTORY",
-        body: {
-          orderId: crypto.randomUUID(),
-          items: [{ productId: B, quantity: 1, unitPriceCents: 100 }],
-        },
-        sagaId: crypto.randomUUID(),
-      }),
-      encodeMessage({
-        eventType: "RELEASE_INVENTORY",
-        body: { orderId: released },
-        sagaId: crypto.randomUUID(),
-      }),
-    ].map((record) => decodeMessage(asConsumed(record)));
-    let finish!: () => void;
-    const holding = new Promise<void>((resolve) => (finish = resolve));
-    const chunkTx = sql.begin(async (tx) => {
-      await lockChunkStock(tx, chunk);
-      await holding;
-    });
-    try {
-      // From another connection: B (reserved) and C (released) are locked, A is free.
-      const lockedNow = async (productId: string) => {
-        try {
-          await sql`select 1 from inventory.products where product_id = ${productId}
-            for update nowait`;
-          return false;
-        } catch (error) {
-          if ((error as { code?: string }).code === "55P03") return true;
-          throw error;
-        }
-      };
-      await waitFor(() => lockedNow(B), { description: "B locked by the chunk" });
-      assert.equal(await lockedNow(C), true, "the released reservation's product is locked too");
-      assert.equal(await lockedNow(A), false);
-    } finally {
       finish();
+      await holder.catch(() => {});
       await chunkTx;
     }
   });
