@@ -100,16 +100,21 @@ export async function saveSagas(tx: TransactionSql, sagas: readonly SavedSaga[])
     ...toRow(state, data),
     order_status: domainStatus,
   }));
+  // The `= any(ids)` conditions give the planner the primary keys to probe: joined only with the
+  // set-returning function (estimated at 100 rows), it hashes it and scans every saga and order.
   await tx`
     with changed as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as c(
         saga_id uuid, order_id uuid, ${tx.unsafe(STATE_DEFINITIONS)}, order_status text)
     ), saved as (
       update orchestrator.sagas s set ${tx.unsafe(STATE_ASSIGNMENTS)}, updated_at = now()
-      from changed c where s.saga_id = c.saga_id
+      from changed c
+      where s.saga_id = c.saga_id and s.saga_id = any(${rows.map((r) => r.saga_id)}::uuid[])
     )
     update orchestrator.orders o set status = c.order_status, updated_at = now()
-    from changed c where o.order_id = c.order_id and o.status <> c.order_status`;
+    from changed c
+    where o.order_id = c.order_id and o.order_id = any(${rows.map((r) => r.order_id)}::uuid[])
+      and o.status <> c.order_status`;
 }
 
 /** The saga, locked until the transaction ends; null when there is no such saga. */
