@@ -222,7 +222,7 @@ export function restartAfterFatalCrash(
 
 /** What commits the offsets of a group member's handled records (`createOffsetCommitter`). */
 export interface OffsetCommitter {
-  /** Commits soon what `payload` (the batch in hand) has resolved; never waits for it. */
+  /** Commits what `payload` (the batch in hand) has resolved, soon; never waits for it. */
   commitSoon(payload: CommitSource): void;
   /** Commits what was resolved, after the commit in flight; resolves once done (or failed). */
   flush(): Promise<void>;
@@ -234,18 +234,29 @@ export type CommitSource = Pick<
   "uncommittedOffsets" | "commitOffsetsIfNecessary"
 >;
 
+/** How often a member commits its handled records' offsets at most, by default. */
+export const DEFAULT_COMMIT_INTERVAL_MS = 500;
+
 /**
- * Commits the offsets a member resolved, one commit in flight at a time: what is resolved while
- * one is in flight goes in the next, so a fetch of six partitions costs one or two commits, not
- * six, and no fetch waits for them. A failed commit (a rebalance, the broker away) is logged and
- * left to the next: its records are handled again after a restart or rebalance (at least once).
+ * Commits the offsets a member resolved, one commit in flight at a time and one every
+ * `intervalMs` at most: what is resolved meanwhile goes in the next, so a busy member sends a
+ * couple of commits a second, not one per chunk of each partition, and no fetch waits for them.
+ * `flush` commits at once (a stop, a rebalance). A failed commit (a rebalance, the broker away)
+ * is logged and left to the next: records handled since the last commit are handled again after
+ * a crash or rebalance (at least once; consumers dedupe by event id).
  */
 export function createOffsetCommitter(
-  { groupId, log }: { groupId: string; log: Logger },
+  { groupId, log, intervalMs = DEFAULT_COMMIT_INTERVAL_MS }: {
+    groupId: string;
+    log: Logger;
+    intervalMs?: number;
+  },
 ): OffsetCommitter {
   let source: CommitSource | null = null;
   let inFlight: Promise<void> | null = null;
   let again = false;
+  let lastStartedAt = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | null = null;
 
   async function commitResolved(): Promise<void> {
     const offsets = source?.uncommittedOffsets();
@@ -260,19 +271,35 @@ export function createOffsetCommitter(
     }
   }
 
-  function start(): Promise<void> {
+  /** Commits now, unless one is in flight (then after it) or one started within the interval. */
+  function schedule(): void {
     if (inFlight !== null) {
       again = true;
-      return inFlight;
+      return;
     }
+    if (timer !== null) return;
+    const wait = lastStartedAt + intervalMs - performance.now();
+    if (wait <= 0) {
+      void start();
+      return;
+    }
+    timer = setTimeout(() => {
+      timer = null;
+      void start();
+    }, wait);
+  }
+
+  function start(): Promise<void> {
+    lastStartedAt = performance.now();
     inFlight = (async () => {
       try {
-        do {
-          again = false;
-          await commitResolved();
-        } while (again);
+        await commitResolved();
       } finally {
         inFlight = null;
+      }
+      if (again) {
+        again = false;
+        schedule();
       }
     })();
     return inFlight;
@@ -281,10 +308,13 @@ export function createOffsetCommitter(
   return {
     commitSoon(payload) {
       source = payload;
-      void start();
+      schedule();
     },
     async flush() {
       while (inFlight !== null) await inFlight;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      again = false;
       await start();
     },
   };

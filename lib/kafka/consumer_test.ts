@@ -152,7 +152,7 @@ function fakeOffsets() {
 
 Deno.test("createOffsetCommitter() commits at once, and what is resolved during a commit in one more", async () => {
   const offsets = fakeOffsets();
-  const committer = createOffsetCommitter({ groupId: "g", log: quietLog });
+  const committer = createOffsetCommitter({ groupId: "g", log: quietLog, intervalMs: 0 });
   offsets.resolve(0, "4");
   committer.commitSoon(offsets.source);
   assert.deepEqual(offsets.commits, [[{ partition: 0, offset: "4" }]], "sent without waiting");
@@ -169,6 +169,33 @@ Deno.test("createOffsetCommitter() commits at once, and what is resolved during 
     [{ partition: 0, offset: "4" }],
     [1, 2, 3, 4, 5].map((partition) => ({ partition, offset: "7" })),
   ]);
+});
+
+Deno.test("createOffsetCommitter() commits once an interval at most, what was resolved meanwhile in one, and flush() at once", async () => {
+  const offsets = fakeOffsets();
+  const committer = createOffsetCommitter({ groupId: "g", log: quietLog, intervalMs: 200 });
+  offsets.resolve(0, "1");
+  committer.commitSoon(offsets.source);
+  await offsets.next();
+  const firstAt = performance.now();
+  // Chunks of three partitions end after it: nothing is sent before the interval is over.
+  for (let partition = 0; partition < 3; partition++) {
+    offsets.resolve(partition, "5");
+    committer.commitSoon(offsets.source);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(offsets.commits.length, 1, "within the interval: no commit yet");
+  await offsets.next();
+  assert.ok(performance.now() - firstAt >= 190, "the second commit waited out the interval");
+  assert.deepEqual(offsets.commits[1], [0, 1, 2].map((partition) => ({ partition, offset: "5" })));
+  // A flush (a stop, a rebalance) does not wait for the interval.
+  offsets.resolve(0, "9");
+  committer.commitSoon(offsets.source);
+  const flushed = committer.flush();
+  await offsets.next();
+  await flushed;
+  assert.deepEqual(offsets.commits.at(-1), [{ partition: 0, offset: "9" }]);
+  assert.equal(offsets.commits.length, 3);
 });
 
 Deno.test("createOffsetCommitter() leaves what a failed commit held to the next, and flush() waits for it", async () => {
