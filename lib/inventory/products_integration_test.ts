@@ -23,7 +23,7 @@ Deno.test("insertProducts() adds the missing products only and keeps the stock o
     assert.equal(await insertProducts(sql, [MUG]), 1);
     await withTransaction(
       sql,
-      (tx) => adjustStock(tx, [{ productId: MUG.productId, quantity: 2 }], -1),
+      (tx) => adjustStock(tx, new Map([[MUG.productId, -2]])),
     );
     assert.equal(await insertProducts(sql, [MUG, BOOK]), 1);
     assert.deepEqual(await listProducts(sql), [
