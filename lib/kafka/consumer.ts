@@ -8,6 +8,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from "
 import type { Logger } from "../log/mod.ts";
 import { sleep } from "../async/mod.ts";
 import { errorMessage } from "../errors/mod.ts";
+import { coalescing } from "./coalesce.ts";
 import { deadLetterMessage, DLQ_TOPIC, withoutValue } from "./dlq.ts";
 import { isTooLarge } from "./errors.ts";
 import { inNamespace, outOfNamespace } from "./namespace.ts";
@@ -15,10 +16,11 @@ import { type ConsumedRecord, fromKafkaMessage } from "./records.ts";
 import { DEFAULT_RETRY_POLICY, onHandlerFailure, type RetryPolicy } from "./retry_policy.ts";
 
 /**
- * Handles a chunk of records of one partition, in order, as one unit (e.g. one transaction):
- * all of them or none; throws to have them retried. When a chunk of several records fails, the
- * consumer hands them over again one per chunk, so that a poison record is retried or
- * dead-lettered on its own while the others are handled.
+ * Handles a chunk of records as one unit (e.g. one transaction): all of them or none; throws to
+ * have them retried. A chunk holds the records of one or more partitions, each partition's in
+ * order (the partitions of one fetch are handled together: `coalescing`). When a chunk of
+ * several records fails, the consumer hands them over again one per chunk, so that a poison
+ * record is retried or dead-lettered on its own while the others are handled.
  */
 export type BatchHandler = (
   records: readonly ConsumedRecord[],
@@ -32,7 +34,7 @@ export type RecordOutcome = "handled" | "retried" | "dlq";
 export interface ConsumerOptions {
   groupId: string;
   topics: readonly string[];
-  /** Handles the records fetched, a chunk of at most `maxRecords` of one partition at a time. */
+  /** Handles the records fetched, chunks of at most `maxRecords`. */
   handler: BatchHandler;
   /** Records in a chunk at most (default 100): a larger fetch is handed over in several. */
   maxRecords?: number;
@@ -122,6 +124,15 @@ export async function startConsumer(
     });
   });
   const committer = createOffsetCommitter({ groupId: options.groupId, log: options.log });
+  // The partitions of a fetch, handed over concurrently, handled in one call (one transaction).
+  const handling: ConsumerOptions = (options.partitionsConcurrently ?? 1) > 1
+    ? {
+      ...options,
+      handler: coalescing(options.handler, {
+        maxRecords: options.maxRecords ?? DEFAULT_MAX_RECORDS,
+      }),
+    }
+    : options;
   const run = () =>
     consumer.run({
       // Committed by `committer`, off the fetch loop: kafkajs's auto-commit awaits a commit
@@ -130,7 +141,7 @@ export async function startConsumer(
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
       eachBatchAutoResolve: false,
       eachBatch: (payload) =>
-        handleBatch(payload, options, {
+        handleBatch(payload, handling, {
           topic: outOfNamespace(kafka, payload.batch.topic),
           signal: stopping.signal,
           committer,
