@@ -51,17 +51,23 @@ export function coalescing(handler: BatchHandler, options: { maxRecords: number 
       schedule();
     });
 
+  /** The handler's outcome as a promise, a synchronous throw (e.g. a record not decoded) too. */
+  async function handle(records: readonly ConsumedRecord[], context: Waiting["context"]) {
+    return await handler(records, context);
+  }
+
   async function runGroup(group: readonly Waiting[]): Promise<void> {
     if (group.length > 1) {
       try {
-        await handler(group.flatMap((w) => w.records), group[0]!.context);
+        await handle(group.flatMap((w) => w.records), group[0]!.context);
         for (const w of group) w.resolve();
         return;
       } catch {
         // Which chunk failed is unknown: each is handled again on its own, below.
       }
     }
-    await Promise.all(group.map((w) => handler(w.records, w.context).then(w.resolve, w.reject)));
+    // Every caller settles, whatever the handler does: one left pending stalls its consumer.
+    await Promise.all(group.map((w) => handle(w.records, w.context).then(w.resolve, w.reject)));
   }
 }
 

@@ -79,3 +79,18 @@ Deno.test("coalescing() merges the chunks handed over during a call into the nex
   await Promise.all([busy, ...later]);
   assert.deepEqual(calls, [["p0-0"], ["p1-0", "p2-0"]]);
 });
+
+Deno.test("coalescing() settles every caller when the handler throws synchronously (a record it cannot decode)", async () => {
+  const calls: (string | null)[][] = [];
+  const handle = coalescing((chunk) => {
+    calls.push(values(chunk));
+    if (chunk.some((r) => r.value === "p1-0")) throw new Error("not a message");
+    return Promise.resolve();
+  }, { maxRecords: 100 });
+  const outcomes = await Promise.allSettled(
+    [records(0, 1), records(1, 1), records(2, 1)].map((c) => handle(c, { signal })),
+  );
+  assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled"]);
+  await handle(records(3, 1), { signal }); // and it goes on handling
+  assert.deepEqual(calls.at(-1), ["p3-0"]);
+});
