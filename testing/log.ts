@@ -20,3 +20,15 @@ export function capturingLogger(
   });
   return { log, lines };
 }
+
+/** What each line says of a command handled: level, message, order, reply, and a failure's code and reason. */
+export function handledLines(lines: readonly LoggedLine[]): unknown[][] {
+  return lines.map(({ level, msg, orderId, reply, code, reason }) => [
+    level,
+    msg,
+    orderId,
+    reply,
+    code,
+    reason,
+  ]);
+}

@@ -10,6 +10,23 @@ import {
   subscribeSagaStatus,
 } from "./mod.ts";
 
+/** An update of saga "s" of `orderId` to `status`, with a version when given. */
+function statusUpdate(
+  orderId: string,
+  status: SagaStatusUpdate["status"],
+  version?: number,
+): SagaStatusUpdate {
+  return {
+    sagaId: "s",
+    orderId,
+    status,
+    step: null,
+    note: status,
+    updatedAt: new Date().toISOString(),
+    ...(version === undefined ? {} : { version }),
+  };
+}
+
 Deno.test("publishSagaStatus() caches the latest status and notifies the order's subscribers only", async () => {
   const { redisUrl } = await testInfra(["redis"]);
   const redis = connectRedis(redisUrl);
@@ -50,15 +67,8 @@ Deno.test("publishSagaStatus() keeps the later of two updates that arrive out of
   try {
     const seen: SagaStatusUpdate[] = [];
     const unsubscribe = await subscribeSagaStatus(subscriber, orderId, (u) => seen.push(u));
-    const update = (status: SagaStatusUpdate["status"], version?: number): SagaStatusUpdate => ({
-      sagaId: "s",
-      orderId,
-      status,
-      step: null,
-      note: status,
-      updatedAt: new Date().toISOString(),
-      ...(version === undefined ? {} : { version }),
-    });
+    const update = (status: SagaStatusUpdate["status"], version?: number) =>
+      statusUpdate(orderId, status, version);
     // Two orchestrator replicas: the later transition (version 12) reaches Redis first.
     assert.equal(await publishSagaStatus(redis, update("COMPLETED", 12)), true);
     assert.equal(await publishSagaStatus(redis, update("IN_PROGRESS", 9)), false);
@@ -129,15 +139,7 @@ Deno.test("publishSagaStatuses() keeps the later of two updates of one order in 
   const { redisUrl } = await testInfra(["redis"]);
   const redis = connectRedis(redisUrl);
   const [laterFirst, laterLast] = [crypto.randomUUID(), crypto.randomUUID()];
-  const update = (orderId: string, status: SagaStatusUpdate["status"], version: number) => ({
-    sagaId: "s",
-    orderId,
-    status,
-    step: null,
-    note: status,
-    updatedAt: new Date().toISOString(),
-    version,
-  });
+  const update = statusUpdate;
   try {
     assert.deepEqual(
       await publishSagaStatuses(redis, [

@@ -1,9 +1,7 @@
 /** The orchestrator's status publisher against the real Redis. */
 import assert from "node:assert/strict";
 import { waitFor } from "../../lib/async/mod.ts";
-import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
 import { closeRedis, connectRedis } from "../../lib/redis/mod.ts";
-import { newSagaState, type SagaStatus } from "../../lib/saga/mod.ts";
 import {
   readSagaStatus,
   type SagaStatusUpdate,
@@ -12,23 +10,8 @@ import {
 } from "../../lib/saga_status/mod.ts";
 import { testInfra } from "../../testing/infra.ts";
 import { capturingLogger } from "../../testing/log.ts";
+import { sagaEvent } from "../../testing/saga_events.ts";
 import { createStatusPublisher } from "./observers.ts";
-
-function applied(sagaId: string, orderId: string, status: SagaStatus): AppliedEvent {
-  const before = newSagaState(sagaId, orderId);
-  return {
-    before,
-    transition: {
-      state: { ...before, status },
-      data: null,
-      commands: [],
-      alert: null,
-      outcome: "applied",
-      step: null,
-      note: status,
-    },
-  };
-}
 
 Deno.test("createStatusPublisher() publishes a committed chunk's statuses at once, the last of each saga", async () => {
   const { redisUrl } = await testInfra(["redis"]);
@@ -43,9 +26,9 @@ Deno.test("createStatusPublisher() publishes a committed chunk's statuses at onc
     const { log, lines } = capturingLogger("orchestrator");
     const publish = createStatusPublisher(redis, log);
     await publish([
-      applied("saga-a", a, "IN_PROGRESS"),
-      applied("saga-b", b, "IN_PROGRESS"),
-      applied("saga-a", a, "COMPLETED"),
+      sagaEvent("saga-a", a, "IN_PROGRESS"),
+      sagaEvent("saga-b", b, "IN_PROGRESS"),
+      sagaEvent("saga-a", a, "COMPLETED"),
     ], new Map([["saga-a", 21], ["saga-b", 20]]));
     assert.equal((await readSagaStatus(redis, a))?.status, "COMPLETED");
     assert.equal((await readSagaStatus(redis, a))?.version, 21);
@@ -76,13 +59,13 @@ Deno.test("createStatusPublisher() warns once while Redis is away, never rejects
     const publish = createStatusPublisher(redis, log);
     redis.disconnect(); // away: commands fail at once
     await waitFor(() => redis.status === "end", { description: "Redis disconnected" });
-    await publish([applied("s", orderId, "IN_PROGRESS")], new Map([["s", 1]]));
-    await publish([applied("s", orderId, "COMPLETED")], new Map([["s", 2]]));
+    await publish([sagaEvent("s", orderId, "IN_PROGRESS")], new Map([["s", 1]]));
+    await publish([sagaEvent("s", orderId, "COMPLETED")], new Map([["s", 2]]));
     assert.deepEqual(lines.map((l) => [l.level, l.msg]), [
       ["warn", "Cannot update the saga status cache"],
     ]);
     await redis.connect();
-    await publish([applied("s", orderId, "COMPLETED")], new Map([["s", 2]]));
+    await publish([sagaEvent("s", orderId, "COMPLETED")], new Map([["s", 2]]));
     assert.deepEqual(lines.map((l) => [l.level, l.msg]).slice(1), [
       ["info", "Saga status cache reachable again"],
     ]);

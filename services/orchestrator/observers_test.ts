@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
-import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
-import { newSagaState, type SagaStatus } from "../../lib/saga/mod.ts";
+import type { SagaStatus } from "../../lib/saga/mod.ts";
+import { sagaEvent } from "../../testing/saga_events.ts";
 import { statusUpdates } from "./observers.ts";
 
-/** An event applied to (or ignored by) the saga `sagaId` of `orderId`, to `status`. */
-function decided(
-  sagaId: string,
-  status: SagaStatus,
-  outcome: "applied" | "ignored" = "applied",
-): AppliedEvent {
-  const before = newSagaState(sagaId, `order-of-${sagaId}`);
-  return {
-    before,
-    transition: {
-      state: { ...before, status },
-      data: null,
-      commands: [],
-      alert: null,
-      outcome,
-      step: "ProcessPayment",
-      note: `${outcome} to ${status}`,
-    },
-  };
-}
+/** An event of saga `sagaId`, of the order `order-of-<sagaId>`. */
+const decided = (sagaId: string, status: SagaStatus, outcome?: "applied" | "ignored") =>
+  sagaEvent(sagaId, `order-of-${sagaId}`, status, outcome);
 
 Deno.test("statusUpdates() gives each saga's status at the commit: its last applied event, with its version", () => {
   const at = new Date("2026-12-01T12:00:00Z");

@@ -15,7 +15,7 @@ import {
 import { DLQ_HEADERS } from "../../lib/kafka/dlq.ts";
 import { withTestDatabase } from "../../testing/db.ts";
 import { asConsumed, readRecords } from "../../testing/kafka.ts";
-import { capturingLogger } from "../../testing/log.ts";
+import { capturingLogger, handledLines } from "../../testing/log.ts";
 import { replyTypes, withParticipant } from "../../testing/participant.ts";
 import type { ParticipantHarness } from "../../testing/participant.ts";
 import { startFollower } from "./follower.ts";
@@ -745,14 +745,7 @@ Deno.test("payment logs one info line per command: the participant's, with a dec
       await handle([asConsumed(record, offset)], { signal: new AbortController().signal });
     }
     assert.deepEqual(
-      lines.map(({ level, msg, orderId, reply, code, reason }) => [
-        level,
-        msg,
-        orderId,
-        reply,
-        code,
-        reason,
-      ]),
+      handledLines(lines),
       [
         ["info", "Command handled", charged, "PAYMENT_PROCESSED", undefined, undefined],
         [
