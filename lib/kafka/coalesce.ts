@@ -19,8 +19,8 @@ interface Waiting {
 
 /**
  * `handler`, with the chunks handed over while it is idle or busy merged into one call: the
- * calls of one macrotask (a fetch's partitions) and those that came during the call before go
- * together, up to `maxRecords` records in all (a larger chunk goes on its own).
+ * calls of one turn of the event loop (a fetch's partitions) and those that came during the call
+ * before go together, up to `maxRecords` records in all (a larger chunk goes on its own).
  */
 export function coalescing(handler: BatchHandler, options: { maxRecords: number }): BatchHandler {
   let waiting: Waiting[] = [];

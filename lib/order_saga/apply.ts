@@ -23,6 +23,7 @@ import { ORCHESTRATOR } from "../topology/mod.ts";
 import {
   appendHistory,
   type HistoryEntry,
+  lastHistoryIds,
   type SavedSaga,
   saveSagas,
   type StoredSaga,
@@ -133,6 +134,51 @@ export async function persistDecisions(
     writeOutbox(tx, ORCHESTRATOR_SCHEMA, decisions.flatMap((d) => d.records), outbox),
   ]);
   return rows;
+}
+
+/** What `persistWithVersions` wrote and read. */
+export interface VersionedWrite {
+  /** The outbox rows written, for the relay. */
+  outbox: OutboxRow[];
+  /** The status version of each saga the decisions applied an event to, by saga id. */
+  versions: Map<string, number>;
+}
+
+/**
+ * Writes the decisions (`persistDecisions`) and reads each applied saga's status version, in
+ * one round trip: the versions' select is sent in the same pipeline, after the writes.
+ */
+export async function persistWithVersions(
+  tx: TransactionSql,
+  decisions: readonly SagaDecision[],
+  outbox: WriteOutboxOptions = {},
+): Promise<VersionedWrite> {
+  // postgres.js hands a transaction's statements to PostgreSQL in the order they are issued,
+  // and PostgreSQL runs them in that order: the select, issued last, sees the history rows.
+  const [rows, versions] = await Promise.all([
+    persistDecisions(tx, decisions, outbox),
+    statusVersions(tx, decisions),
+  ]);
+  return { outbox: rows, versions };
+}
+
+/**
+ * The version of each saga's status after the transaction's transitions: its last history row
+ * id, read in that transaction, after the saga rows were locked and the history written. For
+ * one saga the ids grow in commit order (the next transaction waits for the lock, then inserts).
+ */
+function statusVersions(
+  tx: TransactionSql,
+  decisions: readonly AppliedEvent[],
+): Promise<Map<string, number>> {
+  const ids = [
+    ...new Set(
+      decisions.filter((d) => d.transition.outcome === "applied").map((d) =>
+        d.transition.state.sagaId
+      ),
+    ),
+  ];
+  return lastHistoryIds(tx, ids);
 }
 
 /** Decides `event` for one locked saga and writes it: `decideSagaEvent` + `persistDecisions`. */

@@ -15,6 +15,7 @@ import type { OutboxRelay, OutboxRow } from "../../lib/outbox/mod.ts";
 import {
   decideSagaEvent,
   ORCHESTRATOR_SCHEMA,
+  persistWithVersions,
   type SagaDecision,
 } from "../../lib/order_saga/mod.ts";
 import {
@@ -25,7 +26,7 @@ import {
   type StoredSaga,
 } from "../../lib/orchestrator_store/mod.ts";
 import { newSagaState, type SagaPolicy, type SagaRegistry } from "../../lib/saga/mod.ts";
-import { type OnApplied, persistWithVersions } from "./observers.ts";
+import type { OnApplied } from "./observers.ts";
 
 /** What the handler needs. */
 export interface OrchestratorDeps {

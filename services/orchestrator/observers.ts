@@ -1,21 +1,14 @@
 /**
  * What the orchestrator does after a transaction committed: update the Redis status cache, one
  * round trip per transaction (best effort: Redis down never stops a saga), and record metrics.
- * Each status carries its version (`persistWithVersions`), so that of several replicas
+ * Each status carries its version (`persistWithVersions` in lib/order_saga), so that of several replicas
  * publishing the same saga, a late update never replaces a later one (lib/saga_status).
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Redis } from "ioredis";
-import type { TransactionSql } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import { lastHistoryIds } from "../../lib/orchestrator_store/mod.ts";
-import type { OutboxRow, WriteOutboxOptions } from "../../lib/outbox/mod.ts";
-import {
-  type AppliedEvent,
-  persistDecisions,
-  type SagaDecision,
-} from "../../lib/order_saga/mod.ts";
+import type { AppliedEvent } from "../../lib/order_saga/mod.ts";
 import { FINAL_STATUSES } from "../../lib/saga/mod.ts";
 import { publishSagaStatuses, type SagaStatusUpdate } from "../../lib/saga_status/mod.ts";
 
@@ -27,51 +20,6 @@ export type OnApplied = (
   applied: readonly AppliedEvent[],
   versions: ReadonlyMap<string, number>,
 ) => void;
-
-/** What `persistWithVersions` wrote and read. */
-export interface VersionedWrite {
-  /** The outbox rows written, for the relay. */
-  outbox: OutboxRow[];
-  /** The status version of each saga the decisions applied an event to, by saga id. */
-  versions: Map<string, number>;
-}
-
-/**
- * Writes the decisions (`persistDecisions`) and reads each applied saga's status version, in
- * one round trip: the versions' select is sent in the same pipeline, after the writes.
- */
-export async function persistWithVersions(
-  tx: TransactionSql,
-  decisions: readonly SagaDecision[],
-  outbox: WriteOutboxOptions = {},
-): Promise<VersionedWrite> {
-  // postgres.js hands a transaction's statements to PostgreSQL in the order they are issued,
-  // and PostgreSQL runs them in that order: the select, issued last, sees the history rows.
-  const [rows, versions] = await Promise.all([
-    persistDecisions(tx, decisions, outbox),
-    statusVersions(tx, decisions),
-  ]);
-  return { outbox: rows, versions };
-}
-
-/**
- * The version of each saga's status after the transaction's transitions: its last history row
- * id, read in that transaction, after the saga rows were locked and the history written. For
- * one saga the ids grow in commit order (the next transaction waits for the lock, then inserts).
- */
-function statusVersions(
-  tx: TransactionSql,
-  decisions: readonly AppliedEvent[],
-): Promise<Map<string, number>> {
-  const ids = [
-    ...new Set(
-      decisions.filter((d) => d.transition.outcome === "applied").map((d) =>
-        d.transition.state.sagaId
-      ),
-    ),
-  ];
-  return lastHistoryIds(tx, ids);
-}
 
 /**
  * The status updates of a committed transaction: one per saga it applied an event to, from the

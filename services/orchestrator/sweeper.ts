@@ -33,7 +33,11 @@ import { sleep } from "../../lib/async/mod.ts";
 import { type Sql, withTransaction } from "../../lib/db/mod.ts";
 import { errorMessage } from "../../lib/errors/mod.ts";
 import type { Logger } from "../../lib/log/mod.ts";
-import { type AppliedEvent, decideSagaEvent } from "../../lib/order_saga/mod.ts";
+import {
+  type AppliedEvent,
+  decideSagaEvent,
+  persistWithVersions,
+} from "../../lib/order_saga/mod.ts";
 import {
   lockDueSagas,
   lockSagas,
@@ -42,7 +46,7 @@ import {
 import type { OutboxRelay } from "../../lib/outbox/mod.ts";
 import type { EventType } from "../../lib/messages/mod.ts";
 import type { SagaEvent, SagaPolicy, SagaRegistry } from "../../lib/saga/mod.ts";
-import { type OnApplied, persistWithVersions } from "./observers.ts";
+import type { OnApplied } from "./observers.ts";
 
 /** Options of `startSweeper`. */
 export interface SweeperOptions {
